@@ -1,0 +1,61 @@
+"""The ``nasearch`` command line.
+
+``nasearch run CONFIG`` (also ``python run_search.py CONFIG``) runs a search config; the other
+subcommands live in their own modules and are imported only when used. Usage errors print
+one line and exit 2; a Ctrl-C keeps every finished run on disk.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from nasearch.errors import UsageError
+
+#: subcommand -> module with ``add_arguments(parser)`` and ``main(args) -> int``
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("nasearch.commands.run", "run a search or experiment config"),
+    "precompute": ("nasearch.commands.precompute", "compute a proxy for every architecture of a space"),
+    "correlate": ("nasearch.commands.correlate", "rank correlation of proxies with final accuracy"),
+    "experiment": ("nasearch.commands.experiment", "run a vanilla-vs-assisted experiment config"),
+    "report": ("nasearch.commands.report", "write the report of an experiment's results"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nasearch", description="Neural architecture search with proxy-assisted optimizers.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # a subcommand not in this version
+            raise
+        module.add_arguments(sub.add_parser(name, help=help_text, description=module.__doc__))
+        sub.choices[name].set_defaults(_main=module.main)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._main(args) or 0)
+    except UsageError as exc:
+        print(f"nasearch: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nasearch: interrupted; finished runs are kept, rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def run_search_main(argv: Sequence[str] | None = None) -> int:
+    """``python run_search.py CONFIG ...`` is ``nasearch run CONFIG ...``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return main(["run", *argv])

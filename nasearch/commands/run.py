@@ -1,0 +1,38 @@
+"""Run a search config: N seeded runs of one searcher, results as JSON Lines."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nasearch.config import load_search_config
+from nasearch.execution import RESULTS, run_many
+from nasearch.summary import format_summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="YAML config, e.g. configs/g_rea.yaml")
+    parser.add_argument("--runs", type=int, help="number of seeded runs (overrides the config)")
+    parser.add_argument("--seed", type=int, help="base seed (overrides the config)")
+    parser.add_argument("--out", help="output directory (overrides the config)")
+    parser.add_argument("--workers", type=int, help="parallel worker processes (default: the config's, else 1)")
+    parser.add_argument("--budget", type=float, help="simulated seconds per run (overrides budget_seconds)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from nasearch.errors import UsageError
+
+    for flag in ("runs", "workers"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"--{flag} must be >= 1, got {value}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if args.budget is not None and args.budget < 0:
+        raise UsageError(f"--budget must be >= 0, got {args.budget}")
+    config = load_search_config(args.config).with_overrides(
+        runs=args.runs, seed=args.seed, out=args.out, workers=args.workers, budget_seconds=args.budget
+    )
+    records = run_many(config, show_progress=True)
+    print(format_summary(config.label, records))
+    print(f"results: {Path(config.out) / RESULTS}")
+    return 0

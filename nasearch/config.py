@@ -1,0 +1,140 @@
+"""Search configs: YAML in, a validated :class:`SearchConfig` out.
+
+Every problem is reported as one line naming the key and the fix, because a typo in a
+500-run experiment should cost seconds, not a run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nasearch.clock import ProxyCostPolicy
+from nasearch.errors import UsageError
+
+TOP_KEYS = {"space", "searcher", "hook", "budget_seconds", "runs", "seed", "out", "data", "cache_dir", "label", "workers"}
+SPACE_KEYS = {"name", "class", "args"}
+SEARCHER_KEYS = {"name", "args"}
+HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "dataset", "cost", "options", "tables"}
+DATA_KEYS = {"npz", "torchvision_root", "download"}
+
+
+@dataclass(frozen=True)
+class HookConfig:
+    proxy: str = "gradsign"
+    k: int = 10
+    batch_size: int = 128
+    seed: int = 0
+    dataset: str = "cifar10"
+    cost: ProxyCostPolicy = ProxyCostPolicy()
+    options: dict = field(default_factory=dict)
+    tables: bool = True  # use packaged score tables when their key matches
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    space: dict
+    searcher: dict
+    hook: HookConfig | None = None
+    budget_seconds: float = 12000.0
+    runs: int = 1
+    seed: int = 0
+    out: str = "results/search"
+    data: dict = field(default_factory=dict)
+    cache_dir: str | None = None
+    label: str = ""
+    workers: int = 1
+
+    def with_overrides(self, **overrides: Any) -> "SearchConfig":
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _check_keys(section: dict, allowed: set[str], where: str) -> None:
+    if not isinstance(section, dict):
+        raise UsageError(f"{where}: expected a mapping, got {type(section).__name__}")
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}")
+
+
+def _number(value: Any, where: str, kind: type, minimum: float) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
+        raise UsageError(f"{where}: expected {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if value < minimum:
+        raise UsageError(f"{where}: must be >= {minimum}, got {value}")
+    return kind(value)
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"config file {path} does not exist; pass a path such as configs/g_rea.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UsageError(f"{path}: not valid YAML{where}; fix the syntax") from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: expected a mapping of config keys at the top level")
+    return raw
+
+
+def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfig:
+    _check_keys(raw, TOP_KEYS, "config")
+    for required in ("space", "searcher"):
+        if required not in raw:
+            raise UsageError(f"config: missing key {required!r}; see configs/rea.yaml for an example")
+    space = raw["space"]
+    _check_keys(space, SPACE_KEYS, "space")
+    if not space.get("name") and not space.get("class"):
+        raise UsageError("space: give 'name' (e.g. nb201) or 'class' ('pkg.module:Class')")
+    searcher = raw["searcher"]
+    _check_keys(searcher, SEARCHER_KEYS, "searcher")
+    if not searcher.get("name"):
+        raise UsageError("searcher: missing 'name' (rs, rea, reinforce, bohb, hb)")
+    for section, key in ((space, "args"), (searcher, "args")):
+        if section.get(key) is not None and not isinstance(section[key], dict):
+            raise UsageError(f"{key}: expected a mapping of arguments")
+    hook = None
+    if raw.get("hook") is not None:
+        hook = parse_hook(raw["hook"])
+    data = raw.get("data") or {}
+    _check_keys(data, DATA_KEYS, "data")
+    label = str(raw.get("label") or default_label)
+    return SearchConfig(
+        space=dict(space),
+        searcher=dict(searcher),
+        hook=hook,
+        budget_seconds=_number(raw.get("budget_seconds", 12000), "budget_seconds", float, 0),
+        runs=_number(raw.get("runs", 1), "runs", int, 1),
+        seed=_number(raw.get("seed", 0), "seed", int, 0),
+        out=str(raw.get("out") or f"results/{label}"),
+        data=dict(data),
+        cache_dir=raw.get("cache_dir"),
+        label=label,
+        workers=_number(raw.get("workers", 1), "workers", int, 1),
+    )
+
+
+def parse_hook(hook: dict) -> HookConfig:
+    _check_keys(hook, HOOK_KEYS, "hook")
+    options = hook.get("options") or {}
+    if not isinstance(options, dict):
+        raise UsageError("hook.options: expected a mapping of proxy options")
+    return HookConfig(
+        proxy=str(hook.get("proxy", "gradsign")),
+        k=_number(hook.get("k", 10), "hook.k", int, 1),
+        batch_size=_number(hook.get("batch_size", 128), "hook.batch_size", int, 1),
+        seed=_number(hook.get("seed", 0), "hook.seed", int, 0),
+        dataset=str(hook.get("dataset", "cifar10")),
+        cost=ProxyCostPolicy.parse(hook.get("cost", "measured")),
+        options=dict(options),
+        tables=bool(hook.get("tables", True)),
+    )
+
+
+def load_search_config(path: str | Path) -> SearchConfig:
+    return parse_search_config(read_yaml(path), default_label=Path(path).stem)

@@ -1,0 +1,86 @@
+"""The mini-batch proxies are computed on.
+
+Real users point nasearch at torchvision's CIFAR-10 (``download: true`` fetches it); offline
+it reads an ``.npz`` of uint8 images and labels. Which images form the batch depends only on
+``(batch_size, seed)``, so a score is reproducible from its cache key and data source.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nasearch.errors import UsageError
+
+NPZ_ENV = "NASEARCH_CIFAR10_NPZ"
+#: Standard CIFAR-10 normalisation (as NB201's training pipeline).
+CIFAR10_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
+CIFAR10_STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where proxy images come from: an ``npz`` file or a torchvision CIFAR-10 root."""
+
+    npz: str | None = None
+    torchvision_root: str | None = None
+    download: bool = False
+
+    @classmethod
+    def from_config(cls, data: dict | None) -> "DataSource":
+        data = dict(data or {})
+        npz = data.get("npz") or os.environ.get(NPZ_ENV)
+        return cls(npz=npz, torchvision_root=data.get("torchvision_root"), download=bool(data.get("download", False)))
+
+    @property
+    def available(self) -> bool:
+        return bool(self.npz or self.torchvision_root)
+
+    def describe(self) -> str:
+        if self.npz:
+            return f"npz:{Path(self.npz).name}"
+        if self.torchvision_root:
+            return "torchvision:CIFAR10"
+        return "none"
+
+
+def _load_arrays(source: DataSource) -> tuple[np.ndarray, np.ndarray]:
+    """Training images (N, 32, 32, 3) uint8 and labels (N,)."""
+    if source.npz:
+        path = Path(source.npz)
+        if not path.is_file():
+            raise UsageError(f"proxy data file {path} does not exist; fix data.npz or ${NPZ_ENV}")
+        with np.load(path) as archive:
+            if "train_images" not in archive or "train_labels" not in archive:
+                raise UsageError(f"{path} lacks 'train_images'/'train_labels' arrays; give an npz in that layout")
+            return archive["train_images"], archive["train_labels"]
+    if source.torchvision_root:
+        from torchvision.datasets import CIFAR10
+
+        try:
+            dataset = CIFAR10(source.torchvision_root, train=True, download=source.download)
+        except RuntimeError as exc:
+            raise UsageError(
+                f"CIFAR-10 not found under {source.torchvision_root}; set data.download: true or fix data.torchvision_root"
+            ) from exc
+        return np.asarray(dataset.data), np.asarray(dataset.targets)
+    raise UsageError(
+        "this proxy needs images and no cached score exists: set data.npz (or $NASEARCH_CIFAR10_NPZ) "
+        "or data.torchvision_root (+ download: true) in the config"
+    )
+
+
+def load_batch(source: DataSource, batch_size: int, seed: int):
+    """A normalised float batch ``(inputs, labels)`` as torch tensors, chosen by ``seed``."""
+    import torch
+
+    images, labels = _load_arrays(source)
+    if batch_size > len(images):
+        raise UsageError(f"batch_size {batch_size} exceeds the {len(images)} images in {source.describe()}")
+    picked = np.random.default_rng(seed).choice(len(images), size=batch_size, replace=False)
+    x = torch.from_numpy(images[picked]).permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
+    return (x - mean) / std, torch.from_numpy(labels[picked].astype(np.int64))

@@ -1,0 +1,121 @@
+"""One search run: the loop that owns the clock.
+
+A run is a pure function of (config, run index): its generator is seeded from
+``[config.seed, run_index]``, so run i of a vanilla searcher and run i of its assisted twin
+start from the same stream (paired comparisons), and no run depends on which process, or
+in which order, the runs were executed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nasearch.clock import SimulatedClock
+from nasearch.config import SearchConfig
+from nasearch.errors import BudgetExhausted
+from nasearch.hook import PoolSelector
+from nasearch.loading import check_capabilities, construct, load_space, searcher_class
+
+#: a safety net for searchers that never stop on their own under a zero-cost budget
+MAX_STEPS = 1_000_000
+
+
+@dataclass
+class SearchContext:
+    """What every run of one config shares: the space, the searcher class and the proxy scorer."""
+
+    config: SearchConfig
+    space: Any
+    searcher_cls: Any
+    scorer: Any = None
+
+    @classmethod
+    def build(cls, config: SearchConfig) -> "SearchContext":
+        space = load_space(config.space)
+        searcher_cls = searcher_class(config.searcher["name"])
+        check_capabilities(searcher_cls, space)
+        scorer = None
+        if config.hook is not None:
+            from nasearch.proxies.data import DataSource
+            from nasearch.proxies.scorer import ProxyScorer
+            from nasearch.proxies.store import ScoreCache
+
+            hook = config.hook
+            scorer = ProxyScorer(
+                space,
+                hook.proxy,
+                dataset=hook.dataset,
+                batch_size=hook.batch_size,
+                seed=hook.seed,
+                data=DataSource.from_config(config.data),
+                cache=ScoreCache(config.cache_dir),
+                options=hook.options,
+                use_tables=hook.tables,
+            )
+        context = cls(config, space, searcher_cls, scorer)
+        context.new_searcher(SimulatedClock(config.budget_seconds))  # fail on bad args before any run
+        return context
+
+    def new_searcher(self, clock: SimulatedClock) -> Any:
+        pool = None
+        if self.scorer is not None:
+            pool = PoolSelector(self.scorer, self.config.hook.k, clock, self.config.hook.cost)
+        args = dict(self.config.searcher.get("args") or {})
+        return construct(self.searcher_cls, args, "searcher", self.space, pool)
+
+
+def run_one(context: SearchContext, run_index: int) -> dict:
+    """Search until the simulated budget is spent; return the run's record."""
+    config, space = context.config, context.space
+    rng = np.random.default_rng([config.seed, run_index])
+    clock = SimulatedClock(config.budget_seconds)
+    searcher = context.new_searcher(clock)
+    max_epochs = getattr(space, "max_epochs", None)
+    times: list[float] = []
+    archs: list[str] = []
+    fitnesses: list[float] = []
+    epochs: list[int | None] = []
+    best_so_far: list[float] = []
+    incumbents: list[list] = []
+    best_fitness, best_arch = -math.inf, None
+    for _ in range(MAX_STEPS):
+        try:
+            trial = searcher.propose(rng)
+            if trial.epochs is None:
+                evaluation = space.query(trial.arch, rng)
+            else:
+                evaluation = space.query_at(trial.arch, trial.epochs, rng)
+            clock.charge(evaluation.cost_seconds)
+        except BudgetExhausted:
+            break
+        searcher.observe(trial, evaluation)
+        arch_id = space.arch_id(trial.arch)
+        full_fidelity = trial.epochs is None or trial.epochs == max_epochs
+        if full_fidelity and evaluation.fitness > best_fitness:
+            best_fitness, best_arch = evaluation.fitness, trial.arch
+            incumbents.append([len(times), arch_id, space.final_metrics(trial.arch)])
+        times.append(round(clock.elapsed, 6))
+        archs.append(arch_id)
+        fitnesses.append(evaluation.fitness)
+        epochs.append(trial.epochs)
+        best_so_far.append(best_fitness)
+    pool = getattr(searcher, "pool", None)
+    return {
+        "run": run_index,
+        "seed": config.seed,
+        "label": config.label,
+        "searcher": config.searcher["name"],
+        "proxy": config.hook.proxy if config.hook else None,
+        "best_arch": space.arch_id(best_arch) if best_arch is not None else None,
+        "best_fitness": best_fitness if best_arch is not None else None,
+        "final": incumbents[-1][2] if incumbents else {},
+        "evaluations": len(times),
+        "proxy_scores": pool.scored if pool is not None else 0,
+        "simulated_seconds": round(clock.elapsed, 6),
+        "proxy_seconds": round(clock.proxy_seconds, 6),
+        "trajectory": {"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
+        "incumbents": incumbents,
+    }

@@ -1,0 +1,98 @@
+"""NAS-Bench-201 as a :class:`~spaces.protocol.SearchSpace`, over one of three backends.
+
+The space owns what is the same for every backend (genotypes, ids, mutation, the torch
+network); a backend owns only the recorded results, so searching the embedded table and
+the official file differ in nothing but the numbers they return.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from spaces.nb201.genotype import NUM_EDGES, OPS, Genotype, from_arch_str, to_arch_str
+from spaces.protocol import Evaluation
+
+BACKENDS = ("embedded", "nb201", "nats")
+
+
+def make_backend(backend: str, dataset: str, path: str | None):
+    if backend == "embedded":
+        from spaces.nb201.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(dataset)
+    if backend in ("nb201", "nats"):
+        from spaces.nb201.official import OfficialBackend
+
+        return OfficialBackend(kind=backend, dataset=dataset, path=path)
+    raise ValueError(f"unknown NB201 backend {backend!r}; use one of {BACKENDS}")
+
+
+class NB201Space:
+    """NAS-Bench-201's 15,625 cells. ``dataset`` is the one whose validation accuracy is searched."""
+
+    name = "nb201"
+    version = "1"
+
+    def __init__(self, backend: str = "embedded", dataset: str = "cifar10", path: str | None = None) -> None:
+        self.backend_name = backend
+        self.dataset = dataset
+        self.backend = make_backend(backend, dataset, path)
+
+    # -- protocol -----------------------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> Genotype:
+        return tuple(int(op) for op in rng.integers(len(OPS), size=NUM_EDGES))  # type: ignore[return-value]
+
+    def mutate(self, arch: Genotype, rng: np.random.Generator) -> Genotype:
+        """Change one random edge to a *different* op, as AutoDL's REA does."""
+        edge = int(rng.integers(NUM_EDGES))
+        new_op = int(rng.integers(len(OPS) - 1))
+        if new_op >= arch[edge]:
+            new_op += 1
+        ops = list(arch)
+        ops[edge] = new_op
+        return tuple(ops)  # type: ignore[return-value]
+
+    def query(self, arch: Genotype, rng: np.random.Generator) -> Evaluation:
+        return self.backend.query(arch, rng)
+
+    def final_metrics(self, arch: Genotype) -> dict[str, float]:
+        return self.backend.final_metrics(arch)
+
+    def arch_id(self, arch: Genotype) -> str:
+        return to_arch_str(arch)
+
+    def from_id(self, arch_id: str) -> Genotype:
+        return from_arch_str(arch_id)
+
+    def build_network(self, arch: Genotype, num_classes: int = 10):
+        from spaces.nb201.network import NB201Network
+
+        return NB201Network(arch, num_classes)
+
+    # -- optional capabilities ------------------------------------------------------------
+    def choices(self) -> Sequence[Sequence[str]]:
+        return [OPS] * NUM_EDGES
+
+    def encode(self, arch: Genotype) -> tuple[int, ...]:
+        return tuple(arch)
+
+    def decode(self, indices: Sequence[int]) -> Genotype:
+        return tuple(int(i) for i in indices)  # type: ignore[return-value]
+
+    @property
+    def max_epochs(self) -> int:
+        return getattr(self.backend, "max_epochs", 0)
+
+    def supports_fidelity(self) -> bool:
+        return hasattr(self.backend, "query_at")
+
+    def query_at(self, arch: Genotype, epochs: int, rng: np.random.Generator) -> Evaluation:
+        if not self.supports_fidelity():
+            raise NotImplementedError(
+                f"NB201 backend {self.backend_name!r} has no per-epoch results; use backend 'nb201' or 'nats'"
+            )
+        return self.backend.query_at(arch, epochs, rng)
+
+    def model_size_mb(self, arch: Genotype) -> float:
+        return self.backend.model_size_mb(arch)
