@@ -20,6 +20,9 @@ class ProxySpec:
 
     ``fn(network, inputs, labels, **options) -> float`` scores a freshly initialised
     network; ``inputs``/``labels`` are ``None`` when the proxy declares it needs no data.
+    A proxy with ``needs_arch_id`` also gets ``arch_id=`` and ``seed=`` keywords, because a
+    score that must differ per architecture (the ``random`` control) cannot be derived from
+    the network alone; with ``needs_network=False`` it gets ``None`` instead of a network.
     """
 
     name: str
@@ -27,6 +30,8 @@ class ProxySpec:
     needs_data: bool = True
     needs_labels: bool = True
     higher_is_better: bool = True
+    needs_arch_id: bool = False
+    needs_network: bool = True
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 

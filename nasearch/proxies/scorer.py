@@ -86,10 +86,11 @@ class ProxyScorer:
         if self.spec.needs_data:
             inputs, labels = self._batch()
         started = time.perf_counter()
+        extra = {"arch_id": self.space.arch_id(arch), "seed": self.key.seed} if self.spec.needs_arch_id else {}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.key.seed)  # one theta_0 per (arch, seed): same init on every rerun
-            network = self.space.build_network(arch, NUM_CLASSES[self.key.dataset])
-            value = self.spec.fn(network, inputs, labels, **self.options)
+            network = self.space.build_network(arch, NUM_CLASSES[self.key.dataset]) if self.spec.needs_network else None
+            value = self.spec.fn(network, inputs, labels, **extra, **self.options)
         seconds = time.perf_counter() - started
         self.live_computations += 1
         data = self.data.describe() if self.spec.needs_data else "none"
