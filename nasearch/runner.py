@@ -8,7 +8,7 @@ in which order, the runs were executed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,15 @@ class SearchContext:
     space: Any
     searcher_cls: Any
     scorer: Any = None
+    #: arch -> arch id, shared by all runs of this context: ids are recomputed otherwise once
+    #: per evaluation, the largest bookkeeping cost of a simulated run
+    arch_ids: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def arch_id(self, arch: Any) -> str:
+        found = self.arch_ids.get(arch)
+        if found is None:
+            found = self.arch_ids[arch] = self.space.arch_id(arch)
+        return found
 
     @classmethod
     def build(cls, config: SearchConfig) -> "SearchContext":
@@ -92,7 +101,7 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         except BudgetExhausted:
             break
         searcher.observe(trial, evaluation)
-        arch_id = space.arch_id(trial.arch)
+        arch_id = context.arch_id(trial.arch)
         full_fidelity = trial.epochs is None or trial.epochs == max_epochs
         if full_fidelity and evaluation.fitness > best_fitness:
             best_fitness, best_arch = evaluation.fitness, trial.arch

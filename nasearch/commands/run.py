@@ -16,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output directory (overrides the config)")
     parser.add_argument("--workers", type=int, help="parallel worker processes (default: the config's, else 1)")
     parser.add_argument("--budget", type=float, help="simulated seconds per run (overrides budget_seconds)")
+    from nasearch.commands.experiment import add_experiment_flags
+
+    add_experiment_flags(parser, include_common=False)  # used when CONFIG is an experiment config
 
 
 def main(args: argparse.Namespace) -> int:
@@ -29,6 +32,15 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.budget is not None and args.budget < 0:
         raise UsageError(f"--budget must be >= 0, got {args.budget}")
+    from nasearch.config import read_yaml
+    from nasearch.experiment import is_experiment_config
+
+    if is_experiment_config(read_yaml(args.config)):  # a top-level `searchers:` list
+        from nasearch.commands import experiment
+
+        return experiment.main(args)
+    if args.backend != "local" or args.ray_address or args.report:
+        raise UsageError("--backend/--ray-address/--report apply to experiment configs; use them with one")
     config = load_search_config(args.config).with_overrides(
         runs=args.runs, seed=args.seed, out=args.out, workers=args.workers, budget_seconds=args.budget
     )

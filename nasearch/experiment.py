@@ -1,0 +1,277 @@
+"""Experiments: many searcher configs, each run N times with paired seeds, into one directory.
+
+An experiment config names searcher configs (``configs/*.yaml``) and, per entry, what to
+change (a label, a different ``hook.proxy``, ...). The experiment fixes what must be equal
+for a comparison to mean anything: runs, budget and base seed, so run i of every searcher
+starts from the same seed stream. Each searcher's runs go to ``OUT/<label>/`` through
+:func:`nasearch.execution.run_many`, which makes them resumable and worker-count invariant;
+this module adds the one progress bar, the wall-time bookkeeping and the vanilla/assisted
+pairs that the report compares.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from nasearch.config import SearchConfig, parse_search_config, read_yaml
+from nasearch.errors import UsageError
+from nasearch.execution import RESULTS, atomic_write_text, run_many
+
+EXPERIMENT_KEYS = {
+    "label", "description", "out", "runs", "budget_seconds", "seed", "workers", "searchers", "pairs", "data", "cache_dir",
+}
+#: what one entry of ``searchers:`` may set; runs/seed/budget are the experiment's, for pairing
+ENTRY_KEYS = {"config", "label", "hook", "searcher", "space", "data", "cache_dir"}
+EXPERIMENT_FILE = "experiment.json"
+TIMING_FILE = "timing.json"
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A validated experiment: one :class:`SearchConfig` per searcher, plus the pairs to compare."""
+
+    label: str
+    out: str
+    runs: int
+    budget_seconds: float
+    seed: int
+    workers: int
+    searchers: tuple[SearchConfig, ...]
+    pairs: tuple[tuple[str, str], ...]
+    description: str = ""
+    sources: dict[str, str] = field(default_factory=dict)  # label -> searcher config path
+
+    @property
+    def labels(self) -> list[str]:
+        return [s.label for s in self.searchers]
+
+    def searcher(self, label: str) -> SearchConfig:
+        for config in self.searchers:
+            if config.label == label:
+                return config
+        raise KeyError(label)
+
+
+def is_experiment_config(raw: dict) -> bool:
+    """An experiment config is told apart from a search config by its ``searchers:`` list."""
+    return isinstance(raw, dict) and "searchers" in raw
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _deep_merge(base: Any, override: Any) -> Any:
+    """``override`` wins; mappings merge key by key; ``None`` deletes (e.g. ``hook: null``)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = _deep_merge(base.get(key), value)
+        return merged
+    return override
+
+
+def _resolve_path(name: str, experiment_path: Path | None) -> Path:
+    """A searcher config path: as given (from the working directory), else next to the experiment file."""
+    path = Path(name)
+    if path.is_absolute() or path.is_file() or experiment_path is None:
+        return path
+    for base in (experiment_path.parent, *experiment_path.resolve().parents):
+        if (base / path).is_file():
+            return base / path
+    return path
+
+
+def _number(value: Any, where: str, kind: type, minimum: float) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
+        raise UsageError(f"{where}: expected {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if value < minimum:
+        raise UsageError(f"{where}: must be >= {minimum}, got {value}")
+    return kind(value)
+
+
+def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any) -> ExperimentConfig:
+    """Validate an experiment mapping; ``overrides`` (runs, seed, out, workers, budget_seconds) win over it."""
+    experiment_path = Path(path) if path is not None else None
+    unknown = sorted(set(raw) - EXPERIMENT_KEYS)
+    if unknown:
+        raise UsageError(f"experiment: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(EXPERIMENT_KEYS))}")
+    label = str(raw.get("label") or (experiment_path.stem if experiment_path else "experiment"))
+    settings = {
+        "runs": raw.get("runs", 500),
+        "seed": raw.get("seed", 0),
+        "budget_seconds": raw.get("budget_seconds", 12000),
+        "workers": raw.get("workers") or default_workers(),
+        "out": raw.get("out") or f"results/{label}",
+    }
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    runs = _number(settings["runs"], "runs", int, 1)
+    seed = _number(settings["seed"], "seed", int, 0)
+    budget = _number(settings["budget_seconds"], "budget_seconds", float, 0)
+    workers = _number(settings["workers"], "workers", int, 1)
+    out = str(settings["out"])
+    entries = raw.get("searchers")
+    if not isinstance(entries, list) or not entries:
+        raise UsageError("experiment.searchers: expected a non-empty list of {config: configs/NAME.yaml, ...} entries")
+    searchers: list[SearchConfig] = []
+    sources: dict[str, str] = {}
+    for position, entry in enumerate(entries):
+        where = f"searchers[{position}]"
+        if isinstance(entry, str):
+            entry = {"config": entry}
+        if not isinstance(entry, dict) or not entry.get("config"):
+            raise UsageError(f"{where}: expected a mapping with 'config: configs/NAME.yaml'")
+        bad = sorted(set(entry) - ENTRY_KEYS)
+        if bad:
+            hint = " (set it once for the whole experiment)" if bad[0] in ("runs", "seed", "budget_seconds", "workers", "out") else ""
+            raise UsageError(f"{where}: key {bad[0]!r} not allowed here{hint}; allowed: {', '.join(sorted(ENTRY_KEYS))}")
+        config_path = _resolve_path(str(entry["config"]), experiment_path)
+        if not config_path.is_file():
+            raise UsageError(f"{where}.config: {entry['config']} does not exist; give a path such as configs/rea.yaml")
+        base = read_yaml(config_path)
+        if is_experiment_config(base):
+            raise UsageError(f"{where}.config: {config_path} is itself an experiment; list searcher configs only")
+        merged = _deep_merge(base, {k: v for k, v in entry.items() if k not in ("config",)})
+        if "data" not in entry and raw.get("data") and not base.get("data"):
+            merged["data"] = raw["data"]
+        if "cache_dir" not in entry and raw.get("cache_dir") and not base.get("cache_dir"):
+            merged["cache_dir"] = raw["cache_dir"]
+        entry_label = str(merged.get("label") or config_path.stem)
+        if not _LABEL.match(entry_label):
+            raise UsageError(f"{where}.label: {entry_label!r} must be a plain name (letters, digits, _ . -)")
+        if entry_label in sources:
+            raise UsageError(f"{where}: label {entry_label!r} is used twice; give each entry its own 'label'")
+        merged.update(label=entry_label, runs=runs, seed=seed, budget_seconds=budget, workers=workers,
+                      out=str(Path(out) / entry_label))
+        try:
+            config = parse_search_config(merged, default_label=entry_label)
+        except UsageError as exc:
+            raise UsageError(f"{where} ({entry_label}): {exc}") from None
+        searchers.append(config)
+        sources[entry_label] = str(config_path)
+    pairs = _parse_pairs(raw.get("pairs"), searchers)
+    return ExperimentConfig(label=label, out=out, runs=runs, budget_seconds=budget, seed=seed, workers=workers,
+                            searchers=tuple(searchers), pairs=pairs, description=str(raw.get("description") or ""),
+                            sources=sources)
+
+
+def _parse_pairs(raw_pairs: Any, searchers: list[SearchConfig]) -> tuple[tuple[str, str], ...]:
+    labels = {s.label for s in searchers}
+    if raw_pairs is None:
+        return infer_pairs(searchers)
+    if not isinstance(raw_pairs, list):
+        raise UsageError("experiment.pairs: expected a list of [baseline, treatment] label pairs, e.g. [[rea, g_rea]]")
+    pairs = []
+    for pair in raw_pairs:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise UsageError(f"experiment.pairs: {pair!r} is not a [baseline, treatment] pair of labels")
+        for name in pair:
+            if str(name) not in labels:
+                raise UsageError(f"experiment.pairs: unknown label {name!r}; labels are {', '.join(sorted(labels))}")
+        pairs.append((str(pair[0]), str(pair[1])))
+    return tuple(pairs)
+
+
+def infer_pairs(searchers: list[SearchConfig]) -> tuple[tuple[str, str], ...]:
+    """Pair each assisted searcher with the vanilla one running the same searcher on the same space."""
+    vanilla = [s for s in searchers if s.hook is None]
+    pairs = []
+    for assisted in searchers:
+        if assisted.hook is None:
+            continue
+        for base in vanilla:
+            if base.space == assisted.space and base.searcher == assisted.searcher:
+                pairs.append((base.label, assisted.label))
+                break
+    return tuple(pairs)
+
+
+def describe(config: ExperimentConfig) -> dict:
+    """What the report needs to know about the experiment (written to ``experiment.json``)."""
+    return {
+        "label": config.label,
+        "description": config.description,
+        "runs": config.runs,
+        "budget_seconds": config.budget_seconds,
+        "seed": config.seed,
+        "pairs": [list(p) for p in config.pairs],
+        "searchers": [
+            {
+                "label": s.label,
+                "config": config.sources.get(s.label, ""),
+                "searcher": s.searcher["name"],
+                "space": s.space,
+                "proxy": s.hook.proxy if s.hook else None,
+                "k": s.hook.k if s.hook else None,
+                "cost": (s.hook.cost.mode if s.hook.cost.mode != "fixed" else s.hook.cost.fixed_seconds) if s.hook else None,
+            }
+            for s in config.searchers
+        ],
+    }
+
+
+def _read_timing(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def run_experiment(
+    config: ExperimentConfig, show_progress: bool = True, backend: str = "local", ray_address: str | None = None
+) -> dict[str, list[dict]]:
+    """Run (or resume) every searcher of the experiment; return the records per label.
+
+    Wall time is kept apart from the results (``timing.json``, accumulated over resumed
+    sessions) because it is the one thing that differs between two runs of the same config.
+    """
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / EXPERIMENT_FILE, json.dumps(describe(config), indent=2, default=str) + "\n")
+    timing_path = out / TIMING_FILE
+    timing = _read_timing(timing_path)
+    total = config.runs * len(config.searchers)
+    results: dict[str, list[dict]] = {}
+    bar = tqdm(total=total, desc=config.label, unit="run", disable=not show_progress, dynamic_ncols=True, smoothing=0.05)
+    with bar:
+        for searcher in config.searchers:
+            bar.set_postfix_str(searcher.label)
+            started = time.perf_counter()
+            counter = {"new": 0}
+
+            def on_run(_index: int, existing: bool, counter=counter) -> None:
+                if not existing:
+                    counter["new"] += 1
+                bar.update(1)
+
+            records = run_many(searcher, show_progress=False, backend=backend, ray_address=ray_address, on_run=on_run)
+            elapsed = time.perf_counter() - started
+            entry = timing.get(searcher.label, {"wall_seconds": 0.0, "runs_computed": 0})
+            if counter["new"]:
+                entry = {"wall_seconds": round(entry["wall_seconds"] + elapsed, 3),
+                         "runs_computed": entry["runs_computed"] + counter["new"]}
+            entry["backend"] = backend
+            entry["workers"] = config.workers if backend == "local" else None
+            timing[searcher.label] = entry
+            atomic_write_text(timing_path, json.dumps(timing, indent=2, sort_keys=True) + "\n")
+            results[searcher.label] = records
+    return results
+
+
+def load_experiment(path: str | Path, **overrides: Any) -> ExperimentConfig:
+    return parse_experiment(read_yaml(path), path, **overrides)
+
+
+def results_paths(config: ExperimentConfig) -> dict[str, Path]:
+    return {s.label: Path(s.out) / RESULTS for s in config.searchers}
