@@ -1,0 +1,292 @@
+"""The official NAS-Bench-201 and NATS-Bench (topology) backends: the paper's exact protocol.
+
+Both benchmarks record 12-epoch (``hp='12'``) and 200-epoch (``hp='200'``) training runs
+per architecture, per dataset and per trial seed, with per-epoch curves and times. This
+backend reads them through the benchmarks' own APIs (``nas_201_api`` and ``nats_bench``)
+so that the numbers are exactly what the NB201 tools would report:
+
+* ``query`` is ``get_more_info(index, '<split>', iepoch=None, hp='12', is_random=<seed>)``:
+  fitness is the validation accuracy of one trial, cost is ``train-all-time +
+  valid-per-time``, as ``simulate_train_eval`` charges it. The trial seed is drawn from the
+  run's ``rng`` and handed to the API as an integer (``is_random`` accepts a seed), so the
+  API never touches Python's global ``random`` and a run stays a function of its seed.
+* ``query_at`` is the same after ``epochs`` epochs of the 12-epoch schedule (``iepoch =
+  epochs - 1``), as NATS-Bench's BOHB/Hyperband scripts query it.
+* ``final_metrics`` are the seed-averaged (``is_random=False``) 200-epoch accuracies.
+
+CIFAR-10 is searched on the ``cifar10-valid`` split (train on half of the training set,
+validate on the other half), as NAS-Bench-201 does; its test accuracy comes from the
+``cifar10`` split (trained on the full training set).
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasearch.errors import UsageError
+from spaces.nb201.genotype import to_arch_str
+from spaces.protocol import Evaluation
+
+#: the NB201 tools' default file names, newest first (v1_0 lacks most 12-epoch results)
+NB201_FILES: tuple[str, ...] = ("NAS-Bench-201-v1_1-096897.pth", "NAS-Bench-201-v1_0-e61699.pth")
+#: the NATS-Bench topology archive read in fast mode (one small file per architecture)
+NATS_TSS_DIR = "NATS-tss-v1_0-3ffb9-simple"
+KINDS = ("nb201", "nats")
+SEARCH_HP = "12"
+FINAL_HP = "200"
+#: the dataset a search runs on -> the benchmark split whose validation accuracy it maximises
+SEARCH_SPLITS: dict[str, str] = {"cifar10": "cifar10-valid", "cifar100": "cifar100", "ImageNet16-120": "ImageNet16-120"}
+#: final-metric name -> (benchmark split, ``get_more_info`` key); names match the embedded backend
+FINAL_METRICS: dict[str, tuple[str, str]] = {
+    "cifar10_valid": ("cifar10-valid", "valid-accuracy"),
+    "cifar10_test": ("cifar10", "test-accuracy"),
+    "cifar100_valid": ("cifar100", "valid-accuracy"),
+    "cifar100_test": ("cifar100", "test-accuracy"),
+    "imagenet16_valid": ("ImageNet16-120", "valid-accuracy"),
+    "imagenet16_test": ("ImageNet16-120", "test-accuracy"),
+}
+#: errors the APIs raise when an architecture's results are absent or unreadable
+_LOOKUP_ERRORS = (KeyError, ValueError, AssertionError, OSError, EOFError, pickle.UnpicklingError)
+
+
+class MissingArchitecture(UsageError):
+    """The benchmark file has no results for an architecture (e.g. a partial or test file)."""
+
+
+def torch_home() -> Path:
+    """``$TORCH_HOME``, else ``~/.torch``: where the NB201 / NATS tools look for their files."""
+    if os.environ.get("TORCH_HOME"):
+        return Path(os.environ["TORCH_HOME"])
+    return Path.home() / ".torch"
+
+
+def resolve_path(kind: str, path: str | os.PathLike | None) -> Path:
+    """The benchmark file (NB201) or archive directory (NATS) to open, or a one-line UsageError.
+
+    ``path`` may name the file/directory itself or a directory holding the default names.
+    """
+    if kind == "nb201":
+        candidates_in = lambda folder: [folder / name for name in NB201_FILES]  # noqa: E731
+        wanted = f"{NB201_FILES[0]} (or {NB201_FILES[1]})"
+        found = lambda p: p.is_file()  # noqa: E731
+    else:
+        candidates_in = lambda folder: [folder / NATS_TSS_DIR]  # noqa: E731
+        wanted = f"the {NATS_TSS_DIR} directory"
+        found = lambda p: p.is_dir() and (p / "meta.pickle.pbz2").is_file()  # noqa: E731
+    if path is None:
+        home = torch_home()
+        for candidate in candidates_in(home):
+            if found(candidate):
+                return candidate
+        raise UsageError(
+            f"space backend {kind!r}: no {wanted} in $TORCH_HOME ({home}); download it there or set space.args.path"
+        )
+    given = Path(path).expanduser()
+    if found(given):
+        return given
+    if given.is_dir():
+        for candidate in candidates_in(given):
+            if found(candidate):
+                return candidate
+    if kind == "nats" and given.is_file():
+        raise UsageError(f"space.args.path: {given} is a file; backend 'nats' reads the {NATS_TSS_DIR} directory")
+    raise UsageError(f"space.args.path: {given} is not {wanted}; point it at the downloaded benchmark")
+
+
+def _import(module: str, package: str, kind: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise UsageError(f"space backend {kind!r} needs the {package!r} package: pip install {package}") from None
+        raise
+
+
+class _HandOver(dict):
+    """An already-loaded benchmark dict that the API may keep without its defensive deep copy.
+
+    ``NASBench201API`` deep-copies a dict it is given; the official file is gigabytes, so
+    copying it would double peak memory for nothing (nobody else holds the dict).
+    """
+
+    def __deepcopy__(self, memo: dict) -> "_HandOver":
+        return self
+
+
+def load_nb201_api(path: Path) -> Any:
+    """``NASBench201API`` over ``path``, working with torch >= 2.6.
+
+    ``nas-bench-201==2.1`` calls ``torch.load(path)`` without ``weights_only``; since torch
+    2.6 that defaults to True and refuses the official file, a pickle of result dicts (made
+    with torch 1.x) that may hold non-tensor objects. The API also accepts the loaded dict,
+    so the file is loaded here with ``weights_only=False`` — it is the benchmark file the
+    user chose to trust, as NB201's own tools always loaded it — and handed over as a dict.
+    """
+    api_module = _import("nas_201_api", "nas-bench-201", "nb201")
+    import torch
+
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a dict, found {type(data).__name__}")
+        api = api_module.NASBench201API(_HandOver(data), verbose=False)
+    except (AssertionError, KeyError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        raise UsageError(f"space.args.path: {path} is not a NAS-Bench-201 benchmark file ({_one_line(exc)})") from None
+    api.filename = path.name
+    return api
+
+
+def load_nats_api(path: Path) -> Any:
+    """NATS-Bench topology API in fast mode: each architecture's file is read on first use."""
+    nats_bench = _import("nats_bench", "nats_bench", "nats")
+    try:
+        return nats_bench.create(str(path), "tss", fast_mode=True, verbose=False)
+    except (KeyError, ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
+        raise UsageError(f"space.args.path: {path} is not a NATS-Bench topology archive ({_one_line(exc)})") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+class OfficialBackend:
+    """NB201 results from the official NAS-Bench-201 file or the NATS-Bench topology archive.
+
+    ``dataset`` is the one searched (its validation split); final metrics cover all three.
+    """
+
+    name = "official"
+    has_test_accuracy = True
+    #: epochs of the search schedule (``hp='12'``): the top fidelity of ``query_at``
+    max_epochs = int(SEARCH_HP)
+
+    def __init__(self, kind: str = "nb201", dataset: str = "cifar10", path: str | os.PathLike | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown official NB201 backend {kind!r}; use one of {KINDS}")
+        if dataset not in SEARCH_SPLITS:
+            raise ValueError(f"unknown NB201 dataset {dataset!r}; expected one of {sorted(SEARCH_SPLITS)}")
+        self.kind = kind
+        self.dataset = dataset
+        self.split = SEARCH_SPLITS[dataset]
+        self.path = resolve_path(kind, path)
+        self.api = load_nb201_api(self.path) if kind == "nb201" else load_nats_api(self.path)
+        self._indexes: dict[tuple[int, ...], int] = {}
+        self._seeds: dict[tuple[int, str], dict[str, tuple[int, ...]]] = {}
+        self._final: dict[int, dict[str, float]] = {}
+        self._sizes: dict[int, float] = {}
+
+    # -- lookups ----------------------------------------------------------------------
+    def index(self, ops: tuple[int, ...]) -> int:
+        """The architecture's index in the benchmark (the official order, not ours)."""
+        key = tuple(ops)
+        if key not in self._indexes:
+            index = self.api.query_index_by_arch(to_arch_str(key))
+            if index < 0:
+                raise MissingArchitecture(
+                    f"{self.kind} benchmark {self.path} does not list arch {to_arch_str(key)}; use the official file"
+                )
+            self._indexes[key] = int(index)
+        return self._indexes[key]
+
+    def seeds(self, index: int, hp: str, split: str) -> tuple[int, ...]:
+        """Trial seeds recorded for (architecture, schedule, split), cached: they never change."""
+        if (index, hp) not in self._seeds:
+            try:
+                results = self.api.query_meta_info_by_index(index, hp)
+            except _LOOKUP_ERRORS as exc:
+                raise MissingArchitecture(
+                    f"{self.kind} benchmark {self.path} has no hp={hp} results for arch {self.api.meta_archs[index]}"
+                    f" (index {index}): {_one_line(exc)}"
+                ) from None
+            self._seeds[(index, hp)] = {name: tuple(results.get_dataset_seeds(name)) for name in results.get_dataset_names()}
+        seeds = self._seeds[(index, hp)].get(split)
+        if not seeds:
+            raise MissingArchitecture(
+                f"{self.kind} benchmark {self.path} has no {hp}-epoch results on {split!r} for arch"
+                f" {self.api.meta_archs[index]} (NB201 v1_0 has 12-epoch results for cifar10-valid only); use the v1_1"
+                " file or dataset cifar10"
+            )
+        return seeds
+
+    # -- search-time queries -------------------------------------------------------------
+    def query(self, ops: tuple[int, ...], rng: np.random.Generator) -> Evaluation:
+        """One trial's validation accuracy after the 12-epoch schedule, and what it cost."""
+        return self._train_eval(ops, None, rng)
+
+    def query_at(self, ops: tuple[int, ...], epochs: int, rng: np.random.Generator) -> Evaluation:
+        """Validation accuracy after ``epochs`` of the 12 epochs, and the time of those epochs."""
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= self.max_epochs:
+            raise ValueError(f"epochs must be an integer in 1..{self.max_epochs} (the hp='12' schedule), got {epochs!r}")
+        return self._train_eval(ops, int(epochs) - 1, rng)
+
+    def _train_eval(self, ops: tuple[int, ...], iepoch: int | None, rng: np.random.Generator) -> Evaluation:
+        index = self.index(ops)
+        seeds = self.seeds(index, SEARCH_HP, self.split)
+        seed = int(seeds[int(rng.integers(len(seeds)))])
+        info = self._info(index, self.split, iepoch, SEARCH_HP, seed)
+        if "valid-accuracy" in info:
+            accuracy, valid_per_time = info["valid-accuracy"], info.get("valid-per-time")
+        else:
+            # As NATS's simulate_train_eval: a split without a validation record at this epoch
+            # reports the valid+test ("valtest") accuracy and the last epoch's validation time.
+            accuracy = info.get("valtest-accuracy")
+            valid_per_time = self._info(index, self.split, None, SEARCH_HP, seed).get("valid-per-time")
+        train_time = info.get("train-all-time")
+        if accuracy is None or train_time is None or valid_per_time is None:
+            raise MissingArchitecture(
+                f"{self.kind} benchmark {self.path}: arch {self.api.meta_archs[index]} lacks validation accuracy or"
+                f" times on {self.split!r} (hp={SEARCH_HP}, seed {seed})"
+            )
+        return Evaluation(
+            fitness=float(accuracy),
+            cost_seconds=float(train_time) + float(valid_per_time),
+            extras={"seed": float(seed), "epochs": float(self.max_epochs if iepoch is None else iepoch + 1)},
+        )
+
+    def _info(self, index: int, split: str, iepoch: int | None, hp: str, is_random: int | bool) -> dict:
+        try:
+            return self.api.get_more_info(index, split, iepoch=iepoch, hp=hp, is_random=is_random)
+        except _LOOKUP_ERRORS as exc:
+            raise MissingArchitecture(
+                f"{self.kind} benchmark {self.path}: no hp={hp} {split!r} results for arch {self.api.meta_archs[index]}"
+                f" at epoch {iepoch}: {_one_line(exc)}"
+            ) from None
+
+    # -- reporting -------------------------------------------------------------------------
+    def final_metrics(self, ops: tuple[int, ...]) -> dict[str, float]:
+        """Seed-mean 200-epoch accuracies per split; cached, since every incumbent asks."""
+        index = self.index(ops)
+        if index not in self._final:
+            infos: dict[str, dict] = {}
+            metrics: dict[str, float] = {}
+            for metric, (split, key) in FINAL_METRICS.items():
+                self.seeds(index, FINAL_HP, split)  # a clear error when the split is absent
+                if split not in infos:
+                    infos[split] = self._info(index, split, None, FINAL_HP, False)
+                value = infos[split].get(key)
+                if value is None:
+                    raise MissingArchitecture(
+                        f"{self.kind} benchmark {self.path}: no 200-epoch {key} on {split!r} for arch"
+                        f" {self.api.meta_archs[index]}"
+                    )
+                metrics[metric] = float(value)
+            self._final[index] = metrics
+        return dict(self._final[index])
+
+    def model_size_mb(self, ops: tuple[int, ...]) -> float:
+        """Millions of parameters with a 10-class head, as the benchmark recorded them."""
+        index = self.index(ops)
+        if index not in self._sizes:
+            self.seeds(index, FINAL_HP, "cifar10-valid")
+            params = self.api.get_cost_info(index, "cifar10-valid", hp=FINAL_HP)["params"]
+            if params is None or not math.isfinite(float(params)):
+                raise MissingArchitecture(f"{self.kind} benchmark {self.path}: no parameter count for index {index}")
+            self._sizes[index] = float(params)
+        return self._sizes[index]
