@@ -35,6 +35,7 @@ SEEDS: dict[str, dict[str, tuple[int, ...]]] = {
     "200": {"cifar10-valid": (777, 888, 999), "cifar10": (777, 888), "cifar100": (777, 888), "ImageNet16-120": (888, 999)},
 }
 EPOCHS = {"12": 12, "200": 200}
+SPARSE_SPLITS = ("cifar100", "ImageNet16-120")
 #: the fixture archs: a few distinct cells plus the best-known-style all-conv cell
 FIXTURE_ARCHS: tuple[Genotype, ...] = ((3, 3, 3, 3, 3, 3), (1, 0, 2, 3, 4, 1), (2, 2, 0, 1, 3, 4), (0, 0, 0, 0, 0, 0))
 
@@ -118,8 +119,14 @@ def make_spec(
     return spec
 
 
-def _arch_results(module: Any, spec: FixtureSpec, arch: Genotype, index: int, hp: str, numpy_scalars: bool) -> Any:
-    """An ``ArchResults`` of ``module`` (nas_201_api.api_utils or nats_bench.api_utils) for one schedule."""
+def _arch_results(module: Any, spec: FixtureSpec, arch: Genotype, index: int, hp: str, numpy_scalars: bool,
+                  sparse_valid: bool = False) -> Any:
+    """An ``ArchResults`` of ``module`` (nas_201_api.api_utils or nats_bench.api_utils) for one schedule.
+
+    ``sparse_valid``: the 12-epoch cifar100 / ImageNet16-120 trials keep their validation
+    accuracy only for the last epoch (times for all), the case NATS's ``simulate_train_eval``
+    answers with the valid+test accuracy.
+    """
     arch_str = to_arch_str(arch)
     results = module.ArchResults(index, arch_str)
     epochs = EPOCHS[hp]
@@ -141,11 +148,15 @@ def _arch_results(module: Any, spec: FixtureSpec, arch: Genotype, index: int, hp
                 for e in range(epochs):
                     accs[f"{name}@{e}"], losses[f"{name}@{e}"], times[f"{name}@{e}"] = curve.acc[e], curve.loss[e], curve.time[e]
             count.update_eval(accs, losses, times)
+            if sparse_valid and hp == "12" and split in SPARSE_SPLITS:
+                for e in range(epochs - 1):
+                    del count.eval_acc1es[f"x-valid@{e}"], count.eval_losses[f"x-valid@{e}"]
             results.update(split, seed, count)
     return results
 
 
-def write_nb201_file(spec: FixtureSpec, path: Path, legacy_format: bool = False, numpy_scalars: bool = False) -> Path:
+def write_nb201_file(spec: FixtureSpec, path: Path, legacy_format: bool = False, numpy_scalars: bool = False,
+                     sparse_valid: bool = False) -> Path:
     """Save ``spec`` as a NAS-Bench-201 ``.pth`` (``legacy_format``: torch<1.6 non-zip, as the 2020 files)."""
     import torch
     from nas_201_api import api_utils
@@ -156,7 +167,7 @@ def write_nb201_file(spec: FixtureSpec, path: Path, legacy_format: bool = False,
             continue
         index = spec.index(arch)
         arch2infos[index] = {
-            "less": _arch_results(api_utils, spec, arch, index, "12", numpy_scalars).state_dict(),
+            "less": _arch_results(api_utils, spec, arch, index, "12", numpy_scalars, sparse_valid).state_dict(),
             "full": _arch_results(api_utils, spec, arch, index, "200", numpy_scalars).state_dict(),
         }
     data = {"meta_archs": spec.meta_archs, "arch2infos": arch2infos, "evaluated_indexes": sorted(arch2infos)}
@@ -165,7 +176,7 @@ def write_nb201_file(spec: FixtureSpec, path: Path, legacy_format: bool = False,
     return path
 
 
-def write_nats_dir(spec: FixtureSpec, directory: Path) -> Path:
+def write_nats_dir(spec: FixtureSpec, directory: Path, sparse_valid: bool = False) -> Path:
     """Save ``spec`` as a NATS-Bench topology ``-simple`` archive (read with fast_mode=True)."""
     from nats_bench import api_utils
 
@@ -175,7 +186,7 @@ def write_nats_dir(spec: FixtureSpec, directory: Path) -> Path:
         if arch in spec.without_results:
             continue
         index = spec.index(arch)
-        per_hp = {hp: _arch_results(api_utils, spec, arch, index, hp, False).state_dict() for hp in ("12", "200")}
+        per_hp = {hp: _arch_results(api_utils, spec, arch, index, hp, False, sparse_valid).state_dict() for hp in ("12", "200")}
         api_utils.pickle_save(per_hp, str(directory / f"{index:06d}.pickle"))
     return directory
 
@@ -186,6 +197,13 @@ def expected_query(spec: FixtureSpec, arch: Genotype, split: str, seed: int, epo
     trial = spec.trial(arch, "12", split, seed)
     valid = trial.evals["x-valid"]
     return valid.acc[epochs - 1], sum(trial.train.time[:epochs]) + sum(valid.time[:epochs]) / epochs
+
+
+def expected_sparse_query(spec: FixtureSpec, arch: Genotype, split: str, seed: int, epochs: int) -> tuple[float, float]:
+    """For a ``sparse_valid`` file before the last epoch: valid+test accuracy, last-epoch validation time."""
+    trial = spec.trial(arch, "12", split, seed)
+    valid = trial.evals["x-valid"]
+    return trial.evals["ori-test"].acc[epochs - 1], sum(trial.train.time[:epochs]) + sum(valid.time) / len(valid.time)
 
 
 def expected_final(spec: FixtureSpec, arch: Genotype) -> dict[str, float]:

@@ -22,6 +22,7 @@ from nb201_fixtures import (
     SEEDS,
     expected_final,
     expected_query,
+    expected_sparse_query,
     make_spec,
     write_nats_dir,
     write_nb201_file,
@@ -135,6 +136,24 @@ def test_query_at_reports_each_epoch_of_the_12_epoch_schedule(backend, spec):
         assert evaluation.cost_seconds == pytest.approx(cost, rel=1e-12)
     full = backend.query(arch, np.random.default_rng(9))
     assert backend.query_at(arch, 12, np.random.default_rng(9)) == full
+
+
+@pytest.mark.parametrize("kind", ["nb201", "nats"])
+@pytest.mark.parametrize("dataset", ["cifar100", "ImageNet16-120"])
+def test_query_at_without_intermediate_validation_falls_back_as_nats_does(spec, tmp_path, kind, dataset):
+    """No validation record at an epoch: the valid+test accuracy and the last epoch's validation time."""
+    path = (write_nb201_file(spec, tmp_path / "sparse.pth", sparse_valid=True) if kind == "nb201"
+            else write_nats_dir(spec, tmp_path / "sparse", sparse_valid=True))
+    backend = OfficialBackend(kind=kind, dataset=dataset, path=path)
+    arch = WITH_RESULTS[1]
+    for epochs in (1, 6, 11):
+        evaluation = backend.query_at(arch, epochs, np.random.default_rng(epochs))
+        seed = _drawn_seed(epochs, SEEDS["12"][dataset])
+        accuracy, cost = expected_sparse_query(spec, arch, dataset, seed, epochs)
+        assert (evaluation.fitness, evaluation.cost_seconds) == (pytest.approx(accuracy), pytest.approx(cost))
+    evaluation = backend.query(arch, np.random.default_rng(0))
+    accuracy, cost = expected_query(spec, arch, dataset, _drawn_seed(0, SEEDS["12"][dataset]))
+    assert (evaluation.fitness, evaluation.cost_seconds) == (pytest.approx(accuracy), pytest.approx(cost))
 
 
 @pytest.mark.parametrize("epochs", [0, 13, -1, 2.5, True, "12"])
@@ -315,3 +334,21 @@ def test_search_runs_end_to_end_over_a_fixture(files, spec, searcher):
     assert 3000 - 400 < record["simulated_seconds"] <= 3000  # each 12-epoch query costs ~250-400 s here
     best = context.space.from_id(record["best_arch"])
     assert record["final"] == pytest.approx(expected_final(spec, best))
+
+
+def test_shipped_config_uses_the_file_in_torch_home(files, tmp_path, monkeypatch, capsys):
+    """configs/rea_nb201_official.yaml finds the default file name; a partial file stops the run in one line."""
+    from pathlib import Path
+
+    from nasearch.cli import main
+    from nasearch.config import load_search_config
+    from nasearch.loading import load_space
+
+    config_path = Path(__file__).resolve().parents[1] / "configs" / "rea_nb201_official.yaml"
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    shutil.copy(files["nb201"], tmp_path / NB201_FILES[0])
+    space = load_space(load_search_config(config_path).space)
+    assert isinstance(space.backend, OfficialBackend) and space.backend.path == tmp_path / NB201_FILES[0]
+    code = main(["run", str(config_path), "--runs", "1", "--out", str(tmp_path / "out")])
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert code == 2 and last.startswith("nasearch: error: ") and "no hp=12 results for arch" in last  # 3 of 15,625
