@@ -158,12 +158,26 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
             config = parse_search_config(merged, default_label=entry_label)
         except UsageError as exc:
             raise UsageError(f"{where} ({entry_label}): {exc}") from None
+        _check_names(config, f"{where} ({entry_label})")
         searchers.append(config)
         sources[entry_label] = str(config_path)
     pairs = _parse_pairs(raw.get("pairs"), searchers)
     return ExperimentConfig(label=label, out=out, runs=runs, budget_seconds=budget, seed=seed, workers=workers,
                             searchers=tuple(searchers), pairs=pairs, description=str(raw.get("description") or ""),
                             sources=sources)
+
+
+def _check_names(config: SearchConfig, where: str) -> None:
+    """Catch a misspelt searcher or proxy now, not after the searchers before it have run."""
+    from nasearch.loading import searcher_class
+    from nasearch.proxies.registry import get_proxy
+
+    try:
+        searcher_class(config.searcher["name"])
+        if config.hook is not None:
+            get_proxy(config.hook.proxy)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
 
 
 def _parse_pairs(raw_pairs: Any, searchers: list[SearchConfig]) -> tuple[tuple[str, str], ...]:
