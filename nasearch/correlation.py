@@ -1,0 +1,334 @@
+"""How well does a proxy rank architectures? Rank correlations and the best-of-N selection test.
+
+A proxy is only worth its compute if its ranking agrees with what training would have
+found. This module scores a seeded sample of architectures with each proxy (through
+:class:`ProxyScorer` and the persistent cache, so an interrupted study resumes and a rerun
+is free), correlates the scores with the benchmark's final accuracies (Spearman rho and
+Kendall tau from ``scipy.stats``), and repeats the GradSign paper's Table-5 experiment:
+pick the best of ``pool_size`` random architectures by the proxy, many times, and compare
+the chosen architecture's accuracy with a random pick and with the best of the pool.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import multiprocessing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from scipy import stats
+
+from nasearch.errors import UsageError
+
+#: Spearman rho on NB201 reported in the GradSign paper (CIFAR-10, CIFAR-100, ImageNet16-120).
+PAPER_SPEARMAN: dict[str, tuple[float, float, float] | float] = {
+    "gradsign": (0.765, 0.793, 0.783),
+    "synflow": (0.737, 0.763, 0.751),
+    "naswot": (0.728, 0.703, 0.696),
+    "grad_norm": 0.59,
+    "snip": 0.60,
+    "grasp": 0.51,
+    "fisher": 0.36,
+}
+
+
+def sample_arch_ids(space: Any, n: int, seed: int, max_draws: int | None = None) -> list[str]:
+    """``n`` distinct architectures, drawn by ``space.sample`` from ``default_rng(seed)``.
+
+    Rejection of repeats keeps a prefix property: the first 300 of a 1000-sample are the
+    300-sample, so extending a study reuses every score already cached.
+    """
+    if n < 1:
+        raise UsageError(f"--n must be >= 1, got {n}")
+    rng = np.random.default_rng(seed)
+    seen: dict[str, None] = {}
+    draws, limit = 0, max_draws or max(100 * n, 1_000_000)
+    while len(seen) < n:
+        if draws >= limit:
+            raise UsageError(f"could only draw {len(seen)} distinct architectures of {n}; lower --n")
+        seen.setdefault(space.arch_id(space.sample(rng)), None)
+        draws += 1
+    return list(seen)
+
+
+# -- scoring -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScoreJob:
+    """What a worker needs to build its own scorer (scorers hold sqlite connections)."""
+
+    proxy: str
+    dataset: str
+    batch_size: int
+    seed: int
+    data: Any  # DataSource
+    cache_dir: str | None
+
+
+_WORKER_SPACE: Any = None
+
+
+def _make_scorer(space: Any, job: ScoreJob):
+    from nasearch.proxies.scorer import ProxyScorer
+    from nasearch.proxies.store import ScoreCache
+
+    return ProxyScorer(space, job.proxy, job.dataset, job.batch_size, job.seed, data=job.data,
+                       cache=ScoreCache(job.cache_dir))
+
+
+def _init_worker(space: Any) -> None:
+    import torch
+
+    global _WORKER_SPACE
+    _WORKER_SPACE = space
+    torch.set_num_threads(1)  # one core per worker; processes, not threads, share the machine
+
+
+def _score_chunk(args: tuple[ScoreJob, list[str]]) -> int:
+    job, arch_ids = args
+    scorer = _make_scorer(_WORKER_SPACE, job)
+    for arch_id in arch_ids:
+        scorer.score(_WORKER_SPACE.from_id(arch_id))
+    return len(arch_ids)
+
+
+def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int = 1, progress: bool = True) -> np.ndarray:
+    """Scores of ``arch_ids`` by ``job.proxy``, computing (in parallel) only what the cache lacks."""
+    from tqdm import tqdm
+
+    scorer = _make_scorer(space, job)
+    missing = [a for a in arch_ids if scorer.table.get(a) is None and scorer.cache.get(scorer.key, a) is None]
+    bar = tqdm(total=len(arch_ids), initial=len(arch_ids) - len(missing), desc=job.proxy, disable=not progress,
+               unit="arch", dynamic_ncols=True)
+    if missing and workers > 1:
+        chunk = max(1, min(10, len(missing) // (4 * workers) or 1))
+        chunks = [(job, missing[i : i + chunk]) for i in range(0, len(missing), chunk)]
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers, initializer=_init_worker, initargs=(space,)) as pool:
+            for done in pool.imap_unordered(_score_chunk, chunks):
+                bar.update(done)
+    else:
+        for arch_id in missing:
+            scorer.score(space.from_id(arch_id))
+            bar.update(1)
+    bar.close()
+    return np.array([scorer.score(space.from_id(a)).score for a in arch_ids], dtype=float)
+
+
+def final_accuracies(space: Any, arch_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """Every final metric the space reports, as one array per metric, in sample order."""
+    rows = [space.final_metrics(space.from_id(a)) for a in arch_ids]
+    names = [name for name in rows[0] if all(name in row for row in rows)]
+    return {name: np.array([row[name] for row in rows], dtype=float) for name in names}
+
+
+# -- statistics ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Correlation:
+    proxy: str
+    metric: str
+    spearman: float
+    kendall: float
+    n: int  # archs with a defined (non-NaN) score
+
+
+def correlate(proxy: str, scores: np.ndarray, accuracies: dict[str, np.ndarray]) -> list[Correlation]:
+    """Spearman and Kendall of ``scores`` against each accuracy; NaN scores are left out.
+
+    ``-inf`` scores (proxies undefined on nets whose output ignores the input) are kept: they
+    rank last, which is what such a net deserves.
+    """
+    keep = ~np.isnan(scores)
+    out = []
+    for metric, accuracy in accuracies.items():
+        x, y = scores[keep], accuracy[keep]
+        if len(x) < 3 or np.all(x == x[0]):
+            rho = tau = float("nan")
+        else:
+            rho = float(stats.spearmanr(x, y).statistic)
+            tau = float(stats.kendalltau(x, y).statistic)
+        out.append(Correlation(proxy, metric, rho, tau, int(keep.sum())))
+    return out
+
+
+@dataclass(frozen=True)
+class Selection:
+    method: str  # a proxy name, "random" pick or "optimal"
+    metric: str
+    mean: float
+    std: float
+    repeats: int
+
+
+def selection_experiment(
+    scores: dict[str, np.ndarray],
+    higher_is_better: dict[str, bool],
+    accuracies: dict[str, np.ndarray],
+    pool_size: int = 100,
+    repeats: int = 100,
+    seed: int = 0,
+) -> list[Selection]:
+    """The paper's Table 5: the accuracy of the best-by-proxy of ``pool_size`` random archs.
+
+    Each repeat draws one pool (without replacement) from the scored sample, shared by every
+    method: each proxy picks its best (first on ties; NaN never wins), ``random choice`` takes
+    one uniformly, ``optimal`` is the pool's best accuracy for that metric.
+    """
+    n = len(next(iter(accuracies.values())))
+    if pool_size < 1 or pool_size > n:
+        raise UsageError(f"--pool must be between 1 and the {n} scored archs, got {pool_size}")
+    picked: dict[tuple[str, str], list[float]] = {}
+    for repeat in range(repeats):
+        rng = np.random.default_rng([seed, repeat])
+        pool = rng.choice(n, size=pool_size, replace=False)
+        lucky = pool[int(rng.integers(pool_size))]
+        for metric, accuracy in accuracies.items():
+            picked.setdefault(("random choice", metric), []).append(accuracy[lucky])
+            picked.setdefault(("optimal", metric), []).append(accuracy[pool].max())
+        for proxy, values in scores.items():
+            signed = values[pool] if higher_is_better[proxy] else -values[pool]
+            choice = pool[int(np.argmax(np.where(np.isnan(signed), -np.inf, signed)))]
+            for metric, accuracy in accuracies.items():
+                picked.setdefault((proxy, metric), []).append(accuracy[choice])
+    return [Selection(method, metric, float(np.mean(v)), float(np.std(v)), len(v)) for (method, metric), v in picked.items()]
+
+
+# -- outputs -------------------------------------------------------------------------------
+def _fmt(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _paper(proxy: str, index: int) -> str:
+    value = PAPER_SPEARMAN.get(proxy)
+    if value is None:
+        return ""
+    return f"{value[index]:.3f}" if isinstance(value, tuple) else f"≈{value:.2f}"
+
+
+def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header: str) -> str:
+    lines = [header, "", "| proxy | n | " + " | ".join(f"{m} ρ (paper) | {m} τ" for m in metrics) + " |",
+             "|---|---:|" + "---:|---:|" * len(metrics)]
+    by_proxy: dict[str, dict[str, Correlation]] = {}
+    for row in rows:
+        by_proxy.setdefault(row.proxy, {})[row.metric] = row
+    for proxy, cells in by_proxy.items():
+        n = next(iter(cells.values())).n
+        parts = []
+        for i, metric in enumerate(metrics):
+            paper = _paper(proxy, i)
+            parts.append(f"{_fmt(cells[metric].spearman)}" + (f" ({paper})" if paper else "") + f" | {_fmt(cells[metric].kendall)}")
+        lines.append(f"| {proxy} | {n} | " + " | ".join(parts) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def selection_markdown(rows: list[Selection], metrics: Sequence[str], header: str) -> str:
+    lines = [header, "", "| method | " + " | ".join(metrics) + " |", "|---|" + "---:|" * len(metrics)]
+    by_method: dict[str, dict[str, Selection]] = {}
+    for row in rows:
+        by_method.setdefault(row.method, {})[row.metric] = row
+    for method, cells in by_method.items():
+        lines.append(f"| {method} | " + " | ".join(f"{cells[m].mean:.2f} ± {cells[m].std:.2f}" for m in metrics) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    temporary.replace(path)
+
+
+def scatter_plot(path: Path, proxy: str, scores: np.ndarray, accuracies: dict[str, np.ndarray],
+                 correlations: list[Correlation]) -> None:
+    """One panel per metric; a log x-axis when positive scores span > 3 decades (synflow)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    finite = np.isfinite(scores)
+    positive = scores[finite & (scores > 0)]
+    log_x = finite.any() and np.all(scores[finite] > 0) and positive.max() / positive.min() > 1e3
+    rho = {c.metric: c for c in correlations}
+    figure, axes = plt.subplots(1, len(accuracies), figsize=(4.2 * len(accuracies), 3.6), squeeze=False)
+    for axis, (metric, accuracy) in zip(axes[0], accuracies.items()):
+        axis.scatter(scores[finite], accuracy[finite], s=5, alpha=0.5)
+        if log_x:
+            axis.set_xscale("log")
+        axis.set_xlabel(f"{proxy} score")
+        axis.set_ylabel(f"{metric} accuracy (%)")
+        axis.set_title(f"ρ={_fmt(rho[metric].spearman)}  τ={_fmt(rho[metric].kendall)}  n={rho[metric].n}", fontsize=9)
+    hidden = int((~finite).sum())
+    figure.suptitle(f"{proxy}" + (f" ({hidden} non-finite scores not drawn)" if hidden else ""), fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+# -- the whole study -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class StudyResult:
+    arch_ids: list[str]
+    scores: dict[str, np.ndarray]
+    accuracies: dict[str, np.ndarray]
+    correlations: list[Correlation]
+    selections: list[Selection]
+
+
+def run_study(
+    space: Any,
+    proxies: Sequence[str],
+    out: Path,
+    n: int,
+    dataset: str = "cifar10",
+    batch_size: int = 64,
+    seed: int = 0,
+    data: Any = None,
+    cache_dir: str | None = None,
+    workers: int = 1,
+    pool_size: int = 100,
+    repeats: int = 100,
+    progress: bool = True,
+) -> StudyResult:
+    """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
+    ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``."""
+    from nasearch.proxies.data import DataSource
+    from nasearch.proxies.registry import get_proxy
+
+    specs = {name: get_proxy(name) for name in proxies}
+    data = data or DataSource()
+    if any(spec.needs_data for spec in specs.values()) and not data.available:
+        missing = [name for name, spec in specs.items() if spec.needs_data]
+        raise UsageError(f"proxies {missing} need images: pass --data PATH.npz (or set $NASEARCH_CIFAR10_NPZ)")
+    arch_ids = sample_arch_ids(space, n, seed)
+    accuracies = final_accuracies(space, arch_ids)
+    metrics = list(accuracies)
+    out.mkdir(parents=True, exist_ok=True)
+    scores: dict[str, np.ndarray] = {}
+    correlations: list[Correlation] = []
+    for name in proxies:
+        job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir)
+        scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress)
+        rows = correlate(name, scores[name], accuracies)
+        correlations.extend(rows)
+        scatter_plot(out / f"scatter_{name}.png", name, scores[name], accuracies, rows)
+    selections = selection_experiment(scores, {k: s.higher_is_better for k, s in specs.items()}, accuracies,
+                                      pool_size=min(pool_size, len(arch_ids)), repeats=repeats, seed=seed)
+    setting = (f"space {space.name}@{space.version}, {len(arch_ids)} archs sampled with seed {seed}; "
+               f"proxies on {dataset} images ({data.describe()}), batch {batch_size}, init seed {seed}")
+    write_csv(out / "scores.csv", ["arch_id", *proxies, *metrics],
+              ([a, *(repr(scores[p][i]) for p in proxies), *(accuracies[m][i] for m in metrics)]
+               for i, a in enumerate(arch_ids)))
+    write_csv(out / "correlation.csv", ["proxy", "metric", "spearman", "kendall", "n"],
+              ([c.proxy, c.metric, c.spearman, c.kendall, c.n] for c in correlations))
+    write_csv(out / "selection.csv", ["method", "metric", "mean", "std", "repeats", "pool_size"],
+              ([s.method, s.metric, s.mean, s.std, s.repeats, min(pool_size, len(arch_ids))] for s in selections))
+    (out / "correlation.md").write_text(correlation_markdown(
+        correlations, metrics, f"Rank correlation with final accuracy ({setting}). Paper Spearman in brackets."))
+    (out / "selection.md").write_text(selection_markdown(
+        selections, metrics, f"Best of {min(pool_size, len(arch_ids))} random archs by each proxy, {repeats} repeats, "
+        f"accuracy (%) mean ± std ({setting})."))
+    return StudyResult(arch_ids, scores, accuracies, correlations, selections)
