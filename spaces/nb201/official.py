@@ -66,34 +66,38 @@ def torch_home() -> Path:
     return Path.home() / ".torch"
 
 
+def _default_names(kind: str) -> tuple[str, ...]:
+    return NB201_FILES if kind == "nb201" else (NATS_TSS_DIR,)
+
+
+def _is_benchmark(kind: str, path: Path) -> bool:
+    """A NB201 ``.pth`` file, or a NATS fast-mode directory (it starts from ``meta.pickle.pbz2``)."""
+    if kind == "nb201":
+        return path.is_file()
+    return path.is_dir() and (path / "meta.pickle.pbz2").is_file()
+
+
 def resolve_path(kind: str, path: str | os.PathLike | None) -> Path:
     """The benchmark file (NB201) or archive directory (NATS) to open, or a one-line UsageError.
 
-    ``path`` may name the file/directory itself or a directory holding the default names.
+    ``path`` may name the file/directory itself or a directory holding the default names;
+    without it, the default names are looked up in :func:`torch_home`, newest first.
     """
-    if kind == "nb201":
-        candidates_in = lambda folder: [folder / name for name in NB201_FILES]  # noqa: E731
-        wanted = f"{NB201_FILES[0]} (or {NB201_FILES[1]})"
-        found = lambda p: p.is_file()  # noqa: E731
-    else:
-        candidates_in = lambda folder: [folder / NATS_TSS_DIR]  # noqa: E731
-        wanted = f"the {NATS_TSS_DIR} directory"
-        found = lambda p: p.is_dir() and (p / "meta.pickle.pbz2").is_file()  # noqa: E731
+    names = _default_names(kind)
+    wanted = f"{names[0]} (or {names[1]})" if kind == "nb201" else f"the {NATS_TSS_DIR} directory"
     if path is None:
         home = torch_home()
-        for candidate in candidates_in(home):
-            if found(candidate):
-                return candidate
-        raise UsageError(
-            f"space backend {kind!r}: no {wanted} in $TORCH_HOME ({home}); download it there or set space.args.path"
-        )
+        found = [home / name for name in names if _is_benchmark(kind, home / name)]
+        if found:
+            return found[0]
+        where = f"$TORCH_HOME ({home})" if os.environ.get("TORCH_HOME") else f"{home} ($TORCH_HOME is unset)"
+        raise UsageError(f"space backend {kind!r}: no {wanted} in {where}; download it there or set space.args.path")
     given = Path(path).expanduser()
-    if found(given):
+    if _is_benchmark(kind, given):
         return given
-    if given.is_dir():
-        for candidate in candidates_in(given):
-            if found(candidate):
-                return candidate
+    found = [given / name for name in names if given.is_dir() and _is_benchmark(kind, given / name)]
+    if found:
+        return found[0]
     if kind == "nats" and given.is_file():
         raise UsageError(f"space.args.path: {given} is a file; backend 'nats' reads the {NATS_TSS_DIR} directory")
     raise UsageError(f"space.args.path: {given} is not {wanted}; point it at the downloaded benchmark")
@@ -123,10 +127,11 @@ def load_nb201_api(path: Path) -> Any:
     """``NASBench201API`` over ``path``, working with torch >= 2.6.
 
     ``nas-bench-201==2.1`` calls ``torch.load(path)`` without ``weights_only``; since torch
-    2.6 that defaults to True and refuses the official file, a pickle of result dicts (made
-    with torch 1.x) that may hold non-tensor objects. The API also accepts the loaded dict,
-    so the file is loaded here with ``weights_only=False`` — it is the benchmark file the
-    user chose to trust, as NB201's own tools always loaded it — and handed over as a dict.
+    2.6 that means ``weights_only=True``, which refuses any pickled object outside torch's
+    allow-list (a numpy scalar, for one). The official file is a pickle of result dicts made
+    with torch 1.x, not a weights file. The API also accepts the loaded dict, so the file is
+    loaded here with ``weights_only=False`` — it is the benchmark file the user chose to
+    trust, loaded as NB201's own tools always loaded it — and handed over as a dict.
     """
     api_module = _import("nas_201_api", "nas-bench-201", "nb201")
     import torch
