@@ -352,3 +352,26 @@ def test_shipped_config_uses_the_file_in_torch_home(files, tmp_path, monkeypatch
     code = main(["run", str(config_path), "--runs", "1", "--out", str(tmp_path / "out")])
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert code == 2 and last.startswith("nasearch: error: ") and "no hp=12 results for arch" in last  # 3 of 15,625
+
+
+def test_cli_run_over_a_fixture_prints_test_accuracies_and_repeats(files, tmp_path, capsys):
+    """``nasearch run`` on the official backend, two workers vs one: identical JSON Lines."""
+    import yaml
+
+    from nasearch.cli import main
+
+    config = tmp_path / "fixture_rea.yaml"
+    config.write_text(yaml.safe_dump({
+        "label": "fixture_rea",
+        "space": {"class": "nb201_fixtures:FixtureNB201Space", "args": {"backend": "nats", "path": str(files["nats"])}},
+        "searcher": {"name": "rea", "args": {"population_size": 3, "tournament_size": 2}},
+        "budget_seconds": 2000, "runs": 3, "seed": 1,
+    }))
+    assert main(["run", str(config), "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "fixture_rea: 3 runs" in out and "cifar10_test" in out and "imagenet16_test" in out
+    assert main(["run", str(config), "--out", str(tmp_path / "b"), "--workers", "2"]) == 0
+    from nasearch.execution import RESULTS
+
+    results = [(tmp_path / d / RESULTS).read_text() for d in "ab"]
+    assert results[0] == results[1] and results[0].count("\n") == 3
