@@ -413,7 +413,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, see
               "sessions); runs/s = runs computed / wall time.", ""]
 
     lines += _paper_section(by_label, metrics)
-    lines += _pairs_section(pairs, comparisons, primary, names, metrics)
+    lines += _pairs_section(pairs, comparisons, primary, names, metrics, resamples)
     lines += _proxy_section(pairs, comparisons, primary, by_label, names)
     lines += ["## Figures", "", f"![anytime](anytime.png)", "",
               f"Anytime curves: mean `{primary}` of the incumbent against simulated time, with a 95% normal band "
@@ -449,12 +449,13 @@ def _paper_section(by_label: dict[str, SearcherResults], metrics: Sequence[str])
     return lines
 
 
-def _pairs_section(pairs, comparisons: list[Comparison], primary: str, names: dict, metrics) -> list[str]:
+def _pairs_section(pairs, comparisons: list[Comparison], primary: str, names: dict, metrics,
+                   resamples: int = BOOTSTRAP_RESAMPLES) -> list[str]:
     if not pairs:
         return ["## Pairs", "", "No baseline/treatment pairs declared or inferred.", ""]
     lines = ["## Baseline vs treatment", "",
              f"Difference of means (treatment − baseline) of `{primary}` with a 95% bootstrap CI (BCa, "
-             f"{BOOTSTRAP_RESAMPLES} resamples, seeded) and a two-sided Mann–Whitney U p-value; "
+             f"{resamples} resamples, seeded) and a two-sided Mann–Whitney U p-value; "
              f"\"do not differ detectably\" means p ≥ {ALPHA}.", ""]
     for c in comparisons:
         if c.metric == primary:
@@ -489,8 +490,8 @@ def _proxy_section(pairs, comparisons: list[Comparison], primary: str, by_label:
                          f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), p = {format_p(c.p_value)}.")
             found = True
         elif base_proxy is None and treat_proxy == "random":
-            verdict = ("reproduces the vanilla searcher, as it must" if c.p_value >= ALPHA else
-                       "does NOT reproduce the vanilla searcher: check the hook")
+            verdict = ("matches the vanilla searcher (no detectable difference), as it must" if c.p_value >= ALPHA
+                       else "does NOT reproduce the vanilla searcher: check the hook")
             lines.append(f"- Random-score control {names[c.treatment]} {verdict}: {c.difference:+.2f} pt "
                          f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), p = {format_p(c.p_value)}.")
             found = True

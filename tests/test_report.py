@@ -1,0 +1,129 @@
+"""The report: statistics with known answers on synthetic records, and the files it writes."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasearch.errors import UsageError
+from nasearch.report import (
+    anytime_curve, compare, display_name, format_p, infer_pairs_from_labels, plain_statement, write_report,
+)
+
+
+def _record(run: int, accuracy: float, times=(100.0, 300.0, 600.0), incumbents=None, proxy=None, searcher="rs"):
+    """A minimal run record: trajectory times and incumbents [[step, arch, final], ...]."""
+    if incumbents is None:
+        incumbents = [[len(times) - 1, "a", {"cifar10_valid": accuracy, "cifar100_valid": accuracy - 20}]]
+    return {"run": run, "searcher": searcher, "proxy": proxy, "final": incumbents[-1][2] if incumbents else {},
+            "evaluations": len(times), "proxy_scores": 0, "proxy_seconds": 0.0, "simulated_seconds": times[-1],
+            "trajectory": {"t": list(times)}, "incumbents": incumbents}
+
+
+def _write_searcher(root: Path, label: str, records: list[dict]) -> None:
+    (root / label).mkdir(parents=True)
+    (root / label / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_mann_whitney_and_difference_of_means_on_separated_samples():
+    baseline, treatment = np.arange(5.0), np.arange(5.0) + 10
+    c = compare(baseline, treatment, labels=("rs", "g_rs"), metric="m")
+    assert c.difference == pytest.approx(10.0)
+    # exact two-sided test, no ties, complete separation: 2 / C(10, 5)
+    assert c.p_value == pytest.approx(2 / 252)
+    # every bootstrap resample of separated samples differs by 10 +- (spread of the means)
+    assert 6.0 <= c.ci_low <= 10.0 <= c.ci_high <= 14.0
+
+
+def test_bootstrap_ci_is_seeded_and_covers_a_known_shift():
+    rng = np.random.default_rng(1)
+    baseline = rng.normal(90.0, 0.5, 400)
+    treatment = rng.normal(90.3, 0.5, 400)
+    first = compare(baseline, treatment, seed=7, resamples=2000)
+    again = compare(baseline, treatment, seed=7, resamples=2000)
+    assert (first.ci_low, first.ci_high) == (again.ci_low, again.ci_high)
+    assert first.ci_low < 0.3 < first.ci_high
+    # half-width ~ 1.96 * sqrt(2 * 0.25 / 400) = 0.069
+    assert first.ci_high - first.ci_low == pytest.approx(2 * 0.0693, rel=0.2)
+    assert first.p_value < 1e-10
+
+
+def test_identical_samples_do_not_differ():
+    c = compare(np.full(4, 91.0), np.full(4, 91.0))
+    assert (c.difference, c.ci_low, c.ci_high, c.p_value) == (0.0, 0.0, 0.0, 1.0)
+    with pytest.raises(UsageError, match="needs >= 2 runs"):
+        compare(np.array([1.0]), np.array([1.0, 2.0]))
+
+
+def test_plain_statements():
+    significant = compare(np.arange(6.0), np.arange(6.0) + 0.21 + 10)
+    text = plain_statement(significant, "REA", "G-REA")
+    assert text.startswith("G-REA beats REA by 10.21 pt") and "p = 0.002" in text
+    worse = plain_statement(compare(np.arange(6.0) + 10, np.arange(6.0)), "REA", "G-REA")
+    assert worse.startswith("G-REA is worse than REA by 10.00 pt")
+    same = plain_statement(compare(np.array([1.0, 2, 3, 4]), np.array([1.0, 2, 3, 4.5])), "RS", "G-RS")
+    assert same.startswith("G-RS and RS do not differ detectably")
+    assert format_p(3.2e-5) == "3e-5" and format_p(0.0123) == "0.012" and format_p(0.5) == "0.50"
+
+
+def test_names_and_inferred_pairs():
+    assert display_name("g_rea") == "G-REA" and display_name("g_rea_params", "params") == "G-REA (params)"
+    assert display_name("reinforce") == "REINFORCE"
+    assert infer_pairs_from_labels(["rs", "g_rs", "g_rs_params", "rea", "g_rea"]) == [
+        ("rs", "g_rs"), ("rs", "g_rs_params"), ("rea", "g_rea")]
+
+
+def test_anytime_curve_follows_the_incumbents():
+    # run 0: incumbent 90 from t=100, 92 from t=600; run 1: 91 from t=300
+    run0 = _record(0, 92.0, times=(100, 300, 600),
+                   incumbents=[[0, "a", {"cifar10_valid": 90.0}], [2, "b", {"cifar10_valid": 92.0}]])
+    run1 = _record(1, 91.0, times=(300, 500), incumbents=[[0, "c", {"cifar10_valid": 91.0}]])
+    grid = np.array([0.0, 100.0, 299.0, 300.0, 600.0, 1000.0])
+    mean, half, count = anytime_curve([run0, run1], "cifar10_valid", grid)
+    assert count.tolist() == [0, 1, 1, 2, 2, 2]
+    assert np.isnan(mean[0])
+    assert mean[1:].tolist() == pytest.approx([90.0, 90.0, 90.5, 91.5, 91.5])
+    # two values 1 apart: sd = 0.7071, half-width = 1.96 * sd / sqrt(2) = 0.98
+    assert half[3] == pytest.approx(0.98)
+
+
+def test_write_report_produces_table_stats_and_figures(tmp_path):
+    rng = np.random.default_rng(0)
+    groups = {"rs": (90.0, None), "g_rs": (91.0, "gradsign"), "g_rs_params": (90.5, "params"),
+              "g_rs_random": (90.0, "random")}
+    values = {}
+    for label, (level, proxy) in groups.items():
+        values[label] = level + rng.normal(0, 0.3, 30)
+        _write_searcher(tmp_path, label, [_record(i, float(v), proxy=proxy) for i, v in enumerate(values[label])])
+    (tmp_path / "experiment.json").write_text(json.dumps({
+        "label": "synthetic", "runs": 30, "budget_seconds": 1000, "seed": 0,
+        "searchers": [{"label": label} for label in groups],
+        "pairs": [["rs", "g_rs"], ["rs", "g_rs_params"], ["rs", "g_rs_random"], ["g_rs_params", "g_rs"]]}))
+    (tmp_path / "timing.json").write_text(json.dumps({label: {"wall_seconds": 2.0, "runs_computed": 30,
+                                                              "backend": "local", "workers": 2} for label in groups}))
+    report = write_report(tmp_path, resamples=500)
+    text = report.read_text()
+    for name in ("summary.csv", "comparisons.csv", "anytime.png", "final_accuracy.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    difference = values["g_rs"].mean() - values["rs"].mean()
+    assert f"- G-RS beats RS by {difference:.2f} pt (95% CI " in text
+    assert "500 resamples" in text
+    assert "GradSign beats the trivial model-size proxy" in text
+    assert "Random-score control G-RS (random) matches the vanilla searcher" in text
+    assert "| G-RS | 94.02 ± 0.21 |" in text and "no: validation, not test" in text
+    with (tmp_path / "summary.csv").open() as handle:
+        rows = {row["label"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == set(groups) and rows["rs"]["runs"] == "30" and rows["rs"]["runs_per_second"] == "15"
+    with (tmp_path / "comparisons.csv").open() as handle:
+        comparisons = list(csv.DictReader(handle))
+    assert len(comparisons) == 4 * 2  # 4 pairs x 2 metrics
+
+
+def test_report_on_an_empty_directory_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="holds no runs"):
+        write_report(tmp_path)
+    with pytest.raises(UsageError, match="not a directory"):
+        write_report(tmp_path / "missing")
