@@ -94,3 +94,71 @@ class MultiFidelity(Protocol):
 def missing_methods(space: object) -> list[str]:
     """Names of required protocol methods that ``space`` lacks or that are not callable."""
     return [name for name in REQUIRED_METHODS if not callable(getattr(space, name, None))]
+
+
+#: The arguments nasearch passes to each required method (after ``self``), positionally.
+#: The loader binds placeholders to each method's signature so a method that cannot be
+#: called this way (e.g. ``sample(self)`` with no rng) is reported before any run starts.
+METHOD_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "sample": ("rng",),
+    "mutate": ("arch", "rng"),
+    "query": ("arch", "rng"),
+    "final_metrics": ("arch",),
+    "arch_id": ("arch",),
+    "from_id": ("arch_id",),
+    "build_network": ("arch", "num_classes"),
+}
+
+#: Optional capabilities: the methods that make each one, and how nasearch calls them.
+#: ``neighbours(arch)`` lists every one-step neighbour (local search); ``proxy_batch`` gives
+#: the (inputs, labels) proxies run on when CIFAR-10 images do not fit the space's networks;
+#: ``proxy_score`` returns a precomputed ``(score, seconds)`` (or None) for spaces without
+#: networks, such as a table.
+CAPABILITIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "encoding": {"choices": (), "encode": ("arch",), "decode": ("indices",)},
+    "fidelity": {"query_at": ("arch", "epochs", "rng")},
+    "neighbours": {"neighbours": ("arch",)},
+    "proxy_batch": {"proxy_batch": ("batch_size", "seed")},
+    "proxy_score": {"proxy_score": ("proxy", "arch")},
+}
+
+
+def _call_problem(space: object, method: str, arguments: tuple[str, ...]) -> str | None:
+    """Why ``space.method(*arguments)`` cannot be called, or None when it can."""
+    import inspect
+
+    value = getattr(space, method, None)
+    if value is None:
+        return f"missing {method}({', '.join(arguments)})"
+    if not callable(value):
+        return f"{method} is a {type(value).__name__} value, not a method {method}({', '.join(arguments)})"
+    try:
+        signature = inspect.signature(value)
+    except (TypeError, ValueError):  # builtins without signatures: trust them
+        return None
+    try:
+        signature.bind(*arguments)
+    except TypeError:
+        shown = ", ".join(n for n in signature.parameters)
+        return f"{method}({shown}) cannot be called as {method}({', '.join(arguments)})"
+    return None
+
+
+def protocol_problems(space: object) -> list[str]:
+    """Every way ``space`` breaks the protocol (missing, non-callable or mistyped methods, and
+    optional-capability methods present with the wrong arguments), in protocol order."""
+    problems = [p for m, a in METHOD_ARGUMENTS.items() if (p := _call_problem(space, m, a))]
+    for methods in CAPABILITIES.values():
+        for method, arguments in methods.items():
+            if getattr(space, method, None) is not None:
+                problem = _call_problem(space, method, arguments)
+                if problem:
+                    problems.append(problem)
+    return problems
+
+
+def capabilities(space: object) -> list[str]:
+    """The optional capabilities ``space`` offers (all of a capability's methods callable)."""
+    return [
+        name for name, methods in CAPABILITIES.items() if all(callable(getattr(space, m, None)) for m in methods)
+    ]

@@ -18,6 +18,8 @@ from nasearch.proxies.store import ScoreCache, ScoreKey, ScoreRecord, read_table
 
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 PROXY_DATASETS = ("cifar10",)
+#: the key's dataset when the space supplies the proxy batch itself
+SPACE_DATASET = "space"
 
 
 def hardware_tag() -> str:
@@ -43,7 +45,13 @@ class ProxyScorer:
     ) -> None:
         self.space = space
         self.spec: ProxySpec = get_proxy(proxy)
-        if dataset not in PROXY_DATASETS:
+        # A space whose networks do not take CIFAR-10 images supplies its own proxy batch
+        # (capability ``proxy_batch``); the key then names the space's data, not a dataset.
+        self.space_data = callable(getattr(space, "proxy_batch", None))
+        self.space_scores = callable(getattr(space, "proxy_score", None))
+        if self.space_data:
+            dataset = SPACE_DATASET
+        elif dataset not in PROXY_DATASETS:
             raise UsageError(f"hook.dataset: proxy data for {dataset!r} is not supported; use one of {PROXY_DATASETS}")
         if batch_size < 1:
             raise UsageError(f"hook.batch_size must be >= 1, got {batch_size}")
@@ -53,6 +61,7 @@ class ProxyScorer:
                 f"hook.options: {sorted(unknown)} not known to proxy {proxy!r}; known: {sorted(self.spec.options)}"
             )
         self.options = {**self.spec.options, **(options or {})}
+        self.num_classes = int(getattr(space, "num_classes", 10)) if self.space_data else NUM_CLASSES[dataset]
         self.key = ScoreKey(f"{space.name}@{space.version}", proxy, dataset, int(batch_size), int(seed))
         self.data = data or DataSource()
         self.cache = cache
@@ -60,6 +69,7 @@ class ProxyScorer:
         found = read_table(self.key) if use_tables else None
         self.table: dict[str, ScoreRecord] = found[0] if found else {}
         self.live_computations = 0
+        self._space_batch = None
 
     @property
     def higher_is_better(self) -> bool:
@@ -68,6 +78,10 @@ class ProxyScorer:
     def score(self, arch: Any) -> ScoreRecord:
         arch_id = self.space.arch_id(arch)
         record = self._memo.get(arch_id) or self.table.get(arch_id)
+        if record is None and self.space_scores:  # scores the space precomputed (e.g. a table's column)
+            found = self.space.proxy_score(self.spec.name, arch)
+            if found is not None:
+                record = ScoreRecord(float(found[0]), float(found[1]), "precomputed", f"space:{self.space.name}")
         if record is None and self.cache is not None:
             record = self.cache.get(self.key, arch_id)
         if record is None:
@@ -89,14 +103,20 @@ class ProxyScorer:
         extra = {"arch_id": self.space.arch_id(arch), "seed": self.key.seed} if self.spec.needs_arch_id else {}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.key.seed)  # one theta_0 per (arch, seed): same init on every rerun
-            network = self.space.build_network(arch, NUM_CLASSES[self.key.dataset]) if self.spec.needs_network else None
+            network = self.space.build_network(arch, self.num_classes) if self.spec.needs_network else None
             value = self.spec.fn(network, inputs, labels, **extra, **self.options)
         seconds = time.perf_counter() - started
         self.live_computations += 1
-        data = self.data.describe() if self.spec.needs_data else "none"
+        data = "none"
+        if self.spec.needs_data:
+            data = f"space:{self.space.name}" if self.space_data else self.data.describe()
         return ScoreRecord(float(value), seconds, hardware_tag(), data)
 
     def _batch(self):
+        if self.space_data:
+            if self._space_batch is None:
+                self._space_batch = self.space.proxy_batch(self.key.batch_size, self.key.seed)
+            return self._space_batch
         return _cached_batch(self.data, self.key.batch_size, self.key.seed)
 
 
