@@ -83,34 +83,39 @@ def run_one(context: SearchContext, run_index: int) -> dict:
     clock = SimulatedClock(config.budget_seconds)
     searcher = context.new_searcher(clock)
     max_epochs = getattr(space, "max_epochs", None)
-    times: list[float] = []
+    elapsed: list[float] = []  # the clock after each step; rounded once, at the end
     archs: list[str] = []
     fitnesses: list[float] = []
     epochs: list[int | None] = []
     best_so_far: list[float] = []
     incumbents: list[list] = []
     best_fitness, best_arch = -math.inf, None
+    # bound once: this loop runs ~100 times per run and millions of times per experiment
+    propose, observe, query, charge, arch_id_of = (
+        searcher.propose, searcher.observe, space.query, clock.charge, context.arch_id)
     for _ in range(MAX_STEPS):
         try:
-            trial = searcher.propose(rng)
-            if trial.epochs is None:
-                evaluation = space.query(trial.arch, rng)
+            trial = propose(rng)
+            trial_epochs = trial.epochs
+            if trial_epochs is None:
+                evaluation = query(trial.arch, rng)
             else:
-                evaluation = space.query_at(trial.arch, trial.epochs, rng)
-            clock.charge(evaluation.cost_seconds)
+                evaluation = space.query_at(trial.arch, trial_epochs, rng)
+            charge(evaluation.cost_seconds)
         except BudgetExhausted:
             break
-        searcher.observe(trial, evaluation)
-        arch_id = context.arch_id(trial.arch)
-        full_fidelity = trial.epochs is None or trial.epochs == max_epochs
-        if full_fidelity and evaluation.fitness > best_fitness:
-            best_fitness, best_arch = evaluation.fitness, trial.arch
-            incumbents.append([len(times), arch_id, space.final_metrics(trial.arch)])
-        times.append(round(clock.elapsed, 6))
+        observe(trial, evaluation)
+        arch_id = arch_id_of(trial.arch)
+        fitness = evaluation.fitness
+        if fitness > best_fitness and (trial_epochs is None or trial_epochs == max_epochs):  # full fidelity only
+            best_fitness, best_arch = fitness, trial.arch
+            incumbents.append([len(elapsed), arch_id, space.final_metrics(trial.arch)])
+        elapsed.append(clock.elapsed)
         archs.append(arch_id)
-        fitnesses.append(evaluation.fitness)
-        epochs.append(trial.epochs)
+        fitnesses.append(fitness)
+        epochs.append(trial_epochs)
         best_so_far.append(best_fitness)
+    times = [round(t, 6) for t in elapsed]
     pool = getattr(searcher, "pool", None)
     return {
         "run": run_index,
