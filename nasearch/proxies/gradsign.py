@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nasearch.errors import UsageError
 from nasearch.proxies.registry import ProxySpec
 
 SCORED_LAYERS = (nn.Conv2d, nn.Linear)
@@ -39,16 +40,27 @@ def gradsign_loop(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
     return float(sum(int(total.abs().sum()) for total in sign_sums))
 
 
+PER_SAMPLE_MODES = ("fast", "loop", "vmap")
+
+
 def gradsign(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, per_sample: str = "fast") -> float:
+    """GradSign of ``network`` on one batch; every mode computes the same definition.
+
+    ``fast`` (default) is one batched pass with per-sample BatchNorm and per-layer
+    per-sample weight gradients; ``loop`` is the paper's batch-1 reference; ``vmap`` is the
+    ``torch.func`` formulation. They agree up to float rounding (exactly in float64).
+    """
     if per_sample == "loop":
         return gradsign_loop(network, inputs, labels)
     if per_sample == "fast":
-        try:
-            from nasearch.proxies.gradsign_fast import gradsign_fast
-        except ImportError:
-            return gradsign_loop(network, inputs, labels)
+        from nasearch.proxies.gradsign_fast import gradsign_fast
+
         return gradsign_fast(network, inputs, labels)
-    raise ValueError(f"gradsign per_sample must be 'loop' or 'fast', got {per_sample!r}")
+    if per_sample == "vmap":
+        from nasearch.proxies.gradsign_fast import gradsign_vmap
+
+        return gradsign_vmap(network, inputs, labels)
+    raise UsageError(f"gradsign option per_sample must be one of {PER_SAMPLE_MODES}, got {per_sample!r}")
 
 
 SPEC = ProxySpec(
