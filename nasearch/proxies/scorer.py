@@ -93,19 +93,25 @@ class ProxyScorer:
         return record
 
     def compute(self, arch: Any) -> ScoreRecord:
-        """Compute live, timing only the proxy itself (network build and scoring)."""
+        """Compute live, timing only the proxy itself (network build and scoring).
+
+        The seconds are this process's CPU seconds (``time.process_time``), not wall time:
+        on a shared or niced machine wall time measures the contention, CPU time measures
+        the proxy. ``nasearch precompute`` calls this same method, so live and packaged
+        seconds mean the same thing (with several torch threads they add up).
+        """
         import torch
 
         inputs = labels = None
         if self.spec.needs_data:
             inputs, labels = self._batch()
-        started = time.perf_counter()
+        started = time.process_time()
         extra = {"arch_id": self.space.arch_id(arch), "seed": self.key.seed} if self.spec.needs_arch_id else {}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.key.seed)  # one theta_0 per (arch, seed): same init on every rerun
             network = self.space.build_network(arch, self.num_classes) if self.spec.needs_network else None
             value = self.spec.fn(network, inputs, labels, **extra, **self.options)
-        seconds = time.perf_counter() - started
+        seconds = time.process_time() - started
         self.live_computations += 1
         data = "none"
         if self.spec.needs_data:

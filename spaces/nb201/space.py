@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from spaces.nb201.genotype import NUM_EDGES, OPS, Genotype, from_arch_str, to_arch_str
+from spaces.nb201.genotype import NUM_ARCHS, NUM_EDGES, OPS, Genotype, from_arch_str, from_index, to_arch_str
 from spaces.protocol import Evaluation
 
 BACKENDS = ("embedded", "nb201", "nats")
@@ -71,6 +71,10 @@ class NB201Space:
         return NB201Network(arch, num_classes)
 
     # -- optional capabilities ------------------------------------------------------------
+    def all_archs(self) -> list[Genotype]:
+        """Every architecture, in index order: lets ``nasearch precompute`` cover the space."""
+        return [from_index(i) for i in range(NUM_ARCHS)]
+
     def choices(self) -> Sequence[Sequence[str]]:
         return [OPS] * NUM_EDGES
 
