@@ -320,7 +320,7 @@ def run_study(
     setting = (f"space {space.name}@{space.version}, {len(arch_ids)} archs sampled with seed {seed}; "
                f"proxies on {dataset} images ({data.describe()}), batch {batch_size}, init seed {seed}")
     write_csv(out / "scores.csv", ["arch_id", *proxies, *metrics],
-              ([a, *(repr(scores[p][i]) for p in proxies), *(accuracies[m][i] for m in metrics)]
+              ([a, *(repr(float(scores[p][i])) for p in proxies), *(accuracies[m][i] for m in metrics)]
                for i, a in enumerate(arch_ids)))
     write_csv(out / "correlation.csv", ["proxy", "metric", "spearman", "kendall", "n"],
               ([c.proxy, c.metric, c.spearman, c.kendall, c.n] for c in correlations))
