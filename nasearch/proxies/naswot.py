@@ -19,19 +19,36 @@ from nasearch.proxies.registry import ProxySpec
 
 
 def code_kernel(codes: torch.Tensor) -> torch.Tensor:
-    """``K_ij`` = number of positions on which binary rows ``i`` and ``j`` agree."""
-    codes = codes.double()
-    return codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T
+    """``K_ij`` = number of positions on which binary rows ``i`` and ``j`` agree.
+
+    With signs ``s = 2c - 1``, ``s_i . s_j`` = agreements - disagreements, so one matmul
+    gives ``K = (s s^T + N_A) / 2``. Entries are +-1 and sums stay below 2^24, so float32
+    is exact.
+    """
+    signs = codes.float() * 2.0 - 1.0
+    return ((signs @ signs.T).double() + codes.shape[1]) / 2.0
 
 
 def naswot(network: nn.Module, inputs: torch.Tensor, labels=None) -> float:
     network.train()
     n = inputs.shape[0]
     kernel = torch.zeros((n, n), dtype=torch.float64)
+    # An NB201 node feeds several ReLUs (one per outgoing conv edge); each ReLU counts, as in
+    # the authors' code, but the kernel of one tensor is computed once. Holding the recent
+    # tensors keeps their ids from being reused while they are in this small memo.
+    recent: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def on_forward(module: nn.Module, args, output) -> None:
         nonlocal kernel
-        kernel = kernel + code_kernel((args[0].detach().reshape(n, -1) > 0))
+        tensor = args[0]
+        for seen, k in recent:
+            if seen is tensor:
+                break
+        else:
+            k = code_kernel(tensor.detach().reshape(n, -1) > 0)
+            recent.append((tensor, k))
+            del recent[:-4]
+        kernel = kernel + k
 
     handles = [m.register_forward_hook(on_forward) for m in network.modules() if isinstance(m, nn.ReLU)]
     try:
