@@ -131,9 +131,30 @@ class Correlation:
     spearman: float
     kendall: float
     n: int  # archs with a defined (non-NaN) score
+    spearman_low: float = float("nan")  # 95% percentile-bootstrap interval of rho
+    spearman_high: float = float("nan")
 
 
-def correlate(proxy: str, scores: np.ndarray, accuracies: dict[str, np.ndarray]) -> list[Correlation]:
+def bootstrap_spearman(x: np.ndarray, y: np.ndarray, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of Spearman's rho over architectures.
+
+    A sample of a few hundred archs estimates the whole-space rho only to a few hundredths;
+    the interval says how far a difference from the paper's figure is beyond that noise.
+    """
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        pick = rng.integers(len(x), size=len(x))
+        if np.all(x[pick] == x[pick][0]):
+            continue
+        values.append(stats.spearmanr(x[pick], y[pick]).statistic)
+    if not values:
+        return float("nan"), float("nan")
+    low, high = np.nanpercentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def correlate(proxy: str, scores: np.ndarray, accuracies: dict[str, np.ndarray], resamples: int = 1000) -> list[Correlation]:
     """Spearman and Kendall of ``scores`` against each accuracy; NaN scores are left out.
 
     ``-inf`` scores (proxies undefined on nets whose output ignores the input) are kept: they
@@ -144,11 +165,12 @@ def correlate(proxy: str, scores: np.ndarray, accuracies: dict[str, np.ndarray])
     for metric, accuracy in accuracies.items():
         x, y = scores[keep], accuracy[keep]
         if len(x) < 3 or np.all(x == x[0]):
-            rho = tau = float("nan")
-        else:
-            rho = float(stats.spearmanr(x, y).statistic)
-            tau = float(stats.kendalltau(x, y).statistic)
-        out.append(Correlation(proxy, metric, rho, tau, int(keep.sum())))
+            out.append(Correlation(proxy, metric, float("nan"), float("nan"), int(keep.sum())))
+            continue
+        rho = float(stats.spearmanr(x, y).statistic)
+        tau = float(stats.kendalltau(x, y).statistic)
+        low, high = bootstrap_spearman(x, y, resamples) if resamples else (float("nan"), float("nan"))
+        out.append(Correlation(proxy, metric, rho, tau, int(keep.sum()), low, high))
     return out
 
 
@@ -217,7 +239,9 @@ def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header
         parts = []
         for i, metric in enumerate(metrics):
             paper = _paper(proxy, i)
-            parts.append(f"{_fmt(cells[metric].spearman)}" + (f" ({paper})" if paper else "") + f" | {_fmt(cells[metric].kendall)}")
+            cell = cells[metric]
+            interval = f" [{_fmt(cell.spearman_low)}, {_fmt(cell.spearman_high)}]" if not math.isnan(cell.spearman_low) else ""
+            parts.append(f"{_fmt(cell.spearman)}{interval}" + (f" ({paper})" if paper else "") + f" | {_fmt(cell.kendall)}")
         lines.append(f"| {proxy} | {n} | " + " | ".join(parts) + " |")
     return "\n".join(lines) + "\n"
 
@@ -292,6 +316,7 @@ def run_study(
     pool_size: int = 100,
     repeats: int = 100,
     progress: bool = True,
+    bootstrap: int = 1000,
 ) -> StudyResult:
     """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
     ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``."""
@@ -312,7 +337,7 @@ def run_study(
     for name in proxies:
         job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir)
         scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress)
-        rows = correlate(name, scores[name], accuracies)
+        rows = correlate(name, scores[name], accuracies, resamples=bootstrap)
         correlations.extend(rows)
         scatter_plot(out / f"scatter_{name}.png", name, scores[name], accuracies, rows)
     selections = selection_experiment(scores, {k: s.higher_is_better for k, s in specs.items()}, accuracies,
@@ -322,12 +347,13 @@ def run_study(
     write_csv(out / "scores.csv", ["arch_id", *proxies, *metrics],
               ([a, *(repr(float(scores[p][i])) for p in proxies), *(accuracies[m][i] for m in metrics)]
                for i, a in enumerate(arch_ids)))
-    write_csv(out / "correlation.csv", ["proxy", "metric", "spearman", "kendall", "n"],
-              ([c.proxy, c.metric, c.spearman, c.kendall, c.n] for c in correlations))
+    write_csv(out / "correlation.csv", ["proxy", "metric", "spearman", "kendall", "n", "spearman_ci_low", "spearman_ci_high"],
+              ([c.proxy, c.metric, c.spearman, c.kendall, c.n, c.spearman_low, c.spearman_high] for c in correlations))
     write_csv(out / "selection.csv", ["method", "metric", "mean", "std", "repeats", "pool_size"],
               ([s.method, s.metric, s.mean, s.std, s.repeats, min(pool_size, len(arch_ids))] for s in selections))
     (out / "correlation.md").write_text(correlation_markdown(
-        correlations, metrics, f"Rank correlation with final accuracy ({setting}). Paper Spearman in brackets."))
+        correlations, metrics, f"Rank correlation with final accuracy ({setting}). Spearman ρ with its 95% bootstrap interval over "
+        f"architectures, the paper's ρ in parentheses, Kendall τ."))
     (out / "selection.md").write_text(selection_markdown(
         selections, metrics, f"Best of {min(pool_size, len(arch_ids))} random archs by each proxy, {repeats} repeats, "
         f"accuracy (%) mean ± std ({setting})."))

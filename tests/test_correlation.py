@@ -25,7 +25,7 @@ def space():
 
 def test_correlate_cli_writes_outputs_that_match_scipy(tmp_path, space):
     out = tmp_path / "study"
-    code = main(["correlate", "--proxies", "params,flops,random", "--n", "8", "--pool", "5", "--repeats", "20",
+    code = main(["correlate", "--proxies", "params,flops,random", "--n", "8", "--pool", "5", "--repeats", "20", "--bootstrap", "50",
                  "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
     assert code == 0
     for name in ("scores.csv", "correlation.csv", "correlation.md", "selection.csv", "selection.md",
@@ -51,7 +51,7 @@ def test_correlate_cli_writes_outputs_that_match_scipy(tmp_path, space):
 def test_study_resumes_from_the_cache_and_a_larger_n_extends_the_same_sample(tmp_path, space):
     from nasearch.proxies.store import ScoreCache, ScoreKey
 
-    args = ["correlate", "--proxies", "params", "--pool", "4", "--repeats", "3", "--cache-dir", str(tmp_path / "c"),
+    args = ["correlate", "--proxies", "params", "--pool", "4", "--repeats", "3", "--bootstrap", "0", "--cache-dir", str(tmp_path / "c"),
             "--no-progress"]
     assert main([*args, "--n", "6", "--out", str(tmp_path / "a")]) == 0
     assert main([*args, "--n", "9", "--out", str(tmp_path / "b")]) == 0
@@ -113,3 +113,17 @@ def test_correlate_usage_errors_exit_2(tmp_path, monkeypatch, capsys, argv, mess
     monkeypatch.delenv("NASEARCH_CIFAR10_NPZ", raising=False)
     assert main(["correlate", "--out", str(tmp_path / "o"), "--no-progress", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_bootstrap_interval_brackets_rho_and_shrinks_with_n():
+    from nasearch.correlation import bootstrap_spearman
+
+    rng = np.random.default_rng(0)
+    widths = []
+    for n in (50, 800):
+        x = rng.normal(size=n)
+        y = x + rng.normal(size=n)
+        low, high = bootstrap_spearman(x, y, resamples=300)
+        assert low < stats.spearmanr(x, y).statistic < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2  # ~ 1/sqrt(n)

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="parallel scoring processes (default 1)")
     parser.add_argument("--pool", type=int, default=100, help="pool size of the selection experiment (default 100)")
     parser.add_argument("--repeats", type=int, default=100, help="repeats of the selection experiment (default 100)")
+    parser.add_argument("--bootstrap", type=int, default=1000,
+                        help="bootstrap resamples for rho's 95%% interval (default 1000; 0 = none)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -37,6 +39,8 @@ def main(args: argparse.Namespace) -> int:
     for flag in ("n", "batch_size", "workers", "pool", "repeats"):
         if getattr(args, flag) < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
+    if args.bootstrap < 0:
+        raise UsageError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     proxies = available_proxies() if args.proxies == "all" else [p.strip() for p in args.proxies.split(",") if p.strip()]
@@ -49,7 +53,8 @@ def main(args: argparse.Namespace) -> int:
     data = DataSource.from_config({"npz": args.data} if args.data else None)
     result = run_study(space, proxies, Path(args.out), n=args.n, dataset=args.dataset, batch_size=args.batch_size,
                        seed=args.seed, data=data, cache_dir=args.cache_dir, workers=args.workers,
-                       pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress)
+                       pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress,
+                       bootstrap=args.bootstrap)
     print((Path(args.out) / "correlation.md").read_text())
     print((Path(args.out) / "selection.md").read_text())
     print(f"outputs: {args.out} ({len(result.arch_ids)} archs)")
