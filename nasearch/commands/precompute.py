@@ -1,0 +1,80 @@
+"""Compute a proxy for every architecture of a space, resumably, and export a packaged table.
+
+Killed at any moment and rerun with the same arguments, it keeps every finished score and
+computes only the missing ones. ``--limit N`` restricts it to the first N architectures of
+a fixed pseudo-random order (``--limit 0 --export`` only exports what exists). Seconds
+stored per score are CPU seconds, so a niced job on a busy machine still records the
+proxy's own cost.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import yaml
+
+from nasearch.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--space", default="nb201", help="built-in space name (default nb201)")
+    parser.add_argument("--proxy", default="gradsign", help="proxy name (default gradsign)")
+    parser.add_argument("--dataset", default="cifar10", help="dataset of the proxy's images (default cifar10)")
+    parser.add_argument("--batch-size", type=int, default=128, help="proxy batch size (default 128)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the batch and of every network's init (default 0)")
+    parser.add_argument("--data", help="npz of uint8 train_images/train_labels (default $NASEARCH_CIFAR10_NPZ)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes, one torch thread each (default 2)")
+    parser.add_argument("--limit", type=int, help="only the first N architectures of the fixed order")
+    parser.add_argument("--export", action="store_true", help="write the packaged table when done")
+    parser.add_argument("--cache-dir", help="score cache directory (default $NASEARCH_CACHE_DIR or ~/.cache/nasearch)")
+    parser.add_argument("--tables-dir", help="where packaged tables are read and written (default: the package's)")
+    parser.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE",
+        help="proxy option, e.g. per_sample=loop (repeatable)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _parse_options(pairs: list[str]) -> tuple[tuple[str, object], ...]:
+    options = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--option {pair!r} must look like KEY=VALUE, e.g. per_sample=loop")
+        options[name] = yaml.safe_load(value)
+    return tuple(sorted(options.items()))
+
+
+def main(args: argparse.Namespace) -> int:
+    from nasearch.precompute import PrecomputeJob, export_table, precompute
+    from nasearch.proxies.data import NPZ_ENV, DataSource
+    from nasearch.proxies.store import TABLES_DIR
+
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    npz = args.data or os.environ.get(NPZ_ENV)
+    if npz and not Path(npz).is_file():
+        raise UsageError(f"--data {npz} does not exist; give the path of an npz with train_images/train_labels")
+    job = PrecomputeJob(
+        space={"name": args.space},
+        proxy=args.proxy,
+        dataset=args.dataset,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        data=DataSource(npz=str(Path(npz).resolve()) if npz else None),
+        cache_dir=args.cache_dir,
+        options=_parse_options(args.option),
+    )
+    tables_dir = Path(args.tables_dir) if args.tables_dir else TABLES_DIR
+    result = precompute(job, workers=args.workers, limit=args.limit, progress=not args.quiet, tables_dir=tables_dir)
+    line = f"{result.key.table_stem()}: {result.done}/{result.total} archs done, {result.computed} computed now"
+    if result.computed:
+        line += f" ({result.cpu_seconds / result.computed:.2f} CPU s/arch)"
+    print(line)
+    if args.export:
+        path, rows = export_table(job, tables_dir)
+        print(f"exported {rows} scores to {path}")
+    return 0
