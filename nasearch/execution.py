@@ -87,12 +87,30 @@ def _init_worker(config: SearchConfig) -> None:
 
 
 def _preload(context: SearchContext) -> None:
-    """Let the space load lazily-read data now, once, rather than in every forked worker."""
+    """Load lazily-read data now, once, rather than in every forked worker."""
     for owner in (context.space, getattr(context.space, "backend", None)):
         preload = getattr(owner, "preload", None)
         if callable(preload):
             preload()
-            return
+            break
+    _warm_scores(context.scorer)
+
+
+def _warm_scores(scorer) -> None:
+    """Copy the persistent cache's scores for this key into the scorer's in-process memo.
+
+    A cached score is otherwise one SQLite query per pool member (~1000 per run, several
+    times the run itself). The memo is what ``ProxyScorer.score`` fills from the cache on
+    first use anyway; archs a packaged table covers are skipped, since the table wins over
+    the cache there. Results are unchanged: the same records, read earlier.
+    """
+    cache, memo = getattr(scorer, "cache", None), getattr(scorer, "_memo", None)
+    if cache is None or memo is None or not hasattr(cache, "items"):
+        return
+    table = getattr(scorer, "table", {}) or {}
+    for arch_id, record in cache.items(scorer.key):
+        if arch_id not in table:
+            memo.setdefault(arch_id, record)
 
 
 def _run_in_worker(run_index: int) -> tuple[int, str]:
@@ -114,7 +132,6 @@ def _execute(
         return
     global _worker_context
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    _preload(context)
     _worker_context = context  # inherited by forked workers: tables and scores are not reloaded
     try:
         with multiprocessing.get_context(method).Pool(min(workers, len(pending)), _init_worker, (config,)) as pool:
@@ -162,6 +179,7 @@ def run_many(
 
             stream: Iterable[tuple[int, str]] = execute_on_ray(config, pending, address=ray_address)
         else:
+            _preload(context)
             stream = _execute(config, pending, config.workers, context)
         bar = tqdm(total=config.runs, initial=config.runs - len(pending), desc=config.label, unit="run",
                    disable=not show_progress, dynamic_ncols=True)
