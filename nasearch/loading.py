@@ -28,7 +28,7 @@ from spaces.protocol import capabilities, protocol_problems
 
 SPACES: dict[str, str] = {
     "nb201": "spaces.nb201.space:NB201Space",
-    "tabular": "spaces.tabular:tabular_space",
+    "tabular": "spaces.tabular:TabularSpace",
 }
 SEARCHERS: dict[str, str] = {
     "rs": "searchers.random_search:RandomSearch",

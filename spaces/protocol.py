@@ -131,7 +131,8 @@ def _call_problem(space: object, method: str, arguments: tuple[str, ...]) -> str
     if value is None:
         return f"missing {method}({', '.join(arguments)})"
     if not callable(value):
-        return f"{method} is a {type(value).__name__} value, not a method {method}({', '.join(arguments)})"
+        shown = repr(value) if len(repr(value)) <= 40 else f"<{type(value).__name__}>"
+        return f"{method} = {shown} is not a method; nasearch calls {method}({', '.join(arguments)})"
     try:
         signature = inspect.signature(value)
     except (TypeError, ValueError):  # builtins without signatures: trust them

@@ -1,0 +1,53 @@
+"""Compare two run sets of the same space: mean final metric and a paired test.
+
+Run i of two configs with the same seed starts from the same random stream, so the runs are
+paired; this prints both means, how often each side wins, and the Wilcoxon signed-rank
+p-value (scipy), which is what "does the proxy help here" needs at 20-30 runs.
+
+    python examples/compare.py results/digits_rea/runs.jsonl results/digits_g_rea/runs.jsonl --metric digits_test
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+
+def final_values(path: str, metric: str) -> dict[int, float]:
+    values = {}
+    with open(path) as handle:
+        for line in handle:
+            record = json.loads(line)
+            if metric not in record["final"]:
+                raise SystemExit(f"{path}: run {record['run']} has no final metric {metric!r}; have {sorted(record['final'])}")
+            values[int(record["run"])] = float(record["final"][metric])
+    return values
+
+
+def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, float]:
+    from scipy.stats import wilcoxon
+
+    runs = sorted(set(a) & set(b))
+    x, y = np.array([a[i] for i in runs]), np.array([b[i] for i in runs])
+    differ = x != y
+    p = float(wilcoxon(x[differ], y[differ]).pvalue) if differ.sum() >= 1 else 1.0
+    return {"runs": len(runs), "mean_a": x.mean(), "std_a": x.std(), "mean_b": y.mean(), "std_b": y.std(),
+            "b_wins": int((y > x).sum()), "a_wins": int((x > y).sum()), "ties": int((~differ).sum()), "wilcoxon_p": p}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="paired comparison of two runs.jsonl files")
+    parser.add_argument("a")
+    parser.add_argument("b")
+    parser.add_argument("--metric", required=True, help="a key of each run's 'final' metrics, e.g. digits_test")
+    args = parser.parse_args(argv)
+    s = compare(final_values(args.a, args.metric), final_values(args.b, args.metric))
+    print(f"{args.metric} over {s['runs']} paired runs: A {s['mean_a']:.2f}±{s['std_a']:.2f}  B {s['mean_b']:.2f}±{s['std_b']:.2f}"
+          f"  | B better {s['b_wins']}, A better {s['a_wins']}, ties {s['ties']} | Wilcoxon p={s['wilcoxon_p']:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
