@@ -5,6 +5,7 @@ paired; this prints both means, how often each side wins, and the Wilcoxon signe
 p-value (scipy), which is what "does the proxy help here" needs at 20-30 runs.
 
     python examples/compare.py results/digits_rea/runs.jsonl results/digits_g_rea/runs.jsonl --metric digits_test
+    python examples/compare.py results/digits_rea/runs.jsonl results/digits_g_rea/runs.jsonl --after-evaluations 5
 """
 from __future__ import annotations
 
@@ -13,6 +14,18 @@ import json
 import sys
 
 import numpy as np
+
+
+def best_after(path: str, evaluations: int) -> dict[int, float]:
+    """Best fitness after the first ``evaluations`` trainings of each run (per-training efficiency)."""
+    values = {}
+    with open(path) as handle:
+        for line in handle:
+            record = json.loads(line)
+            best = record["trajectory"]["best"]
+            if best:
+                values[int(record["run"])] = float(best[min(evaluations, len(best)) - 1])
+    return values
 
 
 def final_values(path: str, metric: str) -> dict[int, float]:
@@ -41,10 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="paired comparison of two runs.jsonl files")
     parser.add_argument("a")
     parser.add_argument("b")
-    parser.add_argument("--metric", required=True, help="a key of each run's 'final' metrics, e.g. digits_test")
+    parser.add_argument("--metric", help="a key of each run's 'final' metrics, e.g. digits_test")
+    parser.add_argument("--after-evaluations", type=int, metavar="N",
+                        help="compare the best fitness after N trainings instead (ignores the clock)")
     args = parser.parse_args(argv)
-    s = compare(final_values(args.a, args.metric), final_values(args.b, args.metric))
-    print(f"{args.metric} over {s['runs']} paired runs: A {s['mean_a']:.2f}±{s['std_a']:.2f}  B {s['mean_b']:.2f}±{s['std_b']:.2f}"
+    if args.after_evaluations:
+        what = f"best fitness after {args.after_evaluations} evaluations"
+        s = compare(best_after(args.a, args.after_evaluations), best_after(args.b, args.after_evaluations))
+    elif args.metric:
+        what = args.metric
+        s = compare(final_values(args.a, args.metric), final_values(args.b, args.metric))
+    else:
+        parser.error("give --metric or --after-evaluations")
+    print(f"{what} over {s['runs']} paired runs: A {s['mean_a']:.2f}±{s['std_a']:.2f}  B {s['mean_b']:.2f}±{s['std_b']:.2f}"
           f"  | B better {s['b_wins']}, A better {s['a_wins']}, ties {s['ties']} | Wilcoxon p={s['wilcoxon_p']:.3g}")
     return 0
 
