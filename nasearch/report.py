@@ -318,6 +318,20 @@ def _mean_std(values: np.ndarray) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
+def distinct_fractions(records: Sequence[dict]) -> np.ndarray:
+    """Per run, the share of evaluations that trained an architecture not trained before in that run.
+
+    A searcher that keeps re-proposing the same architectures wastes budget; this is how a
+    proxy that narrows the search (even a random one) shows up.
+    """
+    shares = []
+    for record in records:
+        archs = record.get("trajectory", {}).get("arch") or []
+        if archs:
+            shares.append(len(set(archs)) / len(archs))
+    return np.array(shares, dtype=float)
+
+
 def _fmt(pair: tuple[float, float], digits: int = 2) -> str:
     mean, std = pair
     return "n/a" if math.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
@@ -330,6 +344,7 @@ def summary_rows(results: Sequence[SearcherResults], metrics: Sequence[str]) -> 
                      "runs": len(res.records), "complete": res.complete}
         for metric in metrics:
             row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std(metric_values(res.records, metric))
+        row["distinct_archs_mean"], row["distinct_archs_std"] = _mean_std(distinct_fractions(res.records))
         for field_name in ("evaluations", "proxy_scores", "proxy_seconds"):
             row[f"{field_name}_mean"], row[f"{field_name}_std"] = _mean_std(
                 np.array([r.get(field_name, 0) for r in res.records], dtype=float))
@@ -401,15 +416,16 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, see
     lines.append("")
 
     lines += ["## Results (mean ± std over runs)", ""]
-    header = ["searcher", "runs", *metrics, "evaluations/run", "proxy scores/run", "wall s", "runs/s"]
+    header = ["searcher", "runs", *metrics, "evaluations/run", "distinct %", "proxy scores/run", "wall s", "runs/s"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [row["name"], str(row["runs"])]
         cells += [_fmt((row[f"{m}_mean"], row[f"{m}_std"])) for m in metrics]
         cells += [_fmt((row["evaluations_mean"], row["evaluations_std"]), 1),
-                  f"{row['proxy_scores_mean']:.0f}", str(row["wall_seconds"]), str(row["runs_per_second"])]
+                  f"{100 * row['distinct_archs_mean']:.0f}", f"{row['proxy_scores_mean']:.0f}", str(row["wall_seconds"]), str(row["runs_per_second"])]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Wall time is the computation this experiment spent on that searcher (summed over resumed "
+    lines += ["", "Distinct %: share of a run's evaluations that trained an architecture new to that run. "
+              "Wall time is the computation this experiment spent on that searcher (summed over resumed "
               "sessions); runs/s = runs computed / wall time.", ""]
 
     lines += _paper_section(by_label, metrics)
@@ -491,9 +507,12 @@ def _proxy_section(pairs, comparisons: list[Comparison], primary: str, by_label:
             found = True
         elif base_proxy is None and treat_proxy == "random":
             verdict = ("matches the vanilla searcher (no detectable difference), as it must" if c.p_value >= ALPHA
-                       else "does NOT reproduce the vanilla searcher: check the hook")
+                       else "does NOT reproduce the vanilla searcher")
+            distinct = [100 * float(np.mean(distinct_fractions(by_label[label].records)))
+                        for label in (c.treatment, c.baseline)]
             lines.append(f"- Random-score control {names[c.treatment]} {verdict}: {c.difference:+.2f} pt "
-                         f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), p = {format_p(c.p_value)}.")
+                         f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), p = {format_p(c.p_value)}; "
+                         f"distinct architectures per run {distinct[0]:.0f}% vs {distinct[1]:.0f}%.")
             found = True
         elif base_proxy is None and treat_proxy == "params":
             lines.append(f"- Model size alone ({names[c.treatment]} vs {names[c.baseline]}): "

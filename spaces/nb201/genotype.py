@@ -20,11 +20,24 @@ Genotype = tuple[int, int, int, int, int, int]
 _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 
 
+#: tuple genotype -> arch string, filled as strings are made (at most 15,625 entries): ids are
+#: asked for several times per simulated evaluation (runner, hook, score cache), and building
+#: one costs ~50x a dict lookup
+_ARCH_STRS: dict[tuple, str] = {}
+
+
 def to_arch_str(ops: Sequence[int]) -> str:
     """The official ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` string."""
+    try:
+        return _ARCH_STRS[ops]  # type: ignore[index]
+    except (KeyError, TypeError):  # not seen yet, or a list
+        pass
     names = [OPS[i] for i in ops]
     nodes = ["|" + "|".join(f"{names[e]}~{EDGES[e][1]}" for e in range(n0, n1)) + "|" for n0, n1 in ((0, 1), (1, 3), (3, 6))]
-    return "+".join(nodes)
+    text = "+".join(nodes)
+    if isinstance(ops, tuple) and len(_ARCH_STRS) < len(OPS) ** NUM_EDGES:
+        _ARCH_STRS[ops] = text
+    return text
 
 
 def from_arch_str(arch_str: str) -> Genotype:
