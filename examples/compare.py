@@ -18,13 +18,17 @@ import numpy as np
 
 def best_after(path: str, evaluations: int) -> dict[int, float]:
     """Best fitness after the first ``evaluations`` trainings of each run (per-training efficiency)."""
-    values = {}
+    values, short = {}, 0
     with open(path) as handle:
         for line in handle:
             record = json.loads(line)
             best = record["trajectory"]["best"]
+            if len(best) < evaluations:
+                short += 1
             if best:
                 values[int(record["run"])] = float(best[min(evaluations, len(best)) - 1])
+    if short:
+        print(f"note: {short} runs of {path} stopped before {evaluations} evaluations; their last best is used")
     return values
 
 
