@@ -96,6 +96,17 @@ def _preload(context: SearchContext) -> None:
     _warm_scores(context.scorer)
 
 
+def _warn_if_live(context: SearchContext) -> None:
+    """Say up front when a proxy will be computed live: a GradSign score costs ~1 s, a run ~1000 scores."""
+    scorer = context.scorer
+    if scorer is None or getattr(scorer, "table", None) or not getattr(scorer.spec, "needs_network", True):
+        return
+    known = len(getattr(scorer, "_memo", {}))
+    print(f"nasearch: {context.config.label}: no packaged {scorer.spec.name} table for {scorer.key}; "
+          f"{known} scores are cached, the others will be computed live (slow; see nasearch precompute)",
+          file=sys.stderr)
+
+
 def _warm_scores(scorer) -> None:
     """Copy the persistent cache's scores for this key into the scorer's in-process memo.
 
@@ -180,6 +191,7 @@ def run_many(
             stream: Iterable[tuple[int, str]] = execute_on_ray(config, pending, address=ray_address)
         else:
             _preload(context)
+            _warn_if_live(context)
             stream = _execute(config, pending, config.workers, context)
         bar = tqdm(total=config.runs, initial=config.runs - len(pending), desc=config.label, unit="run",
                    disable=not show_progress, dynamic_ncols=True)
