@@ -61,6 +61,9 @@ class ProxyScorer:
                 f"hook.options: {sorted(unknown)} not known to proxy {proxy!r}; known: {sorted(self.spec.options)}"
             )
         self.options = {**self.spec.options, **(options or {})}
+        # data-free proxies (synflow, flops) take an input shape: a space with its own data
+        # gets its own shape unless the user set one
+        self._shape_from_space = self.space_data and "input_shape" in self.spec.options and "input_shape" not in (options or {})
         self.num_classes = int(getattr(space, "num_classes", 10)) if self.space_data else NUM_CLASSES[dataset]
         self.key = ScoreKey(f"{space.name}@{space.version}", proxy, dataset, int(batch_size), int(seed))
         self.data = data or DataSource()
@@ -105,12 +108,15 @@ class ProxyScorer:
         inputs = labels = None
         if self.spec.needs_data:
             inputs, labels = self._batch()
+        options = self.options
+        if self._shape_from_space:
+            options = {**options, "input_shape": tuple(self._batch()[0].shape[1:])}
         started = time.process_time()
         extra = {"arch_id": self.space.arch_id(arch), "seed": self.key.seed} if self.spec.needs_arch_id else {}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.key.seed)  # one theta_0 per (arch, seed): same init on every rerun
             network = self.space.build_network(arch, self.num_classes) if self.spec.needs_network else None
-            value = self.spec.fn(network, inputs, labels, **extra, **self.options)
+            value = self.spec.fn(network, inputs, labels, **extra, **options)
         seconds = time.process_time() - started
         self.live_computations += 1
         data = "none"
