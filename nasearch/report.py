@@ -422,7 +422,8 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, see
         cells = [row["name"], str(row["runs"])]
         cells += [_fmt((row[f"{m}_mean"], row[f"{m}_std"])) for m in metrics]
         cells += [_fmt((row["evaluations_mean"], row["evaluations_std"]), 1),
-                  f"{100 * row['distinct_archs_mean']:.0f}", f"{row['proxy_scores_mean']:.0f}", str(row["wall_seconds"]), str(row["runs_per_second"])]
+                  "n/a" if math.isnan(row["distinct_archs_mean"]) else f"{100 * row['distinct_archs_mean']:.0f}",
+                  f"{row['proxy_scores_mean']:.0f}", str(row["wall_seconds"]), str(row["runs_per_second"])]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Distinct %: share of a run's evaluations that trained an architecture new to that run. "
               "Wall time is the computation this experiment spent on that searcher (summed over resumed "
@@ -508,11 +509,11 @@ def _proxy_section(pairs, comparisons: list[Comparison], primary: str, by_label:
         elif base_proxy is None and treat_proxy == "random":
             verdict = ("matches the vanilla searcher (no detectable difference), as it must" if c.p_value >= ALPHA
                        else "does NOT reproduce the vanilla searcher")
-            distinct = [100 * float(np.mean(distinct_fractions(by_label[label].records)))
-                        for label in (c.treatment, c.baseline)]
+            distinct = [_mean_std(distinct_fractions(by_label[label].records))[0] for label in (c.treatment, c.baseline)]
+            shares = (f"; distinct architectures per run {100 * distinct[0]:.0f}% vs {100 * distinct[1]:.0f}%"
+                      if not any(math.isnan(d) for d in distinct) else "")
             lines.append(f"- Random-score control {names[c.treatment]} {verdict}: {c.difference:+.2f} pt "
-                         f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), p = {format_p(c.p_value)}; "
-                         f"distinct architectures per run {distinct[0]:.0f}% vs {distinct[1]:.0f}%.")
+                         f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), p = {format_p(c.p_value)}{shares}.")
             found = True
         elif base_proxy is None and treat_proxy == "params":
             lines.append(f"- Model size alone ({names[c.treatment]} vs {names[c.baseline]}): "

@@ -127,3 +127,10 @@ def test_report_on_an_empty_directory_is_a_usage_error(tmp_path):
         write_report(tmp_path)
     with pytest.raises(UsageError, match="not a directory"):
         write_report(tmp_path / "missing")
+
+
+def test_distinct_share_counts_repeated_architectures():
+    from nasearch.report import distinct_fractions
+
+    records = [{"trajectory": {"arch": ["a", "b", "a", "a"]}}, {"trajectory": {"arch": ["x", "y"]}}]
+    assert distinct_fractions(records).tolist() == [0.5, 1.0]
