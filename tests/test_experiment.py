@@ -179,3 +179,18 @@ def test_ray_backend_gives_the_local_bytes(tmp_path):
     finally:
         ray.shutdown()
     assert _results(tmp_path / "ray") == _results(tmp_path / "local")
+
+
+def test_assisted_runs_are_identical_with_a_cold_or_a_warm_score_cache(tmp_path):
+    """The parent copies cached scores into the scorer before forking; that must not change a byte."""
+    raw = {"runs": 4, "budget_seconds": 3000, "seed": 1, "searchers": [
+        {"config": str(CONFIGS / "g_rea.yaml"), "label": "g_rea_random", "hook": {"proxy": "random", "cost": "lookup", "k": 3}},
+    ]}
+    outputs = []
+    for workers, name in ((1, "cold"), (2, "warm")):  # the first run fills the (per-test) score cache
+        config = parse_experiment({**raw, "out": str(tmp_path / name)}, workers=workers)
+        run_experiment(config, show_progress=False)
+        outputs.append(_results(tmp_path / name))
+    assert outputs[0] == outputs[1] and outputs[0]
+    record = json.loads(outputs[0]["g_rea_random"].splitlines()[0])
+    assert record["proxy"] == "random" and record["proxy_scores"] > 0
