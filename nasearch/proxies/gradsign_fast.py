@@ -133,6 +133,8 @@ class _SignCounter:
                 partial = per_sample_weight_grads(layer, saved, grad_out)
                 self.pending[key] = self.pending[key] + partial if key in self.pending else partial
                 return
+            if not grad_out.any():
+                return  # a dead branch (e.g. feeding only a ``none`` edge): every sign is 0
             signs = None
             for start in range(0, saved.shape[0], self.chunk):
                 part = per_sample_weight_grads(layer, saved[start : start + self.chunk], grad_out[start : start + self.chunk])

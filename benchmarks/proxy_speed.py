@@ -1,0 +1,120 @@
+"""GradSign speed: the batch-1 loop vs the fast batched path (vs torch.func vmap) on NB201 nets.
+
+Usage::
+
+    python benchmarks/proxy_speed.py [--archs 20] [--batch-sizes 64 128] [--threads 1]
+                                     [--modes loop fast vmap] [--data PATH.npz]
+
+For each of ``--archs`` random NB201 architectures (seeded), every mode scores the same
+network (same weights) on the same batch. Printed per batch size: median seconds per arch
+of each mode, the speed-up over the loop (ratio of medians and median of per-arch ratios),
+and the agreement of each mode with the loop (max relative difference, Spearman).
+
+Seconds are CPU seconds (``time.process_time``) by default because shared machines make
+wall time measure the neighbours; ``--clock wall`` times wall seconds instead. With one
+torch thread the two coincide on an idle machine.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from nasearch.proxies.gradsign import gradsign  # noqa: E402
+from spaces.nb201.genotype import to_arch_str  # noqa: E402
+from spaces.nb201.network import NB201Network  # noqa: E402
+
+DEFAULT_NPZ = ROOT.parent / "shared" / "data" / "cifar10_sample.npz"
+
+
+def load_inputs(batch_size: int, npz: str | None, seed: int = 0):
+    """Real CIFAR-10 images when available (agreement depends on data), else N(0,1) noise."""
+    from nasearch.proxies.data import DataSource, load_batch
+
+    path = npz or (str(DEFAULT_NPZ) if DEFAULT_NPZ.is_file() else None)
+    if path:
+        return load_batch(DataSource(npz=path), batch_size, seed) + ("npz:" + Path(path).name,)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch_size, 3, 32, 32, generator=generator)
+    return x, torch.randint(0, 10, (batch_size,), generator=generator), "gaussian noise"
+
+
+def timed(fn, clock: str) -> tuple[float, float]:
+    tick = time.process_time if clock == "cpu" else time.perf_counter
+    started = tick()
+    value = fn()
+    return value, tick() - started
+
+
+def run(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    archs = [tuple(int(o) for o in rng.integers(5, size=6)) for _ in range(args.archs)]
+    print(f"torch {torch.__version__}, {args.threads} thread(s), {args.clock} seconds, {len(archs)} archs (seed {args.seed})")
+    warm_x = torch.randn(2, 3, 32, 32)
+    for mode in args.modes:  # one-time costs (allocator, kernels) are not charged to the first arch
+        gradsign(NB201Network((1,) * 6, 10), warm_x, torch.tensor([0, 1]), per_sample=mode)
+    for batch_size in args.batch_sizes:
+        x, y, source = load_inputs(batch_size, args.data)
+        seconds = {mode: [] for mode in args.modes}
+        scores = {mode: [] for mode in args.modes}
+        for index, ops in enumerate(archs):
+            torch.manual_seed(0)
+            network = NB201Network(ops, 10)
+            row = []
+            for mode in args.modes:
+                value, spent = timed(lambda: gradsign(network, x, y, per_sample=mode), args.clock)
+                seconds[mode].append(spent)
+                scores[mode].append(value)
+                row.append(f"{mode} {spent:6.2f}s")
+            if args.verbose:
+                print(f"  b{batch_size} [{index + 1}/{len(archs)}] {to_arch_str(ops)}: {', '.join(row)}", flush=True)
+        print(f"\nbatch {batch_size} ({source}):")
+        loop = np.array(seconds.get("loop") or seconds[args.modes[0]])
+        reference = np.array(scores.get("loop") or scores[args.modes[0]])
+        for mode in args.modes:
+            spent = np.array(seconds[mode])
+            line = f"  {mode:5s} median {statistics.median(spent):7.3f} s/arch (min {spent.min():.3f}, max {spent.max():.3f})"
+            if "loop" in args.modes and mode != "loop":
+                line += (
+                    f" | speed-up over loop: {statistics.median(loop) / statistics.median(spent):5.2f}x (ratio of medians),"
+                    f" {statistics.median(loop / spent):5.2f}x (median per arch)"
+                )
+            print(line)
+        for mode in args.modes:
+            if mode == ("loop" if "loop" in args.modes else args.modes[0]):
+                continue
+            value = np.array(scores[mode])
+            relative = np.abs(value - reference) / np.maximum(np.abs(reference), 1.0)
+            rho = stats.spearmanr(reference, value).statistic
+            print(f"  {mode} vs {'loop' if 'loop' in args.modes else args.modes[0]}: max rel. diff {relative.max():.2e},"
+                  f" median {np.median(relative):.2e}, Spearman {rho:.6f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--archs", type=int, default=20, help="random NB201 archs per batch size (default 20)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--modes", nargs="+", default=["loop", "fast", "vmap"], choices=["loop", "fast", "vmap"])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--data", help="npz of CIFAR-10 images (default ../shared/data/cifar10_sample.npz if present)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the arch sample")
+    parser.add_argument("--verbose", action="store_true", help="print every arch's timings")
+    args = parser.parse_args(argv)
+    if args.archs < 1 or args.threads < 1:
+        parser.error("--archs and --threads must be >= 1")
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
