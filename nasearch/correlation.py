@@ -267,21 +267,22 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
 
 def scatter_plot(path: Path, proxy: str, scores: np.ndarray, accuracies: dict[str, np.ndarray],
                  correlations: list[Correlation]) -> None:
-    """One panel per metric; a log x-axis when positive scores span > 3 decades (synflow)."""
+    """One panel per metric; a symmetric-log x-axis when |scores| span > 3 decades (synflow)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     finite = np.isfinite(scores)
-    positive = scores[finite & (scores > 0)]
-    log_x = finite.any() and np.all(scores[finite] > 0) and positive.max() / positive.min() > 1e3
+    magnitudes = np.abs(scores[finite & (scores != 0)])
+    log_x = magnitudes.size > 1 and magnitudes.max() / magnitudes.min() > 1e3
     rho = {c.metric: c for c in correlations}
     figure, axes = plt.subplots(1, len(accuracies), figsize=(4.2 * len(accuracies), 3.6), squeeze=False)
     for axis, (metric, accuracy) in zip(axes[0], accuracies.items()):
         axis.scatter(scores[finite], accuracy[finite], s=5, alpha=0.5)
         if log_x:
-            axis.set_xscale("log")
+            axis.set_xscale("symlog", linthresh=float(magnitudes.min()))
+            axis.tick_params(axis="x", labelsize=7, labelrotation=45)
         axis.set_xlabel(f"{proxy} score")
         axis.set_ylabel(f"{metric} accuracy (%)")
         axis.set_title(f"ρ={_fmt(rho[metric].spearman)}  τ={_fmt(rho[metric].kendall)}  n={rho[metric].n}", fontsize=9)
