@@ -6,6 +6,7 @@
 # later runs replay the cached (accuracy, seconds) and repeat exactly.
 set -euo pipefail
 export NASEARCH_CACHE_DIR=${NASEARCH_CACHE_DIR:-results/digits_cache}
+rm -rf results/exp_digits_*  # start over: run dirs resume, and would keep runs made with other cached seconds
 python examples/make_tabular_demo.py --cache-dir "$NASEARCH_CACHE_DIR" --out results/digits_table.csv  # Spearman
 for budget in 2 5 10; do
   for config in digits_rea digits_g_rea digits_g_rea_lookup; do
