@@ -1,0 +1,152 @@
+"""What it takes to drive hpbandster 0.7.4 in-process, deterministically, on numpy 2 / ConfigSpace 1.x.
+
+hpbandster's optimizers are Pyro4 masters: a nameserver, a dispatcher thread, workers
+talking over sockets. Its *parts* need none of that: the BOHB config generator
+(``get_config`` / ``new_result``), the ``SuccessiveHalving`` iteration (the bracket state
+machine) and the ``Job`` result carrier are plain objects. This module gives the searcher
+what it needs to use those parts directly:
+
+* :func:`config_space` builds a ConfigurationSpace from a space's categorical choices;
+* :class:`BracketSchedule` reuses hpbandster's own Hyperband arithmetic (the number of
+  configurations and the budgets of bracket ``i``) without constructing a Master, whose
+  ``__init__`` starts a dispatcher thread that looks for a nameserver;
+* :class:`IsolatedNumpyRandom` runs hpbandster calls on a private legacy RandomState:
+  the KDE generator draws from the *global* ``np.random``, so each run keeps its own
+  stream swapped in only while hpbandster runs, and nothing else in the process can
+  disturb it (or be disturbed by it);
+* :func:`quiet` silences the noise the released code makes on current libraries:
+  ConfigSpace 1.x deprecations (``get_hyperparameters``, ``get_dictionary``, ...),
+  statsmodels 0.15's FutureWarning about the KDE's default random generator (unused by the
+  ``normal_reference`` bandwidth BOHB asks for, so results do not depend on it), and the
+  divide-by-zero RuntimeWarnings and log lines of the known categorical-KDE corner case
+  (statsmodels' Aitchison-Aitken kernel counts a column's levels from the data; when all
+  "good" points share one value it divides by zero and hpbandster falls back as designed).
+  The behaviour itself is left exactly as hpbandster 0.7.4 has it.
+
+No sockets are opened anywhere here (tests/test_bohb.py checks that).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Suppress the known, harmless noise of hpbandster on current libraries.
+
+    Besides the warnings above, the KDE generator logs several WARNING lines each time a
+    sampled vector has a non-finite acquisition value (it then falls back as designed);
+    over 500 runs that is thousands of lines, so the ``hpbandster`` logger is held at ERROR
+    while its code runs here and restored afterwards.
+    """
+    logger = logging.getLogger("hpbandster")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"statsmodels\..*")
+            warnings.filterwarnings("ignore", category=FutureWarning, message=r".*entropy initialized numpy\.random\.Generator.*")
+            # statsmodels counts a categorical's levels from the data; a level-less column divides by
+            # zero and the acquisition turns non-finite, which hpbandster detects and handles itself
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"(statsmodels|hpbandster)\..*")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+class IsolatedNumpyRandom:
+    """A private legacy ``np.random`` state, installed as the global one only inside ``with``."""
+
+    def __init__(self, seed: int) -> None:
+        self._state = np.random.RandomState(seed).get_state()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        outside = np.random.get_state()
+        np.random.set_state(self._state)
+        try:
+            yield
+        finally:
+            self._state = np.random.get_state()
+            np.random.set_state(outside)
+
+
+def config_space(choices: Sequence[Sequence[str]], seed: int):
+    """A ConfigurationSpace with one categorical hyperparameter ``c<i>`` per choice of the space."""
+    import ConfigSpace as CS
+
+    space = CS.ConfigurationSpace(seed=seed)
+    space.add([CS.CategoricalHyperparameter(f"c{i}", [str(option) for option in options]) for i, options in enumerate(choices)])
+    return space
+
+
+@dataclass
+class BracketSchedule:
+    """Hyperband's brackets over ``[min_budget, max_budget]`` with ratio ``eta``, as hpbandster computes them.
+
+    ``max_SH_iter`` and ``budgets`` are computed with the same formula as hpbandster's
+    BOHB/HyperBand masters; :meth:`iteration` then calls hpbandster's own
+    ``get_next_iteration`` on this object, so bracket sizes come from hpbandster itself.
+    """
+
+    eta: float
+    min_budget: float
+    max_budget: float
+    max_SH_iter: int = field(init=False)
+    budgets: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_budget <= self.max_budget:
+            raise ValueError(f"need 0 < min_budget <= max_budget, got {self.min_budget} and {self.max_budget}")
+        if self.eta < 2:
+            raise ValueError(f"eta must be >= 2, got {self.eta}")
+        self.max_SH_iter = -int(np.log(self.min_budget / self.max_budget) / np.log(self.eta)) + 1
+        self.budgets = self.max_budget * np.power(self.eta, -np.linspace(self.max_SH_iter - 1, 0, self.max_SH_iter))
+
+    def iteration(self, index: int, config_sampler) -> object:
+        """Bracket ``index`` as a hpbandster ``SuccessiveHalving`` that samples through ``config_sampler``."""
+        from hpbandster.optimizers.hyperband import HyperBand
+
+        # get_next_iteration reads eta, max_SH_iter, budgets and config_generator.get_config only
+        view = _ScheduleView(self.eta, self.max_SH_iter, self.budgets, _SamplerOwner(config_sampler))
+        return HyperBand.get_next_iteration(view, index)
+
+
+@dataclass
+class _SamplerOwner:
+    get_config: object
+
+
+@dataclass
+class _ScheduleView:
+    eta: float
+    max_SH_iter: int
+    budgets: np.ndarray
+    config_generator: _SamplerOwner
+
+
+def budget_to_epochs(budget: float) -> int:
+    """Training epochs for a hpbandster budget: ``int(budget)`` as NATS-Bench's ``bohb.py``, at least 1.
+
+    With min 1, max 12 and eta 3 the budgets are 12/9, 12/3 and 12, i.e. 1, 4 and 12 epochs.
+    A tolerance of 1e-9 keeps float error (``12 * 3**-1 = 3.9999...``) from losing an epoch.
+    """
+    return max(1, int(math.floor(float(budget) + 1e-9)))
+
+
+def make_job(config_id: tuple, config: dict, budget: float, loss: float):
+    """A finished hpbandster ``Job`` carrying ``loss`` (what ``register_result``/``new_result`` read)."""
+    from hpbandster.core.dispatcher import Job
+
+    job = Job(config_id, config=config, budget=budget)
+    job.result = {"loss": float(loss), "info": {}}
+    job.exception = None
+    return job

@@ -1,0 +1,290 @@
+"""BOHB / Hyperband through hpbandster on a fake multi-fidelity space (and without fidelities)."""
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+
+from nasearch.clock import ProxyCostPolicy, SimulatedClock
+from nasearch.config import HookConfig, SearchConfig
+from nasearch.hook import PoolSelector
+from nasearch.proxies.store import ScoreRecord
+from nasearch.runner import SearchContext, run_one
+from searchers._hpbandster_compat import BracketSchedule, IsolatedNumpyRandom, budget_to_epochs, config_space
+from searchers.bohb import BOHB, Hyperband, has_fidelity
+from spaces.protocol import Evaluation
+
+SECONDS_PER_EPOCH = 10.0
+
+
+class FidelitySpace:
+    """Three 3-way choices; accuracy after ``e`` epochs is ``quality * e / max_epochs``, cost ``10 s * e``."""
+
+    name = "toy_mf"
+    version = "1"
+
+    def __init__(self, fidelity: bool = True, max_epochs: int = 12, edges: int = 3, ops: int = 3) -> None:
+        self.fidelity, self._max_epochs, self.edges, self.ops = fidelity, max_epochs, edges, ops
+
+    @property
+    def max_epochs(self) -> int:
+        return self._max_epochs if self.fidelity else 0
+
+    def supports_fidelity(self) -> bool:
+        return self.fidelity
+
+    def quality(self, arch) -> float:
+        return 50.0 + 10.0 * sum(arch) + (arch[0] == 1) * 3.0
+
+    def sample(self, rng):
+        return tuple(int(i) for i in rng.integers(self.ops, size=self.edges))
+
+    def mutate(self, arch, rng):
+        edge = int(rng.integers(self.edges))
+        new = int(rng.integers(self.ops - 1))
+        new += new >= arch[edge]
+        return arch[:edge] + (new,) + arch[edge + 1:]
+
+    def query(self, arch, rng):
+        return Evaluation(self.quality(arch) + float(rng.normal(0, 0.01)), SECONDS_PER_EPOCH * self._max_epochs)
+
+    def query_at(self, arch, epochs, rng):
+        if not self.fidelity:
+            raise NotImplementedError
+        assert 1 <= epochs <= self._max_epochs
+        return Evaluation(self.quality(arch) * epochs / self._max_epochs, SECONDS_PER_EPOCH * epochs)
+
+    def final_metrics(self, arch):
+        return {"toy_valid": self.quality(arch)}
+
+    def arch_id(self, arch):
+        return "-".join(map(str, arch))
+
+    def from_id(self, arch_id):
+        return tuple(int(p) for p in arch_id.split("-"))
+
+    def build_network(self, arch, num_classes):
+        raise NotImplementedError
+
+    def choices(self):
+        return [[f"op{j}" for j in range(self.ops)]] * self.edges
+
+    def encode(self, arch):
+        return tuple(arch)
+
+    def decode(self, indices):
+        return tuple(int(i) for i in indices)
+
+
+class CountingScorer:
+    higher_is_better = True
+
+    def __init__(self, space, fn):
+        self.space, self.fn, self.calls = space, fn, []
+
+    def score(self, arch):
+        self.calls.append(arch)
+        return ScoreRecord(float(self.fn(arch)), 0.0, "test", "none")
+
+
+def context(space, cls, budget=3000.0, scorer=None, k=5, seed=0, args=None, cost=ProxyCostPolicy("lookup")):
+    hook = HookConfig(proxy="params", k=k, cost=cost) if scorer is not None else None
+    config = SearchConfig(space={"name": space.name}, searcher={"name": cls.name, "args": args or {}},
+                          hook=hook, budget_seconds=budget, seed=seed, label="t")
+    return SearchContext(config, space, cls, scorer)
+
+
+def drive(searcher, space, steps, rng):
+    trials = []
+    for _ in range(steps):
+        trial = searcher.propose(rng)
+        evaluation = space.query(trial.arch, rng) if trial.epochs is None else space.query_at(trial.arch, trial.epochs, rng)
+        searcher.observe(trial, evaluation)
+        trials.append((trial, evaluation))
+    return trials
+
+
+# -- the compatibility layer ------------------------------------------------------------------
+def test_budgets_and_epoch_rounding_follow_nats():
+    schedule = BracketSchedule(3.0, 1.0, 12.0)
+    np.testing.assert_allclose(schedule.budgets, [12 / 9, 4, 12])
+    assert [budget_to_epochs(b) for b in schedule.budgets] == [1, 4, 12]
+    assert budget_to_epochs(3.9999999999999996) == 4 and budget_to_epochs(0.2) == 1
+    single = BracketSchedule(3.0, 1.0, 1.0)
+    assert single.max_SH_iter == 1 and list(single.budgets) == [1.0]
+
+
+def test_brackets_come_from_hpbandster():
+    schedule = BracketSchedule(3.0, 1.0, 12.0)
+    sampler = lambda budget: ({"c0": "op0"}, {})  # noqa: E731
+    sizes = [schedule.iteration(i, sampler).num_configs for i in range(4)]
+    assert sizes == [[9, 3, 1], [3, 1], [3], [9, 3, 1]]
+
+
+def test_isolated_numpy_random_neither_disturbs_nor_is_disturbed():
+    np.random.seed(123)
+    outside = np.random.random()
+    np.random.seed(123)
+    private = IsolatedNumpyRandom(7)
+    with private.installed():
+        first = np.random.random()
+    assert np.random.random() == outside  # global stream untouched
+    np.random.random(100)  # someone else draws meanwhile
+    with private.installed():
+        second = np.random.random()
+    reference = np.random.RandomState(7)
+    assert (first, second) == (reference.random_sample(), reference.random_sample())
+
+
+def test_config_space_is_seeded():
+    a = config_space([["x", "y", "z"]] * 4, seed=5).sample_configuration(3)
+    b = config_space([["x", "y", "z"]] * 4, seed=5).sample_configuration(3)
+    assert [dict(c) for c in a] == [dict(c) for c in b]
+
+
+# -- schedule, budgets, clock -------------------------------------------------------------------
+def test_hyperband_runs_hpbandster_brackets_in_epochs():
+    space = FidelitySpace()
+    searcher = Hyperband(space)
+    assert searcher.multi_fidelity and has_fidelity(space)
+    trials = drive(searcher, space, 13 + 4 + 3 + 1, np.random.default_rng(0))
+    epochs = [t.epochs for t, _ in trials]
+    assert epochs == [1] * 9 + [4] * 3 + [12] + [4] * 3 + [12] + [12] * 3 + [1]
+    # successive halving promotes the 3 best one-epoch results, then the best of those
+    first_rung = {t.arch: e.fitness for t, e in trials[:9]}
+    top3 = sorted(first_rung, key=first_rung.get, reverse=True)[:3]
+    assert sorted(t.arch for t, _ in trials[9:12]) == sorted(top3)
+    second_rung = {t.arch: e.fitness for t, e in trials[9:12]}
+    assert trials[12][0].arch == max(second_rung, key=second_rung.get)
+
+
+def test_costs_depend_on_the_budget_and_the_clock_stops_exactly():
+    space = FidelitySpace()
+    unlimited = run_one(context(space, BOHB, budget=4000.0), 1)  # ~50 trials, a KDE model included
+    costs = np.diff([0.0] + unlimited["trajectory"]["t"])
+    np.testing.assert_allclose(costs, [SECONDS_PER_EPOCH * e for e in unlimited["trajectory"]["epochs"]])
+    for budget in (35.0, 200.0, 777.0):
+        record = run_one(context(space, BOHB, budget=budget), 1)
+        fits = int(np.searchsorted(np.cumsum(costs), budget, side="right"))
+        assert record["evaluations"] == fits  # stops at the first trial the budget cannot pay
+        assert record["simulated_seconds"] == pytest.approx(np.cumsum(costs)[fits - 1])
+        assert record["trajectory"]["epochs"] == unlimited["trajectory"]["epochs"][:fits]
+
+
+def test_incumbent_counts_only_full_budget_results():
+    space = FidelitySpace()
+    record = run_one(context(space, Hyperband, budget=150.0), 0)  # nine 1-epoch trials and part of a rung
+    assert set(record["trajectory"]["epochs"]) <= {1, 4}
+    assert record["best_arch"] is None and record["incumbents"] == []
+    record = run_one(context(space, Hyperband, budget=20000.0), 0)
+    full = [f for f, e in zip(record["trajectory"]["fitness"], record["trajectory"]["epochs"]) if e == 12]
+    assert record["best_fitness"] == max(full)
+
+
+@pytest.mark.parametrize("cls", [BOHB, Hyperband])
+def test_same_seed_same_run(cls):
+    space = FidelitySpace()
+    first = run_one(context(space, cls, budget=4000.0, seed=3), 2)
+    np.random.seed(999)  # the global numpy state must not matter
+    again = run_one(context(space, cls, budget=4000.0, seed=3), 2)
+    other = run_one(context(space, cls, budget=4000.0, seed=3), 5)
+    assert first == again
+    assert first["trajectory"]["arch"] != other["trajectory"]["arch"]
+
+
+def test_bohb_model_concentrates_on_good_configurations():
+    """Once its KDE is fitted, BOHB proposes better architectures than uniform sampling (HB) on a 27-arch toy."""
+    space = FidelitySpace(fidelity=False)
+    uniform_mean = np.mean([space.quality((a, b, c)) for a in range(3) for b in range(3) for c in range(3)])
+    late = {}
+    for cls in (BOHB, Hyperband):
+        late[cls.name] = np.mean([
+            np.mean([space.quality(t.arch) for t, _ in drive(cls(space), space, 120, np.random.default_rng(seed))[60:]])
+            for seed in (0, 1)
+        ])
+    assert late["bohb"] > uniform_mean + 5.0
+    assert late["bohb"] > late["hb"] + 4.0
+
+
+# -- single fidelity ------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [BOHB, Hyperband])
+def test_without_per_epoch_data_only_full_budget_trials(cls, caplog):
+    space = FidelitySpace(fidelity=False)
+    with caplog.at_level("WARNING", logger="searchers.bohb"):
+        searcher = cls(space)
+    assert not searcher.multi_fidelity and searcher.budgets == [1.0]
+    trials = drive(searcher, space, 30, np.random.default_rng(1))
+    assert all(t.epochs is None for t, _ in trials)
+
+
+def test_single_fidelity_hyperband_is_random_search():
+    space = FidelitySpace(fidelity=False)
+    rng_a, rng_b = np.random.default_rng(9), np.random.default_rng(9)
+    searcher = Hyperband(space)
+    proposals = []
+    for _ in range(10):
+        trial = searcher.propose(rng_a)
+        proposals.append(trial.arch)
+        searcher.observe(trial, Evaluation(1.0, 1.0))
+    rng_b.integers(2**31 - 1)  # the searcher's first draw seeds hpbandster's private streams
+    assert proposals == [space.sample(rng_b) for _ in range(10)]
+
+
+# -- the hook: G-HB and G-BOHB ---------------------------------------------------------------------
+def test_g_hb_picks_each_configuration_from_k_random_architectures():
+    space = FidelitySpace()
+    scorer = CountingScorer(space, lambda arch: -arch[2])
+    k = 4
+    searcher = Hyperband(space, PoolSelector(scorer, k, SimulatedClock(1e9), ProxyCostPolicy("lookup")))
+    rng = np.random.default_rng(2)
+    trials = []
+    for _ in range(13):  # one full bracket: 9 new configurations, then 3 + 1 promotions
+        before = len(scorer.calls)
+        trial = searcher.propose(rng)
+        new = scorer.calls[before:]
+        if len(trials) < 9:
+            assert len(new) == k and trial.arch == max(new, key=lambda a: -a[2])
+        else:
+            assert new == []  # promotions are not re-drawn
+        searcher.observe(trial, space.query_at(trial.arch, trial.epochs, rng))
+        trials.append(trial)
+    assert searcher.pool.scored == 9 * k
+
+
+def test_g_bohb_scores_k_model_candidates_per_new_configuration():
+    space = FidelitySpace(fidelity=False)
+    scorer = CountingScorer(space, lambda arch: arch[1])
+    record = run_one(context(space, BOHB, budget=SECONDS_PER_EPOCH * 12 * 40, scorer=scorer, k=3), 0)
+    assert record["evaluations"] == 40
+    assert record["proxy_scores"] == 41 * 3  # the 41st pool was scored before its training was refused
+    assert np.mean([space.from_id(a)[1] for a in record["trajectory"]["arch"]]) > 1.5  # proxy prefers op2 on edge 1
+
+
+def test_proxy_cost_can_end_the_run_while_sampling_a_bracket():
+    space = FidelitySpace()
+    scorer = CountingScorer(space, lambda arch: 0.0)
+    record = run_one(context(space, Hyperband, budget=100.0, scorer=scorer, k=2, cost=ProxyCostPolicy.parse(4.0)), 0)
+    # each new 1-epoch configuration costs 2 distinct proxy scores (<= 8 s) + 10 s of training
+    assert record["simulated_seconds"] <= 100.0
+    assert record["evaluations"] >= 5
+
+
+def test_no_sockets_are_opened(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("hpbandster tried to open a socket")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    for cls in (BOHB, Hyperband):
+        record = run_one(context(FidelitySpace(), cls, budget=3000.0), 0)
+        assert record["evaluations"] > 10
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError, match="min_budget"):
+        Hyperband(FidelitySpace(), min_budget=20)
+    with pytest.raises(ValueError, match="eta"):
+        BOHB(FidelitySpace(), eta=1)
+    with pytest.raises(ValueError, match="random_fraction"):
+        BOHB(FidelitySpace(), random_fraction=2)
