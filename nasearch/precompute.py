@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import multiprocessing
+import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +210,17 @@ def _count_images(data: DataSource) -> int | None:
         return int(len(archive["train_labels"]))
 
 
+def _cpu_model() -> str:
+    """The CPU's marketing name where Linux tells it (platform.processor() often says only x86_64)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def table_metadata(job: PrecomputeJob, key: ScoreKey, records: list[ScoreRecord], space_size: int) -> dict:
     """Provenance of a table: everything needed to reproduce or judge it, but not the data."""
     import torch
@@ -223,6 +235,7 @@ def table_metadata(job: PrecomputeJob, key: ScoreKey, records: list[ScoreRecord]
         "torch": torch.__version__,
         "python": platform.python_version(),
         "hardware": "; ".join(sorted({record.hardware for record in records})),
+        "cpu": f"{_cpu_model()}, {os.cpu_count()} logical cores",
         "seconds": SECONDS_MEANING,
         "space_size": space_size,
         "complete": len(records) == space_size,
