@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nasearch.errors import UsageError
-from spaces.protocol import capabilities, protocol_problems
+from spaces.protocol import CAPABILITIES, capabilities, protocol_problems
 
 SPACES: dict[str, str] = {
     "nb201": "spaces.nb201.space:NB201Space",
@@ -165,8 +165,12 @@ def searcher_class(name: str) -> Any:
 
 
 def check_capabilities(searcher_cls: Any, space: Any) -> None:
-    for capability in getattr(searcher_cls, "requires", ()):
-        if not callable(getattr(space, capability, None)):
-            raise UsageError(
-                f"searcher {searcher_cls.name!r} needs the space to provide {capability}(); space {space.name!r} lacks it"
-            )
+    """One line naming every method a searcher's ``requires`` needs and the space lacks."""
+    missing = [m for m in getattr(searcher_cls, "requires", ()) if not callable(getattr(space, m, None))]
+    if missing:
+        groups = [name for name, methods in CAPABILITIES.items() if set(methods) & set(missing)]
+        which = f" (the {'/'.join(groups)} capability)" if groups else ""
+        raise UsageError(
+            f"searcher {searcher_cls.name!r} needs the space to provide {', '.join(m + '()' for m in missing)}{which};"
+            f" space {space.name!r} lacks it; see docs/custom_space.md"
+        )
