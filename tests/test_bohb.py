@@ -288,3 +288,30 @@ def test_bad_arguments_are_rejected():
         BOHB(FidelitySpace(), eta=1)
     with pytest.raises(ValueError, match="random_fraction"):
         BOHB(FidelitySpace(), random_fraction=2)
+
+
+# -- over the official NB201 file format (tiny fixture with real per-epoch curves) -----------------
+def test_hyperband_over_an_official_format_file_uses_real_epochs(tmp_path):
+    pytest.importorskip("nas_201_api")
+    from nb201_fixtures import expected_query, make_spec, write_nb201_file
+
+    from nasearch.config import parse_search_config
+
+    spec = make_spec()
+    path = write_nb201_file(spec, tmp_path / "NAS-Bench-201-v1_1-096897.pth")
+    config = parse_search_config({
+        "space": {"class": "nb201_fixtures:FixtureNB201Space", "args": {"backend": "nb201", "path": str(path)}},
+        "searcher": {"name": "hb"},
+        "budget_seconds": 3000, "seed": 1,
+    })
+    context = SearchContext.build(config)
+    assert context.space.supports_fidelity() and context.space.max_epochs == 12
+    record = run_one(context, 0)
+    assert record == run_one(SearchContext.build(config), 0)
+    trajectory = record["trajectory"]
+    assert trajectory["epochs"][:9] == [1] * 9 and set(trajectory["epochs"]) <= {1, 4, 12}
+    costs = np.diff([0.0] + trajectory["t"])
+    for arch_id, epochs, fitness, cost in zip(trajectory["arch"], trajectory["epochs"], trajectory["fitness"], costs):
+        arch = context.space.from_id(arch_id)
+        possible = [expected_query(spec, arch, "cifar10-valid", seed, epochs) for seed in (777, 888)]
+        assert any(fitness == pytest.approx(f) and cost == pytest.approx(c, rel=1e-6) for f, c in possible)
