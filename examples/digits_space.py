@@ -103,10 +103,16 @@ class DigitsSpace:
         if epochs < 1 or batch_size < 1 or learning_rate <= 0:
             raise ValueError(f"need epochs >= 1, batch_size >= 1, learning_rate > 0; got {epochs}, {batch_size}, {learning_rate}")
         self.epochs, self.batch_size, self.learning_rate, self.seed = int(epochs), int(batch_size), float(learning_rate), int(seed)
-        settings = f"e{self.epochs}-b{self.batch_size}-lr{self.learning_rate:g}-s{self.seed}"
-        self.cache_dir = Path(cache_dir or default_cache_dir()) / f"{self.name}-v{self.version}" / settings if cache else None
-        self._results: dict[str, dict] = {}
+        self._cache_root = Path(cache_dir or default_cache_dir()) / f"{self.name}-v{self.version}" if cache else None
+        self.cache_dir = self._cache_dir(self.epochs)
+        self._results: dict[tuple[str, int], dict] = {}
         self.trainings = 0  # trainings this process actually ran (not read from the cache)
+
+    def _cache_dir(self, epochs: int) -> Path | None:
+        """One directory per training setting: results of other settings are never mixed in."""
+        if self._cache_root is None:
+            return None
+        return self._cache_root / f"e{epochs}-b{self.batch_size}-lr{self.learning_rate:g}-s{self.seed}"
 
     # -- data ---------------------------------------------------------------------------
     @cached_property
@@ -178,6 +184,21 @@ class DigitsSpace:
     def neighbours(self, arch: Arch) -> list[Arch]:
         return [arch[:p] + (v,) + arch[p + 1 :] for p, (_, values) in enumerate(CHOICES) for v in values if v != arch[p]]
 
+    @property
+    def max_epochs(self) -> int:
+        """Capability ``fidelity``: ``query`` trains for ``epochs``; ``query_at`` for fewer."""
+        return self.epochs
+
+    def supports_fidelity(self) -> bool:
+        return True
+
+    def query_at(self, arch: Arch, epochs: int, rng: np.random.Generator) -> Evaluation:
+        """Train ``arch`` for ``epochs`` epochs (1..max_epochs) from the same seed; cached like ``query``."""
+        if not 1 <= int(epochs) <= self.epochs:
+            raise ValueError(f"epochs must be in 1..{self.epochs} (the space's max_epochs), got {epochs}")
+        result = self._result(arch, int(epochs))
+        return Evaluation(result["valid_accuracy"], result["train_cpu_seconds"])
+
     def all_archs(self) -> list[Arch]:
         """Every architecture, in a fixed order (for sweeps and the tabular demo)."""
         return [self.decode(np.unravel_index(i, [len(v) for _, v in CHOICES])) for i in range(self.size)]
@@ -187,18 +208,19 @@ class DigitsSpace:
         return int(np.prod([len(v) for _, v in CHOICES]))
 
     # -- training -----------------------------------------------------------------------
-    def _result(self, arch: Arch) -> dict:
-        arch_id = self.arch_id(check_ops(arch))
-        if arch_id in self._results:
-            return self._results[arch_id]
-        path = self.cache_dir / f"{arch_id}.json" if self.cache_dir else None
+    def _result(self, arch: Arch, epochs: int | None = None) -> dict:
+        arch_id, epochs = self.arch_id(check_ops(arch)), epochs or self.epochs
+        if (arch_id, epochs) in self._results:
+            return self._results[arch_id, epochs]
+        directory = self._cache_dir(epochs)
+        path = directory / f"{arch_id}.json" if directory else None
         if path is not None and path.is_file():
             result = json.loads(path.read_text())
         else:
-            result = self.train(arch)
+            result = self.train(arch, epochs)
             if path is not None:
                 result = _write_once(path, result)
-        self._results[arch_id] = result
+        self._results[arch_id, epochs] = result
         return result
 
     def arch_seed(self, arch: Arch) -> int:
@@ -206,8 +228,9 @@ class DigitsSpace:
         digest = hashlib.sha256(f"{self.arch_id(arch)}|{self.seed}".encode()).digest()
         return int.from_bytes(digest[:4], "little")
 
-    def train(self, arch: Arch) -> dict:
+    def train(self, arch: Arch, epochs: int | None = None) -> dict:
         """Really train ``arch`` (no cache): accuracies in percent and CPU seconds of training."""
+        epochs = epochs or self.epochs
         import torch
         from torch import nn
 
@@ -223,7 +246,7 @@ class DigitsSpace:
                 loss_fn = nn.CrossEntropyLoss()
                 started = time.process_time()
                 network.train()
-                for _ in range(self.epochs):
+                for _ in range(epochs):
                     for batch in torch.randperm(len(y_train), generator=order).split(self.batch_size):
                         optimiser.zero_grad()
                         loss_fn(network(x_train[batch]), y_train[batch]).backward()
@@ -239,7 +262,7 @@ class DigitsSpace:
             torch.set_num_threads(threads)
         self.trainings += 1
         return {"arch": self.arch_id(arch), "valid_accuracy": accuracy["valid"], "test_accuracy": accuracy["test"],
-                "train_cpu_seconds": seconds, "epochs": self.epochs}
+                "train_cpu_seconds": seconds, "epochs": epochs}
 
 
 def _write_once(path: Path, result: dict) -> dict:

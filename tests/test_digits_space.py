@@ -26,7 +26,7 @@ def space(tmp_path):
 def test_loads_by_file_path_and_honours_the_protocol(tmp_path):
     space = load_space({"class": "examples/digits_space.py:DigitsSpace", "args": {"epochs": 1}})
     assert protocol_problems(space) == []
-    assert set(capabilities(space)) == {"encoding", "neighbours", "proxy_batch"}
+    assert set(capabilities(space)) == {"encoding", "fidelity", "neighbours", "proxy_batch"}
     assert space.size == 162 == len(set(space.all_archs()))
 
 
@@ -101,3 +101,15 @@ def test_every_registered_proxy_runs_on_a_digits_network(space):
         scorer = ProxyScorer(space, proxy, batch_size=8)
         value = scorer.score(("d2", "w8", "k3", "relu", "bn")).score
         assert isinstance(value, float) and not math.isnan(value), proxy
+
+
+def test_fewer_epochs_is_a_lower_fidelity_of_the_same_training(space):
+    """query_at(arch, e) trains e epochs from the same seed; e = max_epochs is query itself."""
+    two = DigitsSpace(epochs=2, cache=False)
+    assert two.max_epochs == 2 and "fidelity" in capabilities(two)
+    rng = np.random.default_rng(0)
+    assert two.query_at(CHEAP, 2, rng) == two.query(CHEAP, rng)
+    assert two.query_at(CHEAP, 1, rng).fitness == space.query(CHEAP, rng).fitness  # the 1-epoch space's training
+    assert two.trainings == 2
+    with pytest.raises(ValueError, match="epochs must be in 1..2"):
+        two.query_at(CHEAP, 3, rng)
