@@ -117,9 +117,13 @@ def print_micro(results: dict[str, float]) -> None:
           f"the seed draw alone is {results['  of which rng.integers(3)'] / base:.1f}x")
 
 
-def macro(experiment: str, runs: int | None, workers: int | None) -> None:
+def macro(experiment: str, runs: int | None, workers: int | None, exclude: list[str]) -> None:
+    from dataclasses import replace
+
     with tempfile.TemporaryDirectory() as out:
         config = load_experiment(experiment, runs=runs, workers=workers, out=out)
+        kept = tuple(s for s in config.searchers if s.label not in exclude)
+        config = replace(config, searchers=kept, pairs=tuple(p for p in config.pairs if set(p) <= {s.label for s in kept}))
         print(f"experiment {config.label}: {len(config.searchers)} searchers x {config.runs} runs, "
               f"{config.workers} workers")
         started = time.perf_counter()
@@ -153,6 +157,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, help="runs per searcher (default: the experiment's)")
     parser.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     parser.add_argument("--micro-only", action="store_true")
+    parser.add_argument("--exclude", nargs="*", default=[], metavar="LABEL", help="searchers to leave out")
     parser.add_argument("--profile", metavar="LABEL", help="cProfile 50 runs of this searcher of the experiment")
     args = parser.parse_args()
     if args.profile:
@@ -160,7 +165,7 @@ def main() -> int:
         return 0
     print_micro(micro())
     if not args.micro_only:
-        macro(args.experiment, args.runs, args.workers)
+        macro(args.experiment, args.runs, args.workers, args.exclude)
     return 0
 
 

@@ -101,10 +101,10 @@ def _warn_if_live(context: SearchContext) -> None:
     scorer = context.scorer
     if scorer is None or getattr(scorer, "table", None) or not getattr(scorer.spec, "needs_network", True):
         return
-    known = len(getattr(scorer, "_memo", {}))
-    print(f"nasearch: {context.config.label}: no packaged {scorer.spec.name} table for {scorer.key}; "
-          f"{known} scores are cached, the others will be computed live (slow; see nasearch precompute)",
-          file=sys.stderr)
+    if getattr(scorer, "_memo", None):
+        return  # scores cached by an earlier run or by nasearch precompute
+    print(f"nasearch: {context.config.label}: no packaged {scorer.spec.name} table or cached scores for "
+          f"{scorer.key}; every score will be computed live (slow; see nasearch precompute)", file=sys.stderr)
 
 
 def _warm_scores(scorer) -> None:
