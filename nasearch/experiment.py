@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from nasearch.config import SearchConfig, parse_search_config, read_yaml
 from nasearch.errors import UsageError
-from nasearch.execution import RESULTS, atomic_write_text, run_many
+from nasearch.execution import PROGRESS, RESULTS, atomic_write_text, read_progress, run_many
 
 EXPERIMENT_KEYS = {
     "label", "description", "out", "runs", "budget_seconds", "seed", "workers", "searchers", "pairs", "data", "cache_dir",
@@ -256,8 +256,11 @@ def run_experiment(
     timing_path = out / TIMING_FILE
     timing = _read_timing(timing_path)
     total = config.runs * len(config.searchers)
+    # runs finished in an earlier session start the bar, so runs/s and the ETA count new runs only
+    finished = sum(sum(1 for i in read_progress(Path(s.out) / PROGRESS) if i < s.runs) for s in config.searchers)
     results: dict[str, list[dict]] = {}
-    bar = tqdm(total=total, desc=config.label, unit="run", disable=not show_progress, dynamic_ncols=True, smoothing=0.05)
+    bar = tqdm(total=total, initial=finished, desc=config.label, unit="run", disable=not show_progress,
+               dynamic_ncols=True, smoothing=0.05)
     with bar:
         for searcher in config.searchers:
             bar.set_postfix_str(searcher.label)
@@ -267,7 +270,7 @@ def run_experiment(
             def on_run(_index: int, existing: bool, counter=counter) -> None:
                 if not existing:
                     counter["new"] += 1
-                bar.update(1)
+                    bar.update(1)
 
             records = run_many(searcher, show_progress=False, backend=backend, ray_address=ray_address, on_run=on_run)
             elapsed = time.perf_counter() - started
