@@ -70,10 +70,11 @@ def main(args: argparse.Namespace) -> int:
     )
     tables_dir = Path(args.tables_dir) if args.tables_dir else TABLES_DIR
     result = precompute(job, workers=args.workers, limit=args.limit, progress=not args.quiet, tables_dir=tables_dir)
-    line = f"{result.key.table_stem()}: {result.done}/{result.total} archs done, {result.computed} computed now"
-    if result.computed:
-        line += f" ({result.cpu_seconds / result.computed:.2f} CPU s/arch)"
-    print(line)
+    if result.total:  # --limit 0 only exports
+        line = f"{result.key.table_stem()}: {result.done}/{result.total} archs done, {result.computed} computed now"
+        if result.computed:
+            line += f" ({result.cpu_seconds / result.computed:.2f} CPU s/arch)"
+        print(line)
     if args.export:
         path, rows = export_table(job, tables_dir)
         print(f"exported {rows} scores to {path}")
