@@ -50,6 +50,24 @@ def test_zero_gradients_count_as_zero_not_plus_one():
     assert gradsign_fast(layer, x, y) == gradsign_loop(layer, x, y) == 0.0
 
 
+@pytest.mark.parametrize("constant", [0.0, 1.0])
+def test_layer_fed_a_constant_still_gets_its_gradient(constant):
+    class Constant(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Linear(3, 10)
+
+        def forward(self, x):
+            return self.head(torch.full((x.shape[0], 3), constant))
+
+    torch.manual_seed(0)
+    network = Constant()
+    x, y = _batch(3)
+    loop = gradsign_loop(network, x, y)
+    assert gradsign_fast(network, x, y) == loop
+    assert (loop > 0) == (constant != 0.0)  # a zero input gives zero gradients, sign 0
+
+
 @pytest.mark.parametrize("ops", NB201_CASES)
 def test_fast_and_vmap_equal_loop_exactly_in_float64(ops):
     network = _nb201(ops, torch.float64)

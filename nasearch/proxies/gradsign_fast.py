@@ -118,13 +118,16 @@ class _SignCounter:
         self.pending: dict[int, torch.Tensor] = {}
         self.layers = layers
 
-    def forward_hook(self, layer: nn.Module, args: tuple, output: torch.Tensor) -> None:
+    def forward_hook(self, layer: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
         if not output.requires_grad:
-            return  # nothing upstream needs a gradient: this use contributes nothing
+            # nothing upstream is differentiable (e.g. the input is a constant): start a graph
+            # here so this layer still receives its output gradient; nothing is cut off
+            output = output.detach().requires_grad_(True)
         key = id(layer.weight)
         self.uses[key] = self.uses.get(key, 0) + 1
         saved = args[0].detach()
         output.register_hook(self._backward_hook(layer, saved))
+        return output
 
     def _backward_hook(self, layer: nn.Module, saved: torch.Tensor) -> Callable[[torch.Tensor], None]:
         def hook(grad_out: torch.Tensor) -> None:
@@ -167,7 +170,8 @@ def gradsign_fast(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
         x = inputs.detach().clone().requires_grad_(True)
         with torch.enable_grad():
             loss = F.cross_entropy(network(x), labels, reduction="sum")  # sum: each sample keeps its own gradient
-            torch.autograd.grad(loss, x)
+            if loss.requires_grad:  # else no scored layer reaches the loss: every gradient is zero
+                loss.backward()  # parameters are frozen: only activation gradients (and x's) are formed
         return float(counter.finish())
 
 
