@@ -130,6 +130,23 @@ def test_weight_used_twice_sums_gradients_before_the_sign():
     assert gradsign_fast(network, x, y) == gradsign_loop(network, x, y)
 
 
+def test_weight_tied_between_two_layers_counts_once():
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 4, bias=False), nn.Linear(4, 4, bias=False)
+            self.b.weight = self.a.weight
+            self.head = nn.Linear(4, 10)
+
+        def forward(self, x):
+            return self.head(torch.tanh(self.b(torch.tanh(self.a(x.flatten(1)[:, :4])))))
+
+    torch.manual_seed(0)
+    network = Tied().double()
+    x, y = _batch(5, dtype=torch.float64)
+    assert gradsign_fast(network, x, y) == gradsign_loop(network, x, y) > 0  # a double count would differ
+
+
 @pytest.mark.parametrize(
     "layer",
     [

@@ -20,8 +20,12 @@ SCORED_LAYERS = (nn.Conv2d, nn.Linear)
 
 
 def scored_weights(network: nn.Module) -> list[nn.Parameter]:
-    """The parameters GradSign sums over, in module order."""
-    return [m.weight for m in network.modules() if isinstance(m, SCORED_LAYERS)]
+    """The parameters GradSign sums over, in module order; a weight tied between layers counts once."""
+    unique: dict[int, nn.Parameter] = {}
+    for module in network.modules():
+        if isinstance(module, SCORED_LAYERS):
+            unique.setdefault(id(module.weight), module.weight)
+    return list(unique.values())
 
 
 def gradsign_loop(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:

@@ -109,14 +109,13 @@ def per_sample_weight_grads(layer: nn.Module, inputs: torch.Tensor, grad_out: to
 class _SignCounter:
     """Collects sum_k |sum_i sign(g_ik)| layer by layer during one backward pass."""
 
-    def __init__(self, layers: list[nn.Module], chunk: int) -> None:
+    def __init__(self, chunk: int) -> None:
         self.chunk = chunk
         self.total = 0
         # a weight used more than once gets per-sample gradients summed over its uses
         # before the sign is taken; a weight used once is reduced immediately
         self.uses: dict[int, int] = {}
         self.pending: dict[int, torch.Tensor] = {}
-        self.layers = layers
 
     def forward_hook(self, layer: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
         if not output.requires_grad:
@@ -161,7 +160,7 @@ def gradsign_fast(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     network.train()
     layers = [m for m in network.modules() if isinstance(m, SCORED_LAYERS)]
-    counter = _SignCounter(layers, chunk)
+    counter = _SignCounter(chunk)
     with ExitStack() as stack:
         stack.enter_context(per_sample_batchnorm(network))
         stack.enter_context(frozen_parameters(network))
