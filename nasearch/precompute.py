@@ -86,6 +86,15 @@ class PrecomputeResult:
         return self.done_before + self.computed
 
 
+def data_label(job: PrecomputeJob, scorer: Any) -> str:
+    """How a score's ``data`` field names its batch (as :meth:`ProxyScorer.compute` writes it)."""
+    if not scorer.spec.needs_data:
+        return "none"
+    if getattr(scorer, "space_data", False):
+        return f"space:{scorer.space.name}"
+    return job.data.describe()
+
+
 def computation_order(space: Any) -> list[str]:
     """Every arch id of ``space`` in the fixed pseudo-random order of computation."""
     all_archs = getattr(space, "all_archs", None)
@@ -98,13 +107,14 @@ def computation_order(space: Any) -> list[str]:
     return [ids[i] for i in permutation]
 
 
-def merge_packaged_table(key: ScoreKey, cache: ScoreCache, job: PrecomputeJob, directory: Path = TABLES_DIR) -> int:
+def merge_packaged_table(scorer: Any, cache: ScoreCache, job: PrecomputeJob, directory: Path = TABLES_DIR) -> int:
     """Copy a packaged table's scores into the cache (first write wins); returns rows read."""
+    key = scorer.key
     found = read_table(key, directory)
     if found is None:
         return 0
     table, metadata = found
-    expected = job.data.describe()
+    expected = data_label(job, scorer)
     if metadata.get("data") != expected or metadata.get("options", {}) != job.full_options():
         raise UsageError(
             f"packaged table {table_paths(key, directory)[0]} was computed with data {metadata.get('data')!r} and "
@@ -174,11 +184,11 @@ def precompute(
     if limit is not None and limit < 0:
         raise UsageError(f"--limit must be >= 0, got {limit}")
     scorer = job.scorer()  # validates proxy, dataset, batch size and options before any work
-    if scorer.spec.needs_data and not job.data.available:
+    if scorer.spec.needs_data and not getattr(scorer, "space_data", False) and not job.data.available:
         raise UsageError("this proxy needs images: give --data PATH.npz (or set $NASEARCH_CIFAR10_NPZ)")
     key = scorer.key
     cache = ScoreCache(job.cache_dir)
-    merge_packaged_table(key, cache, job, tables_dir)
+    merge_packaged_table(scorer, cache, job, tables_dir)
     order = computation_order(scorer.space)
     targets = order if limit is None else order[:limit]
     done = {arch_id for arch_id, _ in cache.items(key)}
@@ -221,13 +231,13 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def table_metadata(job: PrecomputeJob, key: ScoreKey, records: list[ScoreRecord], space_size: int) -> dict:
+def table_metadata(job: PrecomputeJob, key: ScoreKey, records: list[ScoreRecord], space_size: int, data: str) -> dict:
     """Provenance of a table: everything needed to reproduce or judge it, but not the data."""
     import torch
 
     return {
-        "data": job.data.describe(),
-        "data_images": _count_images(job.data),
+        "data": data,
+        "data_images": _count_images(job.data) if data == job.data.describe() else None,
         "batch_size": key.batch_size,
         "seed": key.seed,
         "options": job.full_options(),
@@ -250,11 +260,11 @@ def export_table(job: PrecomputeJob, tables_dir: Path = TABLES_DIR) -> tuple[Pat
     scorer = job.scorer()
     key = scorer.key
     cache = ScoreCache(job.cache_dir)
-    merge_packaged_table(key, cache, job, tables_dir)
+    merge_packaged_table(scorer, cache, job, tables_dir)
     rows = list(cache.items(key))
     if not rows:
         raise UsageError(f"no scores for {key.table_stem()} in the cache {cache.path}; run precompute first")
-    expected = job.data.describe() if scorer.spec.needs_data else "none"
+    expected = data_label(job, scorer)
     foreign = sorted({record.data for _, record in rows} - {expected})
     if foreign:
         raise UsageError(
@@ -262,5 +272,5 @@ def export_table(job: PrecomputeJob, tables_dir: Path = TABLES_DIR) -> tuple[Pat
             "export from a cache of one data source (--cache-dir)"
         )
     space_size = len(computation_order(scorer.space))
-    metadata = table_metadata(job, key, [record for _, record in rows], space_size)
+    metadata = table_metadata(job, key, [record for _, record in rows], space_size, expected)
     return write_table(key, rows, metadata, tables_dir), len(rows)

@@ -173,3 +173,57 @@ def test_cli_usage_errors_exit_2(tiny_npz, tmp_path, capsys, flags, message):
             "--tables-dir", str(tmp_path / "t"), "--quiet"]
     assert cli.main([*base, *flags]) == 2
     assert message in capsys.readouterr().err
+
+
+USER_SPACE = '''
+import numpy as np
+import torch
+from torch import nn
+from spaces.protocol import Evaluation
+
+
+class Widths:
+    """Three MLP widths on its own random data: the smallest space precompute can cover."""
+
+    name = "widths"
+    version = "1"
+    num_classes = 3
+
+    def all_archs(self):
+        return [1, 2, 4]
+
+    def sample(self, rng: np.random.Generator):
+        return int(rng.choice(self.all_archs()))
+
+    def mutate(self, arch, rng: np.random.Generator):
+        return self.sample(rng)
+
+    def query(self, arch, rng: np.random.Generator) -> Evaluation:
+        return Evaluation(fitness=float(arch), cost_seconds=1.0)
+
+    def final_metrics(self, arch) -> dict:
+        return {"valid": float(arch)}
+
+    def arch_id(self, arch) -> str:
+        return str(arch)
+
+    def from_id(self, arch_id: str):
+        return int(arch_id)
+
+    def build_network(self, arch, num_classes: int = 3):
+        return nn.Sequential(nn.Linear(5, arch), nn.Tanh(), nn.Linear(arch, num_classes))
+
+    def proxy_batch(self, batch_size: int, seed: int):
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randn(batch_size, 5, generator=generator), torch.randint(0, 3, (batch_size,), generator=generator)
+'''
+
+
+def test_a_users_space_with_its_own_data_is_covered_whole(tmp_path, capsys):
+    (tmp_path / "widths.py").write_text(USER_SPACE)
+    args = ["precompute", "--space", f"{tmp_path / 'widths.py'}:Widths", "--batch-size", "4", "--workers", "1",
+            "--quiet", "--export", "--cache-dir", str(tmp_path / "c"), "--tables-dir", str(tmp_path / "t")]
+    assert cli.main(args) == 0
+    assert "3/3 archs done, 3 computed now" in capsys.readouterr().out
+    metadata = json.loads((tmp_path / "t" / "widths-v1_gradsign_space_b4_s0.json").read_text())
+    assert metadata["complete"] is True and metadata["data"] == "space:widths" and metadata["data_images"] is None

@@ -18,7 +18,10 @@ from nasearch.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--space", default="nb201", help="built-in space name (default nb201)")
+    parser.add_argument(
+        "--space", default="nb201",
+        help="built-in space name (default nb201) or a class, 'pkg.module:Class' or 'file.py:Class'",
+    )
     parser.add_argument("--proxy", default="gradsign", help="proxy name (default gradsign)")
     parser.add_argument("--dataset", default="cifar10", help="dataset of the proxy's images (default cifar10)")
     parser.add_argument("--batch-size", type=int, default=128, help="proxy batch size (default 128)")
@@ -59,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     if npz and not Path(npz).is_file():
         raise UsageError(f"--data {npz} does not exist; give the path of an npz with train_images/train_labels")
     job = PrecomputeJob(
-        space={"name": args.space},
+        space={"class": args.space} if ":" in args.space else {"name": args.space},
         proxy=args.proxy,
         dataset=args.dataset,
         batch_size=args.batch_size,
