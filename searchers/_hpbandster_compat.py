@@ -56,7 +56,9 @@ def quiet() -> Iterator[None]:
             warnings.filterwarnings("ignore", category=FutureWarning, message=r".*entropy initialized numpy\.random\.Generator.*")
             # statsmodels counts a categorical's levels from the data; a level-less column divides by
             # zero and the acquisition turns non-finite, which hpbandster detects and handles itself
-            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"(statsmodels|hpbandster)\..*")
+            # (numpy attributes those to its own modules, so they are matched by category: only
+            # hpbandster and statsmodels code runs inside this block)
+            warnings.filterwarnings("ignore", category=RuntimeWarning)
             yield
     finally:
         logger.setLevel(level)
