@@ -423,7 +423,9 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, see
         cells += [_fmt((row[f"{m}_mean"], row[f"{m}_std"])) for m in metrics]
         cells += [_fmt((row["evaluations_mean"], row["evaluations_std"]), 1),
                   "n/a" if math.isnan(row["distinct_archs_mean"]) else f"{100 * row['distinct_archs_mean']:.0f}",
-                  f"{row['proxy_scores_mean']:.0f}", str(row["wall_seconds"]), str(row["runs_per_second"])]
+                  f"{row['proxy_scores_mean']:.0f}",
+                  f"{row['wall_seconds']:.1f}" if row["wall_seconds"] != "" else "n/a",
+                  f"{row['runs_per_second']:.1f}" if row["runs_per_second"] != "" else "n/a"]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Distinct %: share of a run's evaluations that trained an architecture new to that run. "
               "Wall time is the computation this experiment spent on that searcher (summed over resumed "
@@ -477,6 +479,9 @@ def _pairs_section(pairs, comparisons: list[Comparison], primary: str, names: di
     for c in comparisons:
         if c.metric == primary:
             lines.append(f"- {plain_statement(c, names[c.baseline], names[c.treatment])}")
+    if len(pairs) > 1:
+        lines += ["", f"{len(pairs)} pairs are tested on `{primary}`: with a Bonferroni correction a difference is "
+                  f"significant at p < {ALPHA / len(pairs):.2g}; the sentences above use the unadjusted p."]
     others = [m for m in metrics if m != primary]
     if others:
         lines += ["", "Other metrics (difference of means in pt, p-value):", "",
