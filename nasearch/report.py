@@ -434,7 +434,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, see
     lines += _paper_section(by_label, metrics)
     lines += _pairs_section(pairs, comparisons, primary, names, metrics, resamples)
     lines += _proxy_section(pairs, comparisons, primary, by_label, names)
-    lines += ["## Figures", "", f"![anytime](anytime.png)", "",
+    lines += ["## Figures", "", "![anytime](anytime.png)", "",
               f"Anytime curves: mean `{primary}` of the incumbent against simulated time, with a 95% normal band "
               "for the mean; a curve starts once half of the runs have an incumbent.", "",
               "![final](final_accuracy.png)", "",

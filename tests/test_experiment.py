@@ -194,3 +194,16 @@ def test_assisted_runs_are_identical_with_a_cold_or_a_warm_score_cache(tmp_path)
     assert outputs[0] == outputs[1] and outputs[0]
     record = json.loads(outputs[0]["g_rea_random"].splitlines()[0])
     assert record["proxy"] == "random" and record["proxy_scores"] > 0
+
+
+def test_shipped_experiments_load_and_controls_share_table6_results():
+    """controls.yaml is table6.yaml minus GradSign: its searchers must be table6's, config for config,
+    so that running table6 into the same directory reuses every finished control run."""
+    from nasearch.execution import config_fingerprint
+
+    table6 = load_experiment(CONFIGS / "experiments" / "table6.yaml", workers=1)
+    controls = load_experiment(CONFIGS / "experiments" / "controls.yaml", workers=1)
+    assert table6.runs == controls.runs == 500 and table6.budget_seconds == controls.budget_seconds == 12000
+    assert {s.hook.proxy for s in controls.searchers if s.hook} == {"params", "random"}
+    for searcher in controls.searchers:
+        assert config_fingerprint(searcher) == config_fingerprint(table6.searcher(searcher.label)), searcher.label
