@@ -97,14 +97,19 @@ def _preload(context: SearchContext) -> None:
 
 
 def _warn_if_live(context: SearchContext) -> None:
-    """Say up front when a proxy will be computed live: a GradSign score costs ~1 s, a run ~1000 scores."""
+    """Say up front when proxy scores will be computed live: a GradSign score costs ~1 s, a run asks ~1000."""
     scorer = context.scorer
-    if scorer is None or getattr(scorer, "table", None) or not getattr(scorer.spec, "needs_network", True):
+    if scorer is None or not getattr(scorer.spec, "needs_network", True):
         return
-    if getattr(scorer, "_memo", None):
-        return  # scores cached by an earlier run or by nasearch precompute
-    print(f"nasearch: {context.config.label}: no packaged {scorer.spec.name} table or cached scores for "
-          f"{scorer.key}; every score will be computed live (slow; see nasearch precompute)", file=sys.stderr)
+    table, memo = getattr(scorer, "table", None) or {}, getattr(scorer, "_memo", None) or {}
+    known = len(table) + sum(1 for arch_id in memo if arch_id not in table)
+    all_archs = getattr(context.space, "all_archs", None)
+    total = len(all_archs()) if callable(all_archs) else None
+    if (total is not None and known >= total) or (total is None and known):
+        return
+    have = f"{known} of {total}" if total is not None else "no"
+    print(f"nasearch: {context.config.label}: {have} {scorer.spec.name} scores are packaged or cached for "
+          f"{scorer.key}; the others will be computed live (slow; see nasearch precompute)", file=sys.stderr)
 
 
 def _warm_scores(scorer) -> None:
