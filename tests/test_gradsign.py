@@ -190,11 +190,16 @@ def test_fast_agrees_with_loop_over_fifty_random_nb201_archs(cifar_npz):
     x, y = load_batch(DataSource(npz=str(cifar_npz)), 64, 0)
     rng = np.random.default_rng(0)
     loops, fasts = [], []
-    for _ in range(50):
-        ops = tuple(int(o) for o in rng.integers(5, size=6))
-        torch.manual_seed(0)
-        network = NB201Network(ops, 10)
-        loops.append(gradsign_loop(network, x, y))
-        fasts.append(gradsign_fast(network, x, y))
-        assert abs(fasts[-1] - loops[-1]) <= 1e-3 * max(loops[-1], 1.0), ops
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # batch-1 passes with 2 threads stall on a busy machine
+    try:
+        for _ in range(50):
+            ops = tuple(int(o) for o in rng.integers(5, size=6))
+            torch.manual_seed(0)
+            network = NB201Network(ops, 10)
+            loops.append(gradsign_loop(network, x, y))
+            fasts.append(gradsign_fast(network, x, y))
+            assert abs(fasts[-1] - loops[-1]) <= 1e-3 * max(loops[-1], 1.0), ops
+    finally:
+        torch.set_num_threads(threads)
     assert stats.spearmanr(loops, fasts).statistic >= 0.999
