@@ -22,11 +22,18 @@ class PoolSelector:
         if k < 1:
             raise ValueError(f"pool size k must be >= 1, got {k}")
         self.scorer, self.k, self.clock, self.cost = scorer, k, clock, cost
+        #: the scorer is a no-information control: pick uniformly, score nothing
+        self.uniform_pick = bool(getattr(scorer, "uniform_pick", False))
         self._paid: set[str] = set()
         self.scored = 0  # proxy scores requested in this run (pool members, repeats included)
 
     def draw(self, rng: np.random.Generator, generate: Callable[[np.random.Generator], Any]) -> Any:
-        return self.choose([generate(rng) for _ in range(self.k)])
+        candidates = [generate(rng) for _ in range(self.k)]
+        if self.uniform_pick:
+            # the no-information control: a fresh uniform choice per pool, free of charge
+            self.scored += len(candidates)
+            return candidates[int(rng.integers(len(candidates)))]
+        return self.choose(candidates)
 
     def choose(self, candidates: Sequence[Any]) -> Any:
         """The best candidate by the proxy (the first one on ties)."""

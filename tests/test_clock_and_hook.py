@@ -110,3 +110,20 @@ def test_rea_ages_out_the_oldest_member(space):
         searcher.observe(trial, Evaluation(fitness=float(step), cost_seconds=1.0))
         trials.append(trial.arch)
     assert [a for a, _ in searcher.population] == trials[2:]
+
+
+def test_uniform_control_picks_with_the_run_generator_and_matches_vanilla_in_distribution(space):
+    from nasearch.proxies.scorer import ProxyScorer
+
+    scorer = ProxyScorer(space, "uniform", use_tables=False)
+    clock = SimulatedClock(1e9)
+    pool = PoolSelector(scorer, k=10, clock=clock, cost=ProxyCostPolicy("measured"))
+    rng = np.random.default_rng(0)
+    picks = [pool.draw(rng, space.sample) for _ in range(4000)]
+    assert clock.proxy_seconds == 0 and pool.scored == 40000
+    # each pool member is uniform over the space, so the pick is: op frequencies ~ 1/5 per edge
+    frequencies = np.array([[sum(a[e] == op for a in picks) / len(picks) for op in range(5)] for e in range(6)])
+    assert np.abs(frequencies - 0.2).max() < 0.03
+    # and the pick is not always the same pool position (it depends on the generator)
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    assert pool.draw(rng_a, space.sample) == pool.draw(rng_b, space.sample)

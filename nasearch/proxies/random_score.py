@@ -14,7 +14,8 @@ pools are drawn again and again from the same neighbourhood (REA mutating the sa
 the same high-hash neighbours keep winning, so the search explores less than vanilla REA.
 The controls experiment (docs/results/controls) measured G-REA+random below REA. A control
 that is exact for every searcher needs a fresh uniform choice per pool, drawn from the run's
-own generator, i.e. in the pool hook rather than in a cached per-architecture score.
+own generator, i.e. in the pool hook rather than in a cached per-architecture score: that
+is the ``uniform`` control below.
 """
 from __future__ import annotations
 
@@ -37,4 +38,19 @@ SPEC = ProxySpec(
     needs_arch_id=True,
     needs_network=False,
     description="uniform [0,1) from a hash of (arch id, seed): the no-information control",
+)
+
+
+def _never_scored(*args, **kwargs) -> float:
+    raise RuntimeError("the 'uniform' control is chosen by the pool hook, never scored")
+
+
+UNIFORM = ProxySpec(
+    name="uniform",
+    fn=_never_scored,
+    needs_data=False,
+    needs_labels=False,
+    needs_network=False,
+    uniform_pick=True,
+    description="a uniform pick from each pool with the run's generator: the exact control for every searcher",
 )

@@ -23,6 +23,8 @@ class ProxySpec:
     A proxy with ``needs_arch_id`` also gets ``arch_id=`` and ``seed=`` keywords, because a
     score that must differ per architecture (the ``random`` control) cannot be derived from
     the network alone; with ``needs_network=False`` it gets ``None`` instead of a network.
+    A spec with ``uniform_pick`` is no score at all: the pool hook picks a candidate uniformly
+    with the run's own generator (the exact no-information control for every searcher).
     """
 
     name: str
@@ -32,6 +34,7 @@ class ProxySpec:
     higher_is_better: bool = True
     needs_arch_id: bool = False
     needs_network: bool = True
+    uniform_pick: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -49,6 +52,7 @@ PROXIES: dict[str, str] = {
     "params": "nasearch.proxies.params:SPEC",
     "flops": "nasearch.proxies.flops:SPEC",
     "random": "nasearch.proxies.random_score:SPEC",
+    "uniform": "nasearch.proxies.random_score:UNIFORM",
 }
 
 

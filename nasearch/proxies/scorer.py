@@ -78,6 +78,10 @@ class ProxyScorer:
     def higher_is_better(self) -> bool:
         return self.spec.higher_is_better
 
+    @property
+    def uniform_pick(self) -> bool:
+        return self.spec.uniform_pick
+
     def score(self, arch: Any) -> ScoreRecord:
         arch_id = self.space.arch_id(arch)
         record = self._memo.get(arch_id) or self.table.get(arch_id)
