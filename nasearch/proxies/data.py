@@ -31,8 +31,13 @@ class DataSource:
     @classmethod
     def from_config(cls, data: dict | None) -> "DataSource":
         data = dict(data or {})
-        npz = data.get("npz") or os.environ.get(NPZ_ENV)
-        return cls(npz=npz, torchvision_root=data.get("torchvision_root"), download=bool(data.get("download", False)))
+        npz = os.environ.get(NPZ_ENV) or data.get("npz")  # the environment overrides the config file
+        root = data.get("torchvision_root")
+        return cls(
+            npz=os.path.expanduser(npz) if npz else None,
+            torchvision_root=os.path.expanduser(root) if root else None,
+            download=bool(data.get("download", False)),
+        )
 
     @property
     def available(self) -> bool:
@@ -64,6 +69,11 @@ def _load_arrays(source: DataSource) -> tuple[np.ndarray, np.ndarray]:
         except RuntimeError as exc:
             raise UsageError(
                 f"CIFAR-10 not found under {source.torchvision_root}; set data.download: true or fix data.torchvision_root"
+            ) from exc
+        except OSError as exc:  # no network, DNS failure, refused connection, full disk
+            raise UsageError(
+                f"could not download CIFAR-10 into {source.torchvision_root} ({type(exc).__name__});"
+                f" download it elsewhere into that folder, or point ${NPZ_ENV} / data.npz at an npz of images"
             ) from exc
         return np.asarray(dataset.data), np.asarray(dataset.targets)
     raise UsageError(
