@@ -37,9 +37,14 @@ _worker_context: SearchContext | None = None
 
 
 def config_fingerprint(config: SearchConfig) -> dict:
-    """What determines a run's result (not how many runs or workers, nor where it is written)."""
+    """What determines a run's result (not how many runs or workers, nor where it is written).
+
+    The proxy data source is left out like the cache: scores are cached and packaged by
+    (space, proxy, dataset, batch, seed), so where the images would come from for a missing
+    score does not change which score a run sees.
+    """
     data = asdict(config)
-    for volatile in ("runs", "workers", "out", "cache_dir"):
+    for volatile in ("runs", "workers", "out", "cache_dir", "data"):
         data.pop(volatile)
     return data
 

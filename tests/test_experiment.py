@@ -204,6 +204,6 @@ def test_shipped_experiments_load_and_controls_share_table6_results():
     table6 = load_experiment(CONFIGS / "experiments" / "table6.yaml", workers=1)
     controls = load_experiment(CONFIGS / "experiments" / "controls.yaml", workers=1)
     assert table6.runs == controls.runs == 500 and table6.budget_seconds == controls.budget_seconds == 12000
-    assert {s.hook.proxy for s in controls.searchers if s.hook} == {"params", "random"}
+    assert {s.hook.proxy for s in controls.searchers if s.hook} == {"params", "random", "uniform"}
     for searcher in controls.searchers:
         assert config_fingerprint(searcher) == config_fingerprint(table6.searcher(searcher.label)), searcher.label
