@@ -59,7 +59,7 @@ def _check_keys(section: dict, allowed: set[str], where: str) -> None:
         raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}")
 
 
-def _number(value: Any, where: str, kind: type, minimum: float) -> Any:
+def checked_number(value: Any, where: str, kind: type, minimum: float) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
         raise UsageError(f"{where}: expected {'an integer' if kind is int else 'a number'}, got {value!r}")
     if value < minimum:
@@ -108,14 +108,14 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
         space=dict(space),
         searcher=dict(searcher),
         hook=hook,
-        budget_seconds=_number(raw.get("budget_seconds", 12000), "budget_seconds", float, 0),
-        runs=_number(raw.get("runs", 1), "runs", int, 1),
-        seed=_number(raw.get("seed", 0), "seed", int, 0),
+        budget_seconds=checked_number(raw.get("budget_seconds", 12000), "budget_seconds", float, 0),
+        runs=checked_number(raw.get("runs", 1), "runs", int, 1),
+        seed=checked_number(raw.get("seed", 0), "seed", int, 0),
         out=str(raw.get("out") or f"results/{label}"),
         data=dict(data),
         cache_dir=raw.get("cache_dir"),
         label=label,
-        workers=_number(raw.get("workers", 1), "workers", int, 1),
+        workers=checked_number(raw.get("workers", 1), "workers", int, 1),
     )
 
 
@@ -126,9 +126,9 @@ def parse_hook(hook: dict) -> HookConfig:
         raise UsageError("hook.options: expected a mapping of proxy options")
     return HookConfig(
         proxy=str(hook.get("proxy", "gradsign")),
-        k=_number(hook.get("k", 10), "hook.k", int, 1),
-        batch_size=_number(hook.get("batch_size", 128), "hook.batch_size", int, 1),
-        seed=_number(hook.get("seed", 0), "hook.seed", int, 0),
+        k=checked_number(hook.get("k", 10), "hook.k", int, 1),
+        batch_size=checked_number(hook.get("batch_size", 128), "hook.batch_size", int, 1),
+        seed=checked_number(hook.get("seed", 0), "hook.seed", int, 0),
         dataset=str(hook.get("dataset", "cifar10")),
         cost=ProxyCostPolicy.parse(hook.get("cost", "measured")),
         options=dict(options),

@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from nasearch.config import SearchConfig, parse_search_config, read_yaml
+from nasearch.config import SearchConfig, checked_number, parse_search_config, read_yaml
 from nasearch.errors import UsageError
 from nasearch.execution import PROGRESS, RESULTS, atomic_write_text, read_progress, run_many
 
@@ -93,14 +93,6 @@ def _resolve_path(name: str, experiment_path: Path | None) -> Path:
     return path
 
 
-def _number(value: Any, where: str, kind: type, minimum: float) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
-        raise UsageError(f"{where}: expected {'an integer' if kind is int else 'a number'}, got {value!r}")
-    if value < minimum:
-        raise UsageError(f"{where}: must be >= {minimum}, got {value}")
-    return kind(value)
-
-
 def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any) -> ExperimentConfig:
     """Validate an experiment mapping; ``overrides`` (runs, seed, out, workers, budget_seconds) win over it."""
     experiment_path = Path(path) if path is not None else None
@@ -116,10 +108,10 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
         "out": raw.get("out") or f"results/{label}",
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    runs = _number(settings["runs"], "runs", int, 1)
-    seed = _number(settings["seed"], "seed", int, 0)
-    budget = _number(settings["budget_seconds"], "budget_seconds", float, 0)
-    workers = _number(settings["workers"], "workers", int, 1)
+    runs = checked_number(settings["runs"], "runs", int, 1)
+    seed = checked_number(settings["seed"], "seed", int, 0)
+    budget = checked_number(settings["budget_seconds"], "budget_seconds", float, 0)
+    workers = checked_number(settings["workers"], "workers", int, 1)
     out = str(settings["out"])
     entries = raw.get("searchers")
     if not isinstance(entries, list) or not entries:

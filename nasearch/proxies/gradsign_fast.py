@@ -46,16 +46,21 @@ def _per_sample_batchnorm_forward(self: _BatchNorm, x: torch.Tensor) -> torch.Te
 
 
 @contextmanager
-def per_sample_batchnorm(network: nn.Module) -> Iterator[None]:
-    """Evaluate every BatchNorm of ``network`` with per-sample statistics, then restore it."""
+def patched_batchnorm(network: nn.Module, forward) -> Iterator[None]:
+    """Evaluate every BatchNorm of ``network`` with ``forward`` instead, then restore it."""
     patched = [m for m in network.modules() if isinstance(m, _BatchNorm)]
     for module in patched:
-        module.forward = types.MethodType(_per_sample_batchnorm_forward, module)  # type: ignore[method-assign]
+        module.forward = types.MethodType(forward, module)  # type: ignore[method-assign]
     try:
         yield
     finally:
         for module in patched:
             del module.forward
+
+
+def per_sample_batchnorm(network: nn.Module):
+    """Every BatchNorm of ``network`` with per-sample statistics, for the duration of a ``with``."""
+    return patched_batchnorm(network, _per_sample_batchnorm_forward)
 
 
 @contextmanager
@@ -179,16 +184,8 @@ def _batch1_batchnorm_forward(self: _BatchNorm, x: torch.Tensor) -> torch.Tensor
     return F.batch_norm(x, None, None, self.weight, self.bias, training=True, momentum=0.0, eps=self.eps)
 
 
-@contextmanager
-def _functional_batchnorm(network: nn.Module) -> Iterator[None]:
-    patched = [m for m in network.modules() if isinstance(m, _BatchNorm)]
-    for module in patched:
-        module.forward = types.MethodType(_batch1_batchnorm_forward, module)  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        for module in patched:
-            del module.forward
+def _functional_batchnorm(network: nn.Module):
+    return patched_batchnorm(network, _batch1_batchnorm_forward)
 
 
 def gradsign_vmap(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, chunk: int = DEFAULT_CHUNK) -> float:
