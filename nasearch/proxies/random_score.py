@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 
+from nasearch.errors import UsageError
 from nasearch.proxies.registry import ProxySpec
 
 
@@ -42,7 +43,7 @@ SPEC = ProxySpec(
 
 
 def _never_scored(*args, **kwargs) -> float:
-    raise RuntimeError("the 'uniform' control is chosen by the pool hook, never scored")
+    raise UsageError("'uniform' has no scores: it is a hook.proxy control the pool hook applies; use 'random' to score")
 
 
 UNIFORM = ProxySpec(
