@@ -9,11 +9,12 @@ import pytest
 from nasearch.clock import ProxyCostPolicy, SimulatedClock
 from nasearch.config import HookConfig, SearchConfig
 from nasearch.hook import PoolSelector
-from nasearch.proxies.store import ScoreRecord
 from nasearch.runner import SearchContext, run_one
 from searchers._hpbandster_compat import BracketSchedule, IsolatedNumpyRandom, budget_to_epochs, config_space
 from searchers.bohb import BOHB, Hyperband, has_fidelity
 from spaces.protocol import Evaluation
+
+from fakes import CountingScorer
 
 SECONDS_PER_EPOCH = 10.0
 
@@ -75,17 +76,6 @@ class FidelitySpace:
 
     def decode(self, indices):
         return tuple(int(i) for i in indices)
-
-
-class CountingScorer:
-    higher_is_better = True
-
-    def __init__(self, space, fn):
-        self.space, self.fn, self.calls = space, fn, []
-
-    def score(self, arch):
-        self.calls.append(arch)
-        return ScoreRecord(float(self.fn(arch)), 0.0, "test", "none")
 
 
 def context(space, cls, budget=3000.0, scorer=None, k=5, seed=0, args=None, cost=ProxyCostPolicy("lookup")):

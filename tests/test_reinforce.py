@@ -9,10 +9,11 @@ from nasearch.config import HookConfig, SearchConfig
 from nasearch.errors import UsageError
 from nasearch.hook import PoolSelector
 from nasearch.loading import check_capabilities
-from nasearch.proxies.store import ScoreRecord
 from nasearch.runner import SearchContext, run_one
 from searchers.reinforce import Adam, CategoricalPolicy, MovingAverageBaseline, Reinforce
 from spaces.protocol import Evaluation
+
+from fakes import CountingScorer
 
 
 class ToySpace:
@@ -59,19 +60,6 @@ class ToySpace:
 
     def decode(self, indices):
         return tuple(int(i) for i in indices)
-
-
-class CountingScorer:
-    """The ProxyScorer interface PoolSelector uses; the score is a fixed function of the arch."""
-
-    higher_is_better = True
-
-    def __init__(self, space, fn):
-        self.space, self.fn, self.calls = space, fn, []
-
-    def score(self, arch):
-        self.calls.append(arch)
-        return ScoreRecord(float(self.fn(arch)), 0.0, "test", "none")
 
 
 def context(space, searcher="reinforce", budget=500.0, scorer=None, k=10, seed=0, args=None):
