@@ -150,3 +150,22 @@ def test_network_forward_shape_and_default_init(space):
     out = net(torch.zeros(2, 3, 32, 32))
     assert out.shape == (2, 100)
     assert all(m.training for m in net.modules())
+
+
+@pytest.mark.parametrize("shape", [(4, 16, 32, 32), (3, 8, 7, 5), (2, 4, 1, 1)])
+def test_fast_avg_pool_equals_torch_avg_pool_forward_and_backward(shape):
+    """The depthwise-sum pooling must be NB201's ``count_include_pad=False`` average."""
+    import torch
+    import torch.nn.functional as F
+
+    from spaces.nb201.network import AvgPool3x3
+
+    torch.manual_seed(0)
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn(*shape, dtype=torch.float64)
+    fast = AvgPool3x3()(x)
+    (fast_grad,) = torch.autograd.grad(fast, x, upstream)
+    reference = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    (reference_grad,) = torch.autograd.grad(reference, x, upstream)
+    torch.testing.assert_close(fast, reference, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(fast_grad, reference_grad, rtol=1e-12, atol=1e-12)
