@@ -10,7 +10,7 @@ from nasearch.clock import ProxyCostPolicy, SimulatedClock
 from nasearch.config import HookConfig, SearchConfig
 from nasearch.hook import PoolSelector
 from nasearch.runner import SearchContext, run_one
-from searchers._hpbandster_compat import BracketSchedule, IsolatedNumpyRandom, budget_to_epochs, config_space
+from searchers._hpbandster_compat import BracketSchedule, IsolatedNumpyRandom, budget_to_epochs, config_space, quiet
 from searchers.bohb import BOHB, Hyperband, has_fidelity
 from spaces.protocol import Evaluation
 
@@ -328,3 +328,55 @@ def test_bohb_runs_silently_on_current_libraries():
             assert logging.getLogger("hpbandster").getEffectiveLevel() >= logging.ERROR
     assert len(trials) == 60
     assert [str(w.message) for w in caught] == []
+
+
+# -- the KDE pdf accelerator --------------------------------------------------------------------
+def test_categorical_kde_pdf_is_bitwise_statsmodels():
+    """Same floats as statsmodels' own pdf, including one-level columns (its divide by zero) and clipped bw."""
+    import statsmodels.api as sm
+
+    from searchers._hpbandster_compat import CategoricalKDEPdf
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for case in range(60):
+        k_vars, levels = int(rng.integers(1, 7)), int(rng.integers(2, 6))
+        nobs = k_vars + int(rng.integers(1, 20))  # statsmodels needs more rows than columns
+        data = rng.integers(0, levels, size=(nobs, k_vars)).astype(float)
+        if case % 4 == 0:
+            data[:, 0] = 1.0  # a column with one level
+        with quiet():  # statsmodels' FutureWarning and the one-level column's divide by zero
+            kde = sm.nonparametric.KDEMultivariate(data=data, var_type="u" * k_vars, bw="normal_reference")
+            if case % 2:
+                kde.bw = np.clip(kde.bw, 0.3, None)  # what hpbandster does after fitting
+            fast = CategoricalKDEPdf(kde)
+            for _ in range(5):
+                point = rng.integers(0, levels + 1, size=k_vars).astype(float)
+                expected, got = kde.pdf(point), fast(point)
+                assert np.array_equal(np.asarray(got), np.asarray(expected), equal_nan=True), (case, point)
+                checked += 1
+            many = rng.integers(0, levels, size=(3, k_vars)).astype(float)
+            assert np.array_equal(fast(many), kde.pdf(many), equal_nan=True)
+    assert checked == 300
+
+
+def test_categorical_kde_pdf_refuses_continuous_variables():
+    import statsmodels.api as sm
+
+    from searchers._hpbandster_compat import CategoricalKDEPdf
+
+    with quiet():
+        kde = sm.nonparametric.KDEMultivariate(data=np.random.default_rng(0).random((10, 2)), var_type="uc", bw="normal_reference")
+    with pytest.raises(ValueError, match="unordered"):
+        CategoricalKDEPdf(kde)
+
+
+def test_accelerated_bohb_runs_exactly_as_hpbandster_with_statsmodels(monkeypatch):
+    import searchers.bohb as bohb_module
+
+    space = FidelitySpace(edges=4, ops=4)
+    accelerated = [run_one(context(space, BOHB, budget=6000.0, seed=1), i) for i in range(3)]
+    monkeypatch.setattr(bohb_module, "ACCELERATE_KDE", False)
+    plain = [run_one(context(space, BOHB, budget=6000.0, seed=1), i) for i in range(3)]
+    assert accelerated == plain
+    assert len(accelerated[0]["trajectory"]["arch"]) > 20  # the KDE was fitted and used
