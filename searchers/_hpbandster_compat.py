@@ -50,13 +50,17 @@ def quiet() -> Iterator[None]:
     Besides the warnings above, the KDE generator logs several WARNING lines each time a
     sampled vector has a non-finite acquisition value (it then falls back as designed);
     over 500 runs that is thousands of lines, so the ``hpbandster`` logger is held at ERROR
-    while its code runs here and restored afterwards.
+    while its code runs here and restored afterwards. Those lines are built with ``%``
+    *before* the logger drops them, printing the KDEs' whole training data each time: with a
+    proxy-picked pool (G-BOHB) that formatting was 80% of a run. numpy's print options are
+    therefore set to summarise every array while hpbandster runs; only discarded strings
+    change.
     """
     logger = logging.getLogger("hpbandster")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.printoptions(threshold=0, edgeitems=1):
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", category=FutureWarning, module=r"statsmodels\..*")
             warnings.filterwarnings("ignore", category=FutureWarning, message=r".*entropy initialized numpy\.random\.Generator.*")
@@ -198,11 +202,16 @@ class CategoricalKDEPdf:
     def __call__(self, data_predict=None):
         if data_predict is None:
             data_predict = self.kde.data
-        bw = np.asarray(self.kde.bw)
-        if self._bw is None or not np.array_equal(bw, self._bw):  # hpbandster clips bw after fitting
+        bw = self.kde.bw
+        # hpbandster replaces bw (clipped) after fitting; in-place edits are caught by the compare
+        if self._bw is None or not np.array_equal(bw, self._bw):
             with np.errstate(divide="ignore", invalid="ignore"):
-                self._prepare(bw)
-        points = self._adjust_shape(data_predict, self.kde.k_vars)
+                self._prepare(np.asarray(bw))
+        k_vars = self.kde.k_vars
+        if isinstance(data_predict, np.ndarray) and data_predict.ndim == 1 and k_vars > 1:
+            points = data_predict.reshape(1, k_vars)  # what _adjust_shape does with one point
+        else:
+            points = self._adjust_shape(data_predict, k_vars)
         estimates = []
         for point in points:
             kernel = np.where(self.kde.data == point, self._on, self._off)
