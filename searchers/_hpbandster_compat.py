@@ -198,6 +198,7 @@ class CategoricalKDEPdf:
         self._off, self._on = off, on
         self._continuous_bandwidths = np.prod(bw[np.zeros(len(bw), dtype=bool)])
         self._bw = np.array(bw, copy=True)
+        self._at_point: dict[bytes, np.ndarray] = {}
 
     def __call__(self, data_predict=None):
         if data_predict is None:
@@ -208,10 +209,19 @@ class CategoricalKDEPdf:
             with np.errstate(divide="ignore", invalid="ignore"):
                 self._prepare(np.asarray(bw))
         k_vars = self.kde.k_vars
+        if isinstance(data_predict, list):
+            data_predict = np.asarray(data_predict)  # what hpbandster's acquisition passes
         if isinstance(data_predict, np.ndarray) and data_predict.ndim == 1 and k_vars > 1:
-            points = data_predict.reshape(1, k_vars)  # what _adjust_shape does with one point
-        else:
-            points = self._adjust_shape(data_predict, k_vars)
+            # one point, as hpbandster's acquisition asks: categorical points repeat, so the
+            # density at each is kept while this bandwidth (and the model's data) last
+            key = data_predict.tobytes()
+            found = self._at_point.get(key)
+            if found is None:
+                found = self._at_point[key] = self._estimate(data_predict.reshape(1, k_vars))
+            return found
+        return self._estimate(self._adjust_shape(data_predict, k_vars))
+
+    def _estimate(self, points: np.ndarray) -> np.ndarray:
         estimates = []
         for point in points:
             kernel = np.where(self.kde.data == point, self._on, self._off)
