@@ -354,6 +354,8 @@ def test_categorical_kde_pdf_is_bitwise_statsmodels():
                 point = rng.integers(0, levels + 1, size=k_vars).astype(float)
                 expected, got = kde.pdf(point), fast(point)
                 assert np.array_equal(np.asarray(got), np.asarray(expected), equal_nan=True), (case, point)
+                again = fast(list(point))  # hpbandster passes lists; a repeated point is remembered
+                assert np.array_equal(np.asarray(again), np.asarray(expected), equal_nan=True)
                 checked += 1
             many = rng.integers(0, levels, size=(3, k_vars)).astype(float)
             assert np.array_equal(fast(many), kde.pdf(many), equal_nan=True)
