@@ -62,9 +62,11 @@ class SearcherResults:
 
 
 def display_name(label: str, proxy: str | None = None) -> str:
-    """``g_rea`` -> ``G-REA``; ``g_rea_params`` -> ``G-REA (params)``."""
+    """``g_rea`` -> ``G-REA``; ``g_rea_params`` -> ``G-REA (params)``; ``g_rea_lookup`` -> ``G-REA (proxy free)``."""
     suffix = ""
-    if proxy and label.endswith("_" + proxy):
+    if label.endswith("_lookup"):  # the table6 convention for ``cost: lookup`` twins
+        label, suffix = label[: -len("_lookup")], " (proxy free)"
+    elif proxy and label.endswith("_" + proxy):
         label, suffix = label[: -len(proxy) - 1], f" ({proxy})"
     if label.startswith("g_"):
         return "G-" + label[2:].upper().replace("_", "-") + suffix

@@ -71,7 +71,7 @@ def test_plain_statements():
 
 def test_names_and_inferred_pairs():
     assert display_name("g_rea") == "G-REA" and display_name("g_rea_params", "params") == "G-REA (params)"
-    assert display_name("reinforce") == "REINFORCE"
+    assert display_name("reinforce") == "REINFORCE" and display_name("g_hb_lookup", "gradsign") == "G-HB (proxy free)"
     assert infer_pairs_from_labels(["rs", "g_rs", "g_rs_params", "rea", "g_rea"]) == [
         ("rs", "g_rs"), ("rs", "g_rs_params"), ("rea", "g_rea")]
 
