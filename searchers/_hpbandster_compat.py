@@ -183,7 +183,8 @@ class CategoricalKDEPdf:
             raise ValueError(f"CategoricalKDEPdf handles unordered variables only, got var_type {kde.var_type!r}")
         self._adjust_shape = _adjust_shape
         self.kde = kde
-        self._bw: np.ndarray | None = None
+        self._bw: np.ndarray | None = None  # the bandwidth the arrays below were built for
+        self._at_point: dict[bytes, np.ndarray] = {}
 
     def _prepare(self, bw: np.ndarray) -> None:
         data = self.kde.data
@@ -198,7 +199,7 @@ class CategoricalKDEPdf:
         self._off, self._on = off, on
         self._continuous_bandwidths = np.prod(bw[np.zeros(len(bw), dtype=bool)])
         self._bw = np.array(bw, copy=True)
-        self._at_point: dict[bytes, np.ndarray] = {}
+        self._at_point = {}
 
     def __call__(self, data_predict=None):
         if data_predict is None:

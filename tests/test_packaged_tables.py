@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-
 from nasearch.config import load_search_config
 from nasearch.proxies import scorer as scorer_module
 from nasearch.proxies.store import ScoreKey, read_table

@@ -45,8 +45,8 @@ class AvgPool3x3(nn.AvgPool2d):
     PyTorch's CPU ``avg_pool2d`` (and its backward) took a third of GradSign's time on NB201
     nets; a depthwise 3x3 convolution with a ones kernel, divided by the number of in-image
     taps, is the same average (float rounding of the backward aside; tested) and about five
-    times faster on CPU. It
-    stays an ``nn.AvgPool2d`` so that code inspecting the network sees what it is.
+    times faster on CPU. It stays an ``nn.AvgPool2d`` so that code inspecting the network
+    sees what it is.
     """
 
     def __init__(self) -> None:
