@@ -80,6 +80,21 @@ def test_grasp_is_minus_w_dot_hessian_gradient_product(linear_case):
     assert get_proxy("grasp").fn(net, x, y) == pytest.approx(expected, rel=1e-8)
 
 
+
+def test_grasp_single_pass_equals_the_reference_two_pass_with_batchnorm():
+    """The reference takes g from a first forward and Hg from a second, graph-building one;
+    with BatchNorm in training mode both see the same batch statistics, so one pass is exact."""
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)).double()
+    x, y = torch.randn(6, 3, 5, 5, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1, 2])
+    weights = [m.weight for m in net if isinstance(m, (nn.Conv2d, nn.Linear))]
+    first = torch.autograd.grad(nn.functional.cross_entropy(net(x), y), weights)
+    grads = torch.autograd.grad(nn.functional.cross_entropy(net(x), y), weights, create_graph=True)
+    hg = torch.autograd.grad(sum((a * b).sum() for a, b in zip(first, grads)), weights)
+    expected = float(sum((-w * h).sum() for w, h in zip(weights, hg)))
+    assert get_proxy("grasp").fn(net, x, y) == pytest.approx(expected, rel=1e-12)
+
 def test_fisher_two_linear_layers_closed_form():
     torch.manual_seed(2)
     net = nn.Sequential(nn.Linear(D, 3, bias=False), nn.Linear(3, C, bias=False)).double()
