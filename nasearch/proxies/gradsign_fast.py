@@ -179,6 +179,51 @@ def gradsign_fast(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
         return float(counter.finish())
 
 
+
+class _GradientCollector:
+    """Keeps every scored weight's per-sample gradients ``(n, *shape)`` from one backward pass.
+
+    Unlike the sign counter it cannot reduce a layer as it goes: a proxy that normalises each
+    sample's whole gradient vector (gradalign) needs every layer before it can use any. The
+    memory is ``n x #weights`` floats (about 0.4 GB for NB201's largest cell at batch 64).
+    """
+
+    def __init__(self) -> None:
+        self.grads: dict[int, torch.Tensor] = {}
+
+    def forward_hook(self, layer: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+        if not output.requires_grad:
+            output = output.detach().requires_grad_(True)
+        saved = args[0].detach()
+        key = id(layer.weight)
+
+        def hook(grad_out: torch.Tensor) -> None:
+            part = per_sample_weight_grads(layer, saved, grad_out)
+            self.grads[key] = self.grads[key] + part if key in self.grads else part
+
+        output.register_hook(hook)
+        return output
+
+
+def per_sample_gradients(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Per-sample gradients of every Conv2d/Linear weight, keyed by ``id(weight)``, with
+    per-sample BatchNorm statistics (the batch-1 protocol), from one batched pass. A weight
+    that no loss reaches is absent (its gradient is zero)."""
+    network.train()
+    layers = [m for m in network.modules() if isinstance(m, SCORED_LAYERS)]
+    collector = _GradientCollector()
+    with ExitStack() as stack:
+        stack.enter_context(per_sample_batchnorm(network))
+        stack.enter_context(frozen_parameters(network))
+        for layer in layers:
+            stack.callback(layer.register_forward_hook(collector.forward_hook).remove)
+        x = inputs.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            loss = F.cross_entropy(network(x), labels, reduction="sum")
+            if loss.requires_grad:
+                loss.backward()
+    return collector.grads
+
 def _batch1_batchnorm_forward(self: _BatchNorm, x: torch.Tensor) -> torch.Tensor:
     """Training-mode BatchNorm without running-stat updates (vmap cannot mutate buffers)."""
     return F.batch_norm(x, None, None, self.weight, self.bias, training=True, momentum=0.0, eps=self.eps)
