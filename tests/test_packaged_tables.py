@@ -4,6 +4,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from nasearch.config import load_search_config
 from nasearch.proxies import scorer as scorer_module
 from nasearch.proxies.store import ScoreKey, read_table
@@ -13,17 +15,36 @@ from spaces.nb201.genotype import NUM_ARCHS, from_index, to_arch_str
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_gradsign_batch_128_table_covers_the_whole_space():
-    """What every G-searcher config reads by default (batch 128, seed 0, CIFAR-10)."""
-    found = read_table(ScoreKey("nb201@1", "gradsign", "cifar10", 128, 0))
-    assert found is not None, "the packaged GradSign b128 table is missing"
+@pytest.mark.parametrize("batch_size", [128, 64])
+def test_gradsign_table_covers_the_whole_space(batch_size):
+    """Batch 128 is what every G-searcher config reads by default; batch 64 is the paper's
+    correlation-study batch."""
+    found = read_table(ScoreKey("nb201@1", "gradsign", "cifar10", batch_size, 0))
+    assert found is not None, f"the packaged GradSign b{batch_size} table is missing"
     records, metadata = found
     assert metadata["complete"] is True and metadata["count"] == NUM_ARCHS == len(records)
     assert set(records) == {to_arch_str(from_index(i)) for i in range(NUM_ARCHS)}
-    assert metadata["key"] == {"space": "nb201@1", "proxy": "gradsign", "dataset": "cifar10", "batch_size": 128, "seed": 0}
+    assert metadata["key"] == {"space": "nb201@1", "proxy": "gradsign", "dataset": "cifar10", "batch_size": batch_size, "seed": 0}
     assert all(record.seconds > 0 for record in records.values())
     assert {"data", "torch", "mode", "hardware", "seed", "batch_size"} <= set(metadata)
 
+
+@pytest.mark.parametrize("batch_size", [128, 64])
+def test_gradsign_table_scores_are_what_the_code_computes(batch_size, cifar_npz):
+    """Recompute a few archs live on the same images: the table is this code's output, not
+    stale numbers (float32 rounding across torch builds allows 1e-3 relative)."""
+    import numpy as np
+
+    from nasearch.proxies.data import DataSource
+    from nasearch.proxies.scorer import ProxyScorer
+    from spaces.nb201.space import NB201Space
+
+    records, _ = read_table(ScoreKey("nb201@1", "gradsign", "cifar10", batch_size, 0))
+    space = NB201Space()
+    live = ProxyScorer(space, "gradsign", batch_size=batch_size, seed=0, data=DataSource(npz=str(cifar_npz)), use_tables=False)
+    for index in np.random.default_rng(batch_size).choice(NUM_ARCHS, size=3, replace=False):
+        arch = from_index(int(index))
+        assert live.compute(arch).score == pytest.approx(records[to_arch_str(arch)].score, rel=1e-3)
 
 def test_default_g_rea_needs_no_images(tmp_path, monkeypatch):
     """The README's first command: every score comes from the packaged table, nothing is computed."""
