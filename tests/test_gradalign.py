@@ -14,6 +14,7 @@ from torch import nn
 from nasearch.errors import UsageError
 from nasearch.proxies.gradalign import gradalign, gradalign_fast, gradalign_loop
 from spaces.nb201.network import NB201Network
+from fakes import TiedLinears
 
 NB201_CASES = [(3, 3, 3, 3, 3, 3), (0, 1, 2, 3, 4, 0), (1, 1, 1, 1, 1, 1), (3, 2, 4, 1, 2, 0), (0, 0, 0, 0, 0, 0)]
 
@@ -32,18 +33,8 @@ def test_fast_equals_loop_in_float64(ops):
 
 
 def test_weight_tied_between_two_layers_is_one_gradient():
-    class Tied(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.a, self.b = nn.Linear(4, 4, bias=False), nn.Linear(4, 4, bias=False)
-            self.b.weight = self.a.weight
-            self.head = nn.Linear(4, 10)
-
-        def forward(self, x):
-            return self.head(torch.tanh(self.b(torch.tanh(self.a(x.flatten(1)[:, :4])))))
-
     torch.manual_seed(0)
-    network = Tied().double()
+    network = TiedLinears().double()
     x, y = _batch(5, dtype=torch.float64)
     assert gradalign_fast(network, x, y) == pytest.approx(gradalign_loop(network, x, y), rel=1e-9)
 

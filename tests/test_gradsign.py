@@ -16,6 +16,7 @@ from nasearch.errors import UsageError
 from nasearch.proxies.gradsign import gradsign, gradsign_loop
 from nasearch.proxies.gradsign_fast import gradsign_fast, gradsign_vmap, per_sample_weight_grads
 from spaces.nb201.network import NB201Network
+from fakes import TiedLinears
 
 # all 3x3; mixed with none/skip/pool; only skip; dead node 2 (edge 3<-2 is none); all none
 NB201_CASES = [(3, 3, 3, 3, 3, 3), (0, 1, 2, 3, 4, 0), (1, 1, 1, 1, 1, 1), (3, 2, 4, 1, 2, 0), (0, 0, 0, 0, 0, 0)]
@@ -131,18 +132,8 @@ def test_weight_used_twice_sums_gradients_before_the_sign():
 
 
 def test_weight_tied_between_two_layers_counts_once():
-    class Tied(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.a, self.b = nn.Linear(4, 4, bias=False), nn.Linear(4, 4, bias=False)
-            self.b.weight = self.a.weight
-            self.head = nn.Linear(4, 10)
-
-        def forward(self, x):
-            return self.head(torch.tanh(self.b(torch.tanh(self.a(x.flatten(1)[:, :4])))))
-
     torch.manual_seed(0)
-    network = Tied().double()
+    network = TiedLinears().double()
     x, y = _batch(5, dtype=torch.float64)
     assert gradsign_fast(network, x, y) == gradsign_loop(network, x, y) > 0  # a double count would differ
 

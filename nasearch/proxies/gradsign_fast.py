@@ -159,25 +159,32 @@ class _SignCounter:
         return self.total
 
 
-def gradsign_fast(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, chunk: int = DEFAULT_CHUNK) -> float:
-    """GradSign with per-sample BatchNorm statistics, from one batched forward/backward."""
-    if chunk < 1:
-        raise ValueError(f"chunk must be >= 1, got {chunk}")
+
+def _batched_backward(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, forward_hook) -> None:
+    """One forward/backward of the summed loss with per-sample BatchNorm and frozen parameters,
+    ``forward_hook`` on every scored layer: the hooks see each layer's input and, through the
+    tensor hooks they register, its per-sample output gradient."""
     network.train()
     layers = [m for m in network.modules() if isinstance(m, SCORED_LAYERS)]
-    counter = _SignCounter(chunk)
     with ExitStack() as stack:
         stack.enter_context(per_sample_batchnorm(network))
         stack.enter_context(frozen_parameters(network))
         for layer in layers:
-            stack.callback(layer.register_forward_hook(counter.forward_hook).remove)
+            stack.callback(layer.register_forward_hook(forward_hook).remove)
         x = inputs.detach().clone().requires_grad_(True)
         with torch.enable_grad():
             loss = F.cross_entropy(network(x), labels, reduction="sum")  # sum: each sample keeps its own gradient
             if loss.requires_grad:  # else no scored layer reaches the loss: every gradient is zero
                 loss.backward()  # parameters are frozen: only activation gradients (and x's) are formed
-        return float(counter.finish())
 
+
+def gradsign_fast(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, chunk: int = DEFAULT_CHUNK) -> float:
+    """GradSign with per-sample BatchNorm statistics, from one batched forward/backward."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    counter = _SignCounter(chunk)
+    _batched_backward(network, inputs, labels, counter.forward_hook)
+    return float(counter.finish())
 
 
 class _GradientCollector:
@@ -209,20 +216,10 @@ def per_sample_gradients(network: nn.Module, inputs: torch.Tensor, labels: torch
     """Per-sample gradients of every Conv2d/Linear weight, keyed by ``id(weight)``, with
     per-sample BatchNorm statistics (the batch-1 protocol), from one batched pass. A weight
     that no loss reaches is absent (its gradient is zero)."""
-    network.train()
-    layers = [m for m in network.modules() if isinstance(m, SCORED_LAYERS)]
     collector = _GradientCollector()
-    with ExitStack() as stack:
-        stack.enter_context(per_sample_batchnorm(network))
-        stack.enter_context(frozen_parameters(network))
-        for layer in layers:
-            stack.callback(layer.register_forward_hook(collector.forward_hook).remove)
-        x = inputs.detach().clone().requires_grad_(True)
-        with torch.enable_grad():
-            loss = F.cross_entropy(network(x), labels, reduction="sum")
-            if loss.requires_grad:
-                loss.backward()
+    _batched_backward(network, inputs, labels, collector.forward_hook)
     return collector.grads
+
 
 def _batch1_batchnorm_forward(self: _BatchNorm, x: torch.Tensor) -> torch.Tensor:
     """Training-mode BatchNorm without running-stat updates (vmap cannot mutate buffers)."""
