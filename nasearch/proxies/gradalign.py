@@ -22,7 +22,7 @@ equal in float64. In float32 neither is exact where the score is near zero: a Ba
 output gradient is spatially constant passes back a gradient that is zero in exact arithmetic
 and rounding noise in float32 (tests/test_gradalign.py bounds both at 1e-4 absolute).
 Range [-1/(N-1), 1]; higher = less conflict = better, as the GradSign paper argues. Measured
-on 300 NB201 archs (docs/correlation.md) it is *anti*-correlated with accuracy (rho ~ -0.54):
+on 3,000 NB201 archs (docs/correlation.md) it is *anti*-correlated with accuracy (rho ~ -0.43):
 the direction was kept as the hypothesis says, not flipped to fit the data.
 """
 from __future__ import annotations
