@@ -9,7 +9,10 @@ Usage::
 For each of ``--archs`` random NB201 architectures (seeded), every mode scores the same
 network (same weights) on the same batch. Printed per batch size: median seconds per arch
 of each mode, the speed-up over the loop (ratio of medians and median of per-arch ratios),
-and the agreement of each mode with the loop (max relative difference, Spearman).
+and the agreement of each mode with the loop (max relative difference, Spearman). As a
+yardstick it also times one plain batched training step (forward + backward of the batch-mean
+loss with weight gradients): an exact per-sample method needs at least that much work, so
+``loop / step`` bounds the speed-up any exact method can reach on this machine.
 
 Seconds are CPU seconds (``time.process_time``) by default because shared machines make
 wall time measure the neighbours; ``--clock wall`` times wall seconds instead. With one
@@ -56,6 +59,12 @@ def timed(fn, clock: str) -> tuple[float, float]:
     return value, tick() - started
 
 
+def training_step(network: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    network.train()
+    torch.nn.functional.cross_entropy(network(x), y).backward()
+    network.zero_grad(set_to_none=True)
+
+
 def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     proxy = get_proxy(args.proxy).fn
@@ -68,10 +77,12 @@ def run(args: argparse.Namespace) -> None:
     for batch_size in args.batch_sizes:
         x, y, source = load_inputs(batch_size, args.data)
         seconds = {mode: [] for mode in args.modes}
+        steps = []
         scores = {mode: [] for mode in args.modes}
         for index, ops in enumerate(archs):
             torch.manual_seed(0)
             network = NB201Network(ops, 10)
+            steps.append(timed(lambda: training_step(network, x, y), args.clock)[1])
             row = []
             for mode in args.modes:
                 value, spent = timed(lambda: proxy(network, x, y, per_sample=mode), args.clock)
@@ -83,6 +94,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"\nbatch {batch_size} ({source}):")
         loop = np.array(seconds.get("loop") or seconds[args.modes[0]])
         reference = np.array(scores.get("loop") or scores[args.modes[0]])
+        step = statistics.median(steps)
+        print(f"  plain training step median {step:7.3f} s/arch (the yardstick)")
         for mode in args.modes:
             spent = np.array(seconds[mode])
             line = f"  {mode:5s} median {statistics.median(spent):7.3f} s/arch (min {spent.min():.3f}, max {spent.max():.3f})"
@@ -91,6 +104,7 @@ def run(args: argparse.Namespace) -> None:
                     f" | speed-up over loop: {statistics.median(loop) / statistics.median(spent):5.2f}x (ratio of medians),"
                     f" {statistics.median(loop / spent):5.2f}x (median per arch)"
                 )
+            line += f" | {statistics.median(spent) / step:4.2f} training steps"
             print(line)
         for mode in args.modes:
             if mode == ("loop" if "loop" in args.modes else args.modes[0]):
