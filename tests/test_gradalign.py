@@ -15,13 +15,7 @@ from nasearch.errors import UsageError
 from nasearch.proxies.gradalign import gradalign, gradalign_fast, gradalign_loop
 from spaces.nb201.network import NB201Network
 from fakes import TiedLinears
-
-NB201_CASES = [(3, 3, 3, 3, 3, 3), (0, 1, 2, 3, 4, 0), (1, 1, 1, 1, 1, 1), (3, 2, 4, 1, 2, 0), (0, 0, 0, 0, 0, 0)]
-
-
-def _batch(n: int, seed: int = 0, dtype=torch.float32):
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 3, 32, 32, generator=generator, dtype=dtype), torch.randint(0, 10, (n,), generator=generator)
+from test_gradsign import NB201_CASES, _batch
 
 
 @pytest.mark.parametrize("ops", NB201_CASES)
@@ -52,6 +46,7 @@ def test_fast_float32_is_within_1e4_of_the_float64_score():
         truth = gradalign_loop(copy.deepcopy(network).double(), x.double(), y)
         assert gradalign_fast(network, x, y) == pytest.approx(truth, abs=1e-4)
         assert gradalign_loop(network, x, y) == pytest.approx(truth, abs=1e-4)
+
 
 def test_unknown_mode_is_a_usage_error():
     x, y = _batch(2)

@@ -46,6 +46,7 @@ def test_gradsign_table_scores_are_what_the_code_computes(batch_size, cifar_npz)
         arch = from_index(int(index))
         assert live.compute(arch).score == pytest.approx(records[to_arch_str(arch)].score, rel=1e-3)
 
+
 def test_default_g_rea_needs_no_images(tmp_path, monkeypatch):
     """The README's first command: every score comes from the packaged table, nothing is computed."""
     def no_images(*args, **kwargs):

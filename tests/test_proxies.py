@@ -80,7 +80,6 @@ def test_grasp_is_minus_w_dot_hessian_gradient_product(linear_case):
     assert get_proxy("grasp").fn(net, x, y) == pytest.approx(expected, rel=1e-8)
 
 
-
 def test_grasp_single_pass_equals_the_reference_two_pass_with_batchnorm():
     """The reference takes g from a first forward and Hg from a second, graph-building one;
     with BatchNorm in training mode both see the same batch statistics, so one pass is exact."""
@@ -94,6 +93,7 @@ def test_grasp_single_pass_equals_the_reference_two_pass_with_batchnorm():
     hg = torch.autograd.grad(sum((a * b).sum() for a, b in zip(first, grads)), weights)
     expected = float(sum((-w * h).sum() for w, h in zip(weights, hg)).detach())
     assert get_proxy("grasp").fn(net, x, y) == pytest.approx(expected, rel=1e-12)
+
 
 def test_fisher_two_linear_layers_closed_form():
     torch.manual_seed(2)

@@ -90,6 +90,7 @@ def gradalign(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, pe
         return gradalign_loop(network, inputs, labels)
     raise UsageError(f"gradalign option per_sample must be one of {PER_SAMPLE_MODES}, got {per_sample!r}")
 
+
 SPEC = ProxySpec(
     name="gradalign",
     fn=gradalign,

@@ -111,6 +111,16 @@ def per_sample_weight_grads(layer: nn.Module, inputs: torch.Tensor, grad_out: to
     raise TypeError(f"no per-sample gradient rule for {type(layer).__name__}")
 
 
+
+def _on_output_gradient(output: torch.Tensor, hook: Callable[[torch.Tensor], None]) -> torch.Tensor:
+    """Have ``hook`` called with the gradient of a scored layer's output (a forward hook's return)."""
+    if not output.requires_grad:
+        # nothing upstream is differentiable (e.g. the input is a constant): start a graph
+        # here so this layer still receives its output gradient; nothing is cut off
+        output = output.detach().requires_grad_(True)
+    output.register_hook(hook)
+    return output
+
 class _SignCounter:
     """Collects sum_k |sum_i sign(g_ik)| layer by layer during one backward pass."""
 
@@ -123,15 +133,9 @@ class _SignCounter:
         self.pending: dict[int, torch.Tensor] = {}
 
     def forward_hook(self, layer: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-        if not output.requires_grad:
-            # nothing upstream is differentiable (e.g. the input is a constant): start a graph
-            # here so this layer still receives its output gradient; nothing is cut off
-            output = output.detach().requires_grad_(True)
         key = id(layer.weight)
         self.uses[key] = self.uses.get(key, 0) + 1
-        saved = args[0].detach()
-        output.register_hook(self._backward_hook(layer, saved))
-        return output
+        return _on_output_gradient(output, self._backward_hook(layer, args[0].detach()))
 
     def _backward_hook(self, layer: nn.Module, saved: torch.Tensor) -> Callable[[torch.Tensor], None]:
         def hook(grad_out: torch.Tensor) -> None:
@@ -157,7 +161,6 @@ class _SignCounter:
             self.total += int(torch.sign(partial).sum(0).abs().sum(dtype=torch.float64).item())
         self.pending.clear()
         return self.total
-
 
 
 def _batched_backward(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, forward_hook) -> None:
@@ -199,8 +202,6 @@ class _GradientCollector:
         self.grads: dict[int, torch.Tensor] = {}
 
     def forward_hook(self, layer: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-        if not output.requires_grad:
-            output = output.detach().requires_grad_(True)
         saved = args[0].detach()
         key = id(layer.weight)
 
@@ -208,8 +209,7 @@ class _GradientCollector:
             part = per_sample_weight_grads(layer, saved, grad_out)
             self.grads[key] = self.grads[key] + part if key in self.grads else part
 
-        output.register_hook(hook)
-        return output
+        return _on_output_gradient(output, hook)
 
 
 def per_sample_gradients(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> dict[int, torch.Tensor]:

@@ -33,6 +33,7 @@ def grasp(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, temper
     with torch.no_grad():
         return float(sum((-w * hg).sum() for w, hg in zip(weights, hessian_g) if hg is not None))
 
+
 SPEC = ProxySpec(
     name="grasp",
     fn=grasp,
