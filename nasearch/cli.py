@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if isinstance(getattr(args, "config", None), str):  # a shipped config by name: `nasearch run g_rea`
+            from nasearch.config import resolve_config
+
+            args.config = str(resolve_config(args.config))
         return int(args._main(args) or 0)
     except UsageError as exc:
         print(f"nasearch: error: {exc}", file=sys.stderr)
@@ -59,3 +63,7 @@ def run_search_main(argv: Sequence[str] | None = None) -> int:
     """``python run_search.py CONFIG ...`` is ``nasearch run CONFIG ...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     return main(["run", *argv])
+
+
+if __name__ == "__main__":  # python -m nasearch.cli works like python -m nasearch
+    sys.exit(main())

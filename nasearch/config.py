@@ -67,8 +67,29 @@ def checked_number(value: Any, where: str, kind: type, minimum: float) -> Any:
     return kind(value)
 
 
+def shipped_configs_dir() -> Path:
+    """The configs nasearch ships: ``nasearch/configs`` in an installed wheel, ``configs/`` in a checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "configs"
+    return installed if installed.is_dir() else package.parent / "configs"
+
+
+def resolve_config(path: str | Path) -> Path:
+    """``path`` itself when it exists; else the shipped config of that name, so ``g_rea``,
+    ``g_rea.yaml`` and ``configs/g_rea.yaml`` work from any directory and in any install."""
+    given = Path(path)
+    if given.is_file() or given.is_absolute():
+        return given
+    shipped = shipped_configs_dir()
+    relative = given.relative_to("configs") if given.parts[:1] == ("configs",) else given
+    for candidate in (shipped / relative, shipped / relative.with_name(relative.name + ".yaml")):
+        if candidate.is_file():
+            return candidate
+    return given
+
+
 def read_yaml(path: str | Path) -> dict:
-    path = Path(path)
+    path = resolve_config(path)
     if not path.is_file():
         raise UsageError(f"config file {path} does not exist; pass a path such as configs/g_rea.yaml")
     try:
@@ -137,4 +158,5 @@ def parse_hook(hook: dict) -> HookConfig:
 
 
 def load_search_config(path: str | Path) -> SearchConfig:
-    return parse_search_config(read_yaml(path), default_label=Path(path).stem)
+    path = resolve_config(path)
+    return parse_search_config(read_yaml(path), default_label=path.stem)

@@ -90,7 +90,9 @@ def _resolve_path(name: str, experiment_path: Path | None) -> Path:
     for base in (experiment_path.parent, *experiment_path.resolve().parents):
         if (base / path).is_file():
             return base / path
-    return path
+    from nasearch.config import resolve_config
+
+    return resolve_config(path)  # a shipped config by name (configs/rea.yaml, rea)
 
 
 def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any) -> ExperimentConfig:

@@ -1,0 +1,1 @@
+"""Search spaces: the protocol (:mod:`spaces.protocol`) and the built-in spaces."""

@@ -1,0 +1,1 @@
+"""The ``nasearch`` subcommands, one module each (see :data:`nasearch.cli.COMMANDS`)."""

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# CI: the package as a user installs it. Build a wheel, install it (non-editable, no source
+# tree on the path) into a fresh venv, and from a directory outside the checkout run a search,
+# a G-search on the packaged GradSign table, a 2-searcher experiment and its report.
+# The venv sees the system's site-packages, so torch & co. are reused and nothing big downloads;
+# the checks below make sure `nasearch` itself is imported from the wheel.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/nasearch-wheel.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+unset PYTHONPATH
+export PYTHONNOUSERSITE=1 NASEARCH_CACHE_DIR="$WORK/cache"
+PY="${PYTHON:-python}"
+
+"$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$WORK/dist" "$ROOT"
+"$PY" -m venv --system-site-packages "$WORK/venv"
+VPY="$WORK/venv/bin/python"
+# --force-reinstall: an editable nasearch of the same version in the system site-packages must not count
+"$VPY" -m pip install -q --no-deps --no-index --force-reinstall "$WORK"/dist/nasearch-*.whl
+
+mkdir "$WORK/outside" && cd "$WORK/outside"
+"$VPY" - "$WORK/venv" <<'PYEOF'
+import sys
+from pathlib import Path
+
+import nasearch, nasearch.proxies.gradsign, searchers.evolution, spaces.nb201.space  # noqa: F401
+
+venv = Path(sys.argv[1]).resolve()
+for module in (nasearch, searchers.evolution, spaces.nb201.space):
+    where = Path(module.__file__).resolve()
+    assert venv in where.parents, f"{module.__name__} imported from {where}, not from the wheel in {venv}"
+print(f"wheel check: nasearch imported from {Path(nasearch.__file__).parent}")
+PYEOF
+NAS="$WORK/venv/bin/nasearch"
+"$NAS" run rea --runs 2 --budget 2000 --out "$WORK/outside/rea"
+"$NAS" run g_rea --runs 2 --budget 2000 --out "$WORK/outside/g_rea"   # packaged GradSign table, no data
+"$VPY" -m nasearch run configs/rs.yaml --runs 1 --budget 1000 --out "$WORK/outside/rs"
+cat > tiny.yaml <<'YAML'
+label: tiny
+runs: 3
+budget_seconds: 2000
+workers: 1
+out: tiny_out
+searchers:
+  - config: rea
+  - config: g_rea
+YAML
+"$NAS" experiment tiny.yaml
+"$NAS" report tiny_out
+test -s tiny_out/report.md && test -s tiny_out/g_rea/runs.jsonl
+test "$(wc -l < tiny_out/g_rea/runs.jsonl)" -eq 3
+grep -q '"proxy_scores":[1-9]' g_rea/runs.jsonl   # the hook scored candidates from the packaged table
+echo "wheel check: OK"

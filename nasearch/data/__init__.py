@@ -1,0 +1,1 @@
+"""Packaged data: whole-space proxy score tables (``proxy_tables/``)."""
