@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nasearch.errors import UsageError
-from spaces.protocol import CAPABILITIES, capabilities, protocol_problems
+from spaces.protocol import REQUIRED_ATTRIBUTES, capabilities, capability_of, protocol_problems
 
 SPACES: dict[str, str] = {
     "nb201": "spaces.nb201.space:NB201Space",
@@ -123,9 +123,9 @@ def registered_spaces() -> dict[str, str]:
 def check_space(space: Any, label: str) -> None:
     """Raise a one-line :class:`UsageError` listing every protocol problem of ``space``."""
     problems = protocol_problems(space)
-    for attribute in ("name", "version"):
-        if not isinstance(getattr(space, attribute, None), str):
-            problems.append(f"needs a string attribute {attribute!r} (it keys caches and results)")
+    for attribute in REQUIRED_ATTRIBUTES:
+        if not isinstance(getattr(space, attribute.name, None), attribute.kind):
+            problems.append(f"needs a string attribute {attribute.name!r} (it keys caches and results)")
     if problems:
         raise UsageError(f"space {label} breaks the protocol: {'; '.join(problems)}; see docs/custom_space.md")
 
@@ -168,7 +168,7 @@ def check_capabilities(searcher_cls: Any, space: Any) -> None:
     """One line naming every method a searcher's ``requires`` needs and the space lacks."""
     missing = [m for m in getattr(searcher_cls, "requires", ()) if not callable(getattr(space, m, None))]
     if missing:
-        groups = [name for name, methods in CAPABILITIES.items() if set(methods) & set(missing)]
+        groups = list(dict.fromkeys(g for m in missing if (g := capability_of(m))))
         which = f" (the {'/'.join(groups)} capability)" if groups else ""
         raise UsageError(
             f"searcher {searcher_cls.name!r} needs the space to provide {', '.join(m + '()' for m in missing)}{which};"

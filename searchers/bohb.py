@@ -67,12 +67,10 @@ FULL_BUDGET_ONLY = 1.0
 
 
 def has_fidelity(space: Any) -> bool:
-    """Whether ``space`` reports real per-epoch results (``supports_fidelity()`` and ``max_epochs >= 1``)."""
-    supports = getattr(space, "supports_fidelity", None)
-    if not callable(supports) or not supports() or not callable(getattr(space, "query_at", None)):
-        return False
-    max_epochs = getattr(space, "max_epochs", 0)
-    return isinstance(max_epochs, (int, np.integer)) and max_epochs >= 1
+    """Whether ``space`` offers the declared ``fidelity`` capability (``query_at`` + ``max_epochs >= 1``)."""
+    from spaces.protocol import has_capability
+
+    return has_capability(space, "fidelity")
 
 
 class _HpbandsterSearcher(Searcher):

@@ -1,13 +1,15 @@
 """The contract every search space honours.
 
 Searchers, proxies and the runner talk to spaces only through this protocol, so a user's
-own space plugs in without touching nasearch. Randomness always arrives as an explicit
+own space plugs in without touching nasearch. The protocol is *declared* once here
+(:data:`REQUIRED`, :data:`CAPABILITY_DECLARATIONS`, :data:`OPTIONAL_MEMBERS`): the loader's
+checks, their messages and the tutorial's tables are all derived from it. Randomness always arrives as an explicit
 ``numpy.random.Generator`` so that a run is a pure function of its seed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Hashable, Mapping
 
 import numpy as np
 
@@ -28,99 +30,136 @@ class Evaluation:
     extras: Mapping[str, float] = field(default_factory=dict)
 
 
-#: Methods a space must have; the loader checks them by name so the error can name the gap.
-REQUIRED_METHODS: tuple[str, ...] = (
-    "sample",
-    "mutate",
-    "query",
-    "final_metrics",
-    "arch_id",
-    "from_id",
-    "build_network",
-)
+# -- the one declaration ------------------------------------------------------------------
+# Everything nasearch asks of a space is declared once, below: the checks (protocol_problems,
+# capabilities, has_capability), their error messages, and the tables of docs/custom_space.md
+# (capability_tables(); tests/test_protocol.py checks the doc equals them) all come from it.
 
 
-@runtime_checkable
-class SearchSpace(Protocol):
-    """A search space: a set of architectures plus the benchmark that trains them.
-
-    ``name`` and ``version`` key every cache and result, so two spaces never share scores.
-    """
+@dataclass(frozen=True)
+class Method:
+    """A method nasearch calls as ``name(*arguments)`` (after ``self``)."""
 
     name: str
-    version: str
+    arguments: tuple[str, ...]
+    description: str
 
-    def sample(self, rng: np.random.Generator) -> Arch: ...
-
-    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch: ...
-
-    def query(self, arch: Arch, rng: np.random.Generator) -> Evaluation: ...
-
-    def final_metrics(self, arch: Arch) -> dict[str, float]: ...
-
-    def arch_id(self, arch: Arch) -> str: ...
-
-    def from_id(self, arch_id: str) -> Arch: ...
-
-    def build_network(self, arch: Arch, num_classes: int) -> Any: ...
+    @property
+    def call(self) -> str:
+        return f"{self.name}({', '.join(self.arguments)})"
 
 
-@runtime_checkable
-class CategoricalEncoding(Protocol):
-    """Optional capability: the space is a product of categorical choices.
+@dataclass(frozen=True)
+class Attribute:
+    """A data attribute; with ``minimum``, a value below it means "not offered"."""
 
-    REINFORCE's factorised policy and BOHB's ConfigSpace are built from it.
-    """
+    name: str
+    kind: type
+    description: str
+    minimum: int | None = None
 
-    def choices(self) -> Sequence[Sequence[str]]: ...
+    def problem(self, space: object) -> str | None:
+        """Why the attribute's value is unusable (wrong type), or None (absent or fine)."""
+        value = getattr(space, self.name, None)
+        if value is None:
+            return None
+        if self.kind is int:
+            ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, self.kind)
+        if not ok:
+            return f"{self.name} = {value!r} must be {'an integer' if self.kind is int else 'a ' + self.kind.__name__}"
+        return None
 
-    def encode(self, arch: Arch) -> tuple[int, ...]: ...
+    def given(self, space: object) -> bool:
+        value = getattr(space, self.name, None)
+        if value is None or self.problem(space):
+            return False
+        return self.minimum is None or value >= self.minimum
 
-    def decode(self, indices: Sequence[int]) -> Arch: ...
+
+@dataclass(frozen=True)
+class Capability:
+    """An optional capability: offered when every method is callable and every required attribute given."""
+
+    name: str
+    methods: tuple[Method, ...]
+    description: str
+    used_by: str
+    attributes: tuple[Attribute, ...] = ()  # needed: the capability is not offered without them
+    extras: tuple[Attribute, ...] = ()  # read when present, with a default
+
+    @property
+    def members(self) -> str:
+        parts = [m.call for m in self.methods]
+        parts += [a.name + (f" >= {a.minimum}" if a.minimum is not None else "") for a in self.attributes]
+        return " + ".join(parts)
 
 
-@runtime_checkable
-class MultiFidelity(Protocol):
-    """Optional capability: the benchmark can report accuracy after ``epochs`` epochs.
+#: The methods every space must have, with the arguments nasearch passes, positionally.
+REQUIRED: tuple[Method, ...] = (
+    Method("sample", ("rng",), "draws a random architecture (`rng` is a `numpy.random.Generator`: use only it, "
+           "so runs are reproducible)"),
+    Method("mutate", ("arch", "rng"), "evolution's mutation: a neighbour of `arch`"),
+    Method("query", ("arch", "rng"), "\"trains\" `arch`: returns `Evaluation(fitness, cost_seconds)`; fitness is "
+           "maximised, cost is charged to the run's simulated clock"),
+    Method("final_metrics", ("arch",), "what the run reports for its best architecture, e.g. test accuracy"),
+    Method("arch_id", ("arch",), "a stable text id for caches and result files"),
+    Method("from_id", ("arch_id",), "the architecture of an id (`arch_id`'s inverse)"),
+    Method("build_network", ("arch", "num_classes"), "a `torch.nn.Module` at initialisation, for zero-cost proxies "
+           "such as GradSign"),
+)
+#: The attributes every space must have: ``name@version`` keys every cache and result.
+REQUIRED_ATTRIBUTES: tuple[Attribute, ...] = (
+    Attribute("name", str, "keys every cache and result, with `version`: two spaces never share scores"),
+    Attribute("version", str, "bump it whenever your networks or results change"),
+)
 
-    Hyperband and BOHB need it to run with real budgets.
-    """
+#: Optional capabilities, each a set of members that only mean something together.
+CAPABILITY_DECLARATIONS: tuple[Capability, ...] = (
+    Capability(
+        "encoding",
+        (Method("choices", (), "the options of each position"), Method("encode", ("arch",), "arch -> option indices"),
+         Method("decode", ("indices",), "option indices -> arch")),
+        "the space is a product of categorical choices", "reinforce, bohb, hb"),
+    Capability(
+        "fidelity",
+        (Method("query_at", ("arch", "epochs", "rng"), "the result after `epochs` epochs (1..max_epochs)"),),
+        "results after fewer epochs (multi-fidelity)",
+        "hb, bohb: real budgets of 1..max_epochs epochs (without it they run single-fidelity)",
+        (Attribute("max_epochs", int, "the top fidelity: the epochs `query` reports", minimum=1),)),
+    Capability(
+        "neighbours", (Method("neighbours", ("arch",), "every one-step neighbour of `arch`"),),
+        "lists one-step neighbours", "local search"),
+    Capability(
+        "proxy_batch", (Method("proxy_batch", ("batch_size", "seed"), "(inputs, labels) torch tensors"),),
+        "the data proxies run on, when CIFAR-10 images do not fit the space's networks (default: CIFAR-10)",
+        "every data proxy (gradsign, snip, ...)",
+        extras=(Attribute("num_classes", int, "the networks' output classes for proxies (default 10)", minimum=1),)),
+    Capability(
+        "proxy_score", (Method("proxy_score", ("proxy", "arch"), "`(score, seconds)` or None"),),
+        "precomputed proxy scores, for spaces without networks (a table)", "the pool hook, correlate"),
+)
 
-    max_epochs: int
+#: Optional single members: used when present, never required.
+OPTIONAL_MEMBERS: tuple[Method, ...] = (
+    Method("all_archs", (), "every architecture of the space (`nasearch precompute`; counting packaged scores)"),
+    Method("preload", (), "load lazily-read data once, before worker processes fork"),
+    Method("model_size_mb", ("arch",), "the network's size in MB (the official NB201 backends report it)"),
+)
 
-    def query_at(self, arch: Arch, epochs: int, rng: np.random.Generator) -> Evaluation: ...
+# Plain-name views of the declaration.
+REQUIRED_METHODS: tuple[str, ...] = tuple(m.name for m in REQUIRED)
+METHOD_ARGUMENTS: dict[str, tuple[str, ...]] = {m.name: m.arguments for m in REQUIRED}
+CAPABILITIES: dict[str, dict[str, tuple[str, ...]]] = {
+    c.name: {m.name: m.arguments for m in c.methods} for c in CAPABILITY_DECLARATIONS
+}
+_BY_NAME: dict[str, Capability] = {c.name: c for c in CAPABILITY_DECLARATIONS}
 
 
 def missing_methods(space: object) -> list[str]:
     """Names of required protocol methods that ``space`` lacks or that are not callable."""
     return [name for name in REQUIRED_METHODS if not callable(getattr(space, name, None))]
-
-
-#: The arguments nasearch passes to each required method (after ``self``), positionally.
-#: The loader binds placeholders to each method's signature so a method that cannot be
-#: called this way (e.g. ``sample(self)`` with no rng) is reported before any run starts.
-METHOD_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    "sample": ("rng",),
-    "mutate": ("arch", "rng"),
-    "query": ("arch", "rng"),
-    "final_metrics": ("arch",),
-    "arch_id": ("arch",),
-    "from_id": ("arch_id",),
-    "build_network": ("arch", "num_classes"),
-}
-
-#: Optional capabilities: the methods that make each one, and how nasearch calls them.
-#: ``neighbours(arch)`` lists every one-step neighbour (local search); ``proxy_batch`` gives
-#: the (inputs, labels) proxies run on when CIFAR-10 images do not fit the space's networks;
-#: ``proxy_score`` returns a precomputed ``(score, seconds)`` (or None) for spaces without
-#: networks, such as a table.
-CAPABILITIES: dict[str, dict[str, tuple[str, ...]]] = {
-    "encoding": {"choices": (), "encode": ("arch",), "decode": ("indices",)},
-    "fidelity": {"query_at": ("arch", "epochs", "rng")},
-    "neighbours": {"neighbours": ("arch",)},
-    "proxy_batch": {"proxy_batch": ("batch_size", "seed")},
-    "proxy_score": {"proxy_score": ("proxy", "arch")},
-}
 
 
 def _call_problem(space: object, method: str, arguments: tuple[str, ...]) -> str | None:
@@ -146,20 +185,53 @@ def _call_problem(space: object, method: str, arguments: tuple[str, ...]) -> str
 
 
 def protocol_problems(space: object) -> list[str]:
-    """Every way ``space`` breaks the protocol (missing, non-callable or mistyped methods, and
-    optional-capability methods present with the wrong arguments), in protocol order."""
-    problems = [p for m, a in METHOD_ARGUMENTS.items() if (p := _call_problem(space, m, a))]
-    for methods in CAPABILITIES.values():
-        for method, arguments in methods.items():
-            if getattr(space, method, None) is not None:
-                problem = _call_problem(space, method, arguments)
-                if problem:
-                    problems.append(problem)
+    """Every way ``space`` breaks the protocol, in declaration order: missing, non-callable or
+    mistyped required methods; optional methods present with the wrong arguments; optional
+    attributes of the wrong type."""
+    problems = [p for m in REQUIRED if (p := _call_problem(space, m.name, m.arguments))]
+    optional = [member for c in CAPABILITY_DECLARATIONS for member in (*c.methods, *c.attributes, *c.extras)]
+    for member in (*optional, *OPTIONAL_MEMBERS):
+        if isinstance(member, Attribute):
+            problem = member.problem(space)
+        elif getattr(space, member.name, None) is not None:
+            problem = _call_problem(space, member.name, member.arguments)
+        else:
+            problem = None
+        if problem:
+            problems.append(problem)
     return problems
 
 
+def has_capability(space: object, name: str) -> bool:
+    """Whether ``space`` offers capability ``name``: every method callable, every needed attribute given."""
+    capability = _BY_NAME[name]
+    return all(callable(getattr(space, m.name, None)) for m in capability.methods) and all(
+        a.given(space) for a in capability.attributes
+    )
+
+
 def capabilities(space: object) -> list[str]:
-    """The optional capabilities ``space`` offers (all of a capability's methods callable)."""
-    return [
-        name for name, methods in CAPABILITIES.items() if all(callable(getattr(space, m, None)) for m in methods)
-    ]
+    """The optional capabilities ``space`` offers, in declaration order."""
+    return [c.name for c in CAPABILITY_DECLARATIONS if has_capability(space, c.name)]
+
+
+def capability_of(member: str) -> str | None:
+    """The capability a method or attribute belongs to, for error messages."""
+    for c in CAPABILITY_DECLARATIONS:
+        if any(m.name == member for m in (*c.methods, *c.attributes)):
+            return c.name
+    return None
+
+
+def capability_tables() -> str:
+    """The markdown tables of docs/custom_space.md (between its ``protocol-tables`` markers)."""
+    lines = ["| required | what nasearch does with it |", "| --- | --- |"]
+    lines += [f"| `{m.call}` | {m.description} |" for m in REQUIRED]
+    lines += [f"| `{a.name}` ({a.kind.__name__}) | {a.description} |" for a in REQUIRED_ATTRIBUTES]
+    lines += ["", "| capability | members | what it gives | used by |", "| --- | --- | --- | --- |"]
+    lines += [f"| {c.name} | `{c.members}` | {c.description} | {c.used_by} |" for c in CAPABILITY_DECLARATIONS]
+    lines += ["", "| optional member | what nasearch does with it |", "| --- | --- |"]
+    lines += [f"| `{m.call}` | {m.description} |" for m in OPTIONAL_MEMBERS]
+    for c in CAPABILITY_DECLARATIONS:
+        lines += [f"| `{a.name}` ({a.kind.__name__}, {c.name}) | {a.description} |" for a in (*c.attributes, *c.extras)]
+    return "\n".join(lines) + "\n"

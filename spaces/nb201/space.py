@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from spaces.nb201.genotype import NUM_ARCHS, NUM_EDGES, OPS, Genotype, from_arch_str, from_index, to_arch_str
-from spaces.protocol import Evaluation
+from spaces.protocol import Evaluation, has_capability
 
 BACKENDS = ("embedded", "nb201", "nats")
 
@@ -85,14 +85,17 @@ class NB201Space:
         return tuple(int(i) for i in indices)  # type: ignore[return-value]
 
     @property
-    def max_epochs(self) -> int:
-        return getattr(self.backend, "max_epochs", 0)
+    def max_epochs(self) -> int | None:
+        """12 (the search schedule) on the official backends; None on the embedded table, which has
+        final results only: the space then does not offer the ``fidelity`` capability at all."""
+        return getattr(self.backend, "max_epochs", None) if hasattr(self.backend, "query_at") else None
 
     def supports_fidelity(self) -> bool:
-        return hasattr(self.backend, "query_at")
+        """Kept for callers of the old name: the declared ``fidelity`` capability (spaces/protocol.py)."""
+        return has_capability(self, "fidelity")
 
     def query_at(self, arch: Genotype, epochs: int, rng: np.random.Generator) -> Evaluation:
-        if not self.supports_fidelity():
+        if not hasattr(self.backend, "query_at"):
             raise NotImplementedError(
                 f"NB201 backend {self.backend_name!r} has no per-epoch results; use backend 'nb201' or 'nats'"
             )
