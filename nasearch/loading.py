@@ -1,16 +1,23 @@
-"""Turns names in a config into objects: spaces and searchers, built-in or the user's own.
+"""Turns names in a config into objects: spaces, searchers, proxies (and predictors), built-in or the user's own.
 
-A space is named in one of three ways, all going through :func:`load_space` (the built-in
-NB201 space included, so the user's path is the tested path):
+Every kind of extension is named the same three ways, through one :class:`Registry` per kind:
 
-* ``{name: nb201}``: a built-in, or a space another package registered under the
-  ``nasearch.spaces`` entry-point group;
-* ``{class: "my_pkg.my_module:MySpace"}``: anything importable;
-* ``{class: "path/to/file.py:MySpace"}``: a plain file, relative to the working directory,
-  so a tutorial space needs no package or install.
+* a plain name (``nb201``, ``rea``, ``gradsign``): a built-in, or one an installed package
+  registered under the kind's entry-point group (``nasearch.spaces``, ``nasearch.searchers``,
+  ``nasearch.proxies``, ``nasearch.predictors``);
+* ``"my_pkg.my_module:Name"``: an object of an importable module;
+* ``"path/to/file.py:Name"``: an object of a plain file, relative to the working directory,
+  so a tutorial space or proxy needs no package or install.
 
-The space is then checked against the protocol; every gap (missing, non-callable or
-mistyped method) is reported in one line before any run starts.
+A reference in a config is code the config asks to run, so it is loaded only when it names
+what the kind needs, defined by the named module itself (:func:`check_reference`): a class
+or a factory function *defined* there (not imported into it from elsewhere: ``os:system``,
+``builtins:eval`` or ``subprocess:run`` are refused), never from the standard library; a
+proxy must be a :class:`~nasearch.proxies.registry.ProxySpec`. Built-in names and entry
+points are trusted: they are installed code, registered by its own package.
+
+A space is then checked against the protocol; every gap (missing, non-callable or mistyped
+method) is reported in one line before any run starts.
 """
 from __future__ import annotations
 
@@ -37,8 +44,11 @@ SEARCHERS: dict[str, str] = {
     "bohb": "searchers.bohb:BOHB",
     "hb": "searchers.bohb:Hyperband",
 }
-#: entry-point group under which installed packages register their spaces
+#: entry-point groups under which installed packages register their extensions
 SPACE_ENTRY_POINTS = "nasearch.spaces"
+SEARCHER_ENTRY_POINTS = "nasearch.searchers"
+PROXY_ENTRY_POINTS = "nasearch.proxies"
+PREDICTOR_ENTRY_POINTS = "nasearch.predictors"
 
 
 def _is_file_path(module_name: str) -> bool:
@@ -92,6 +102,110 @@ def import_object(path: str, what: str) -> Any:
         raise UsageError(f"{what}: module {module_name!r} has no {attribute!r}; check the name after ':'") from None
 
 
+def is_reference(name: str) -> bool:
+    """``module:attr`` or ``file.py:attr`` (a user's object), as opposed to a registered name."""
+    return ":" in name
+
+
+def _stdlib_module(module_name: str) -> bool:
+    top = module_name.split(".")[0]
+    return top in sys.stdlib_module_names or top in sys.builtin_module_names
+
+
+def check_reference(obj: Any, module: Any, reference: str, what: str, kind: str) -> None:
+    """Refuse ``obj`` unless the named module itself defines it as a class or function.
+
+    This is what stops a config from calling an arbitrary callable (``os:system``): the
+    object's ``__module__`` must be the named module, and a function's code must live in
+    that module's own file (some libraries re-label functions they re-export).
+    """
+    name = getattr(module, "__name__", "")
+    if inspect.isclass(obj):
+        defined_here = obj.__module__ == name
+    elif inspect.isfunction(obj):
+        file = getattr(module, "__file__", None)
+        defined_here = obj.__module__ == name and file is not None and (
+            Path(obj.__code__.co_filename).resolve() == Path(file).resolve())
+    else:
+        raise UsageError(
+            f"{what}: {reference!r} is a {type(obj).__name__}, not a {kind} class or factory function;"
+            f" name a class (or a function returning a {kind}) that your module defines"
+        )
+    if not defined_here:
+        raise UsageError(
+            f"{what}: {reference!r} is {obj.__module__}.{obj.__qualname__}, imported into {name!r} from elsewhere;"
+            f" nasearch only loads a {kind} the named module defines itself (see docs/custom_space.md)"
+        )
+
+
+def load_reference(reference: str, what: str, kind: str, accept: Any = None) -> Any:
+    """The object a user's ``module:attr`` / ``file.py:attr`` names, checked before anything calls it.
+
+    Standard-library modules are refused before import; ``accept(obj)`` replaces the
+    class-or-function rule for kinds that are data (a proxy's ``ProxySpec``), returning why
+    not, or None.
+    """
+    module_name = reference.rpartition(":")[0] if _is_file_path(reference) else reference.partition(":")[0]
+    if module_name and not _is_file_path(module_name) and _stdlib_module(module_name):
+        raise UsageError(
+            f"{what}: {reference!r} names the standard library's {module_name!r}; a {kind} must come from your own"
+            f" module or file ('my_pkg.mod:Name' or 'path/to/file.py:Name')"
+        )
+    obj = import_object(reference, what)
+    module = _module_of(reference, what)
+    if accept is not None:
+        problem = accept(obj)
+        if problem:
+            raise UsageError(f"{what}: {reference!r} {problem}")
+        return obj
+    check_reference(obj, module, reference, what, kind)
+    return obj
+
+
+def _module_of(reference: str, what: str) -> Any:
+    module_name = reference.rpartition(":")[0] if _is_file_path(reference) else reference.partition(":")[0]
+    return import_file(module_name, what) if _is_file_path(module_name) else importlib.import_module(module_name)
+
+
+class Registry:
+    """Names -> objects for one kind of extension: built-ins, entry points, and user references.
+
+    ``builtins`` maps names to ``module:attr`` of nasearch's own objects; installed packages add
+    names under the entry-point ``group``; anything else with a ``:`` is a user reference,
+    loaded through :func:`load_reference` (so under the same security rule for every kind).
+    """
+
+    def __init__(self, kind: str, builtins: dict[str, str], group: str, accept: Any = None) -> None:
+        self.kind, self.builtins, self.group, self.accept = kind, builtins, group, accept
+
+    def names(self) -> dict[str, str]:
+        """Built-ins plus what installed packages registered (a built-in name wins)."""
+        found = dict(self.builtins)
+        for entry in importlib.metadata.entry_points(group=self.group):
+            found.setdefault(entry.name, entry.value)
+        return found
+
+    def load(self, name: str, what: str) -> Any:
+        if name in self.builtins:
+            try:
+                return import_object(self.builtins[name], what)
+            except UsageError:
+                raise UsageError(f"{self.kind} {name!r} is registered but not installed in this version of nasearch") from None
+        for entry in importlib.metadata.entry_points(group=self.group):
+            if entry.name == name:
+                return entry.load()  # installed code, registered by its own package
+        if is_reference(name):
+            return load_reference(name, what, self.kind, self.accept)
+        raise UsageError(
+            f"{what}: unknown {self.kind} {name!r}; use one of {sorted(self.names())},"
+            f" 'my_pkg.module:Name' or 'path/to/file.py:Name'"
+        )
+
+
+SPACE_REGISTRY = Registry("space", SPACES, SPACE_ENTRY_POINTS)
+SEARCHER_REGISTRY = Registry("searcher", SEARCHERS, SEARCHER_ENTRY_POINTS)
+
+
 def construct(factory: Any, args: dict, what: str, *leading: Any) -> Any:
     """Call ``factory(*leading, **args)``, turning a wrong argument into a one-line error."""
     try:
@@ -114,10 +228,7 @@ def construct(factory: Any, args: dict, what: str, *leading: Any) -> Any:
 
 def registered_spaces() -> dict[str, str]:
     """Built-in spaces plus those installed packages registered as entry points."""
-    found = dict(SPACES)
-    for entry in importlib.metadata.entry_points(group=SPACE_ENTRY_POINTS):
-        found.setdefault(entry.name, entry.value)
-    return found
+    return SPACE_REGISTRY.names()
 
 
 def check_space(space: Any, label: str) -> None:
@@ -133,14 +244,14 @@ def check_space(space: Any, label: str) -> None:
 def load_space(spec: dict) -> Any:
     """Build the space named by ``{name: ...}`` or ``{class: ...}``, checked against the protocol."""
     if spec.get("class"):
-        factory = import_object(spec["class"], "space.class")
-        label = spec["class"]
+        label = str(spec["class"])
+        factory = load_reference(label, "space.class", "space")
     else:
         name = spec.get("name")
         known = registered_spaces()
-        if name not in known:
+        if not isinstance(name, str) or name not in known:
             raise UsageError(f"space.name: unknown space {name!r}; use one of {sorted(known)} or space.class")
-        factory = import_object(known[name], "space.name")
+        factory = SPACE_REGISTRY.load(name, "space.name")
         label = name
     space = construct(factory, dict(spec.get("args") or {}), "space")
     check_space(space, label)
@@ -153,15 +264,22 @@ def describe_space(space: Any) -> str:
     return f"{space.name}@{space.version} (capabilities: {', '.join(offered) if offered else 'none'})"
 
 
+def _searcher_problem(obj: Any) -> str | None:
+    if not inspect.isclass(obj) or not all(callable(getattr(obj, m, None)) for m in ("propose", "observe")):
+        return "is not a searcher class (one with propose(rng) and observe(trial, evaluation), e.g. a searchers.base.Searcher)"
+    return None
+
+
 def searcher_class(name: str) -> Any:
-    if name in SEARCHERS:
-        try:
-            return import_object(SEARCHERS[name], "searcher.name")
-        except UsageError:
-            raise UsageError(f"searcher {name!r} is registered but not installed in this version of nasearch") from None
-    if ":" in name:
-        return import_object(name, "searcher.name")
-    raise UsageError(f"searcher.name: unknown searcher {name!r}; use one of {sorted(SEARCHERS)} or 'pkg.mod:Class'")
+    """A searcher class by registered name, entry point (``nasearch.searchers``) or ``module:Class``."""
+    if not isinstance(name, str):
+        raise UsageError(f"searcher.name: expected a name such as 'rea', got {name!r}")
+    cls = SEARCHER_REGISTRY.load(name, "searcher.name")
+    if is_reference(name) and name not in SEARCHER_REGISTRY.names():
+        problem = _searcher_problem(cls)
+        if problem:
+            raise UsageError(f"searcher.name: {name!r} {problem}")
+    return cls
 
 
 def check_capabilities(searcher_cls: Any, space: Any) -> None:
