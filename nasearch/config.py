@@ -17,7 +17,10 @@ from nasearch.errors import UsageError
 TOP_KEYS = {"space", "searcher", "hook", "budget_seconds", "runs", "seed", "out", "data", "cache_dir", "label", "workers"}
 SPACE_KEYS = {"name", "class", "args"}
 SEARCHER_KEYS = {"name", "args"}
-HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "dataset", "cost", "options", "tables"}
+HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "seeds", "dataset", "cost", "options", "tables", "select"}
+#: hook.select values (nasearch.hook.SELECTIONS): the proxy's best, or a control
+HOOK_SELECTIONS = ("proxy", "uniform", "oracle", "worst")
+_deprecation_said: set[str] = set()
 DATA_KEYS = {"npz", "torchvision_root", "download"}
 
 
@@ -31,6 +34,8 @@ class HookConfig:
     cost: ProxyCostPolicy = ProxyCostPolicy()
     options: dict = field(default_factory=dict)
     tables: bool = True  # use packaged score tables when their key matches
+    select: str = "proxy"  # how the hook picks from its pool: proxy | uniform | oracle | worst
+    seeds: tuple[int, ...] | None = None  # average the proxy over these seeds (None: `seed` alone)
 
 
 @dataclass(frozen=True)
@@ -141,19 +146,43 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
 
 
 def parse_hook(hook: dict) -> HookConfig:
+    import sys
+
     _check_keys(hook, HOOK_KEYS, "hook")
     options = hook.get("options") or {}
     if not isinstance(options, dict):
         raise UsageError("hook.options: expected a mapping of proxy options")
+    proxy = str(hook.get("proxy", "gradsign"))
+    select = hook.get("select", "proxy")
+    if select not in HOOK_SELECTIONS:
+        raise UsageError(f"hook.select: {select!r} is not one of {', '.join(HOOK_SELECTIONS)}")
+    if proxy == "uniform":  # the old spelling of the uniform control: same runs, byte for byte
+        if select not in ("proxy", "uniform"):
+            raise UsageError(f"hook.proxy: uniform with hook.select: {select}; write hook.select: uniform only")
+        select = "uniform"
+        if "uniform" not in _deprecation_said:
+            _deprecation_said.add("uniform")
+            print("nasearch: note: hook.proxy: uniform is deprecated; write hook.select: uniform", file=sys.stderr)
+    seeds = hook.get("seeds")
+    if seeds is not None:
+        if "seed" in hook:
+            raise UsageError("hook: give seed or seeds, not both")
+        if not isinstance(seeds, list) or not seeds:
+            raise UsageError(f"hook.seeds: expected a non-empty list of seeds, e.g. [0, 1, 2], got {seeds!r}")
+        seeds = tuple(checked_number(s, "hook.seeds", int, 0) for s in seeds)
+        if len(set(seeds)) != len(seeds):
+            raise UsageError(f"hook.seeds: {list(seeds)} repeats a seed; give distinct seeds")
     return HookConfig(
-        proxy=str(hook.get("proxy", "gradsign")),
+        proxy=proxy,
         k=checked_number(hook.get("k", 10), "hook.k", int, 1),
         batch_size=checked_number(hook.get("batch_size", 128), "hook.batch_size", int, 1),
-        seed=checked_number(hook.get("seed", 0), "hook.seed", int, 0),
+        seed=seeds[0] if seeds else checked_number(hook.get("seed", 0), "hook.seed", int, 0),
         dataset=str(hook.get("dataset", "cifar10")),
         cost=ProxyCostPolicy.parse(hook.get("cost", "measured")),
         options=dict(options),
         tables=bool(hook.get("tables", True)),
+        select=select,
+        seeds=seeds if seeds and len(seeds) > 1 else None,
     )
 
 

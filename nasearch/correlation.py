@@ -64,17 +64,18 @@ class ScoreJob:
     seed: int
     data: Any  # DataSource
     cache_dir: str | None
+    options: tuple[tuple[str, Any], ...] = ()  # the proxy's options, as ScorerSpec.options
 
 
 _WORKER_SPACE: Any = None
 
 
 def _make_scorer(space: Any, job: ScoreJob):
-    from nasearch.proxies.scorer import ProxyScorer
+    from nasearch.proxies.scorer import ScorerSpec
     from nasearch.proxies.store import ScoreCache
 
-    return ProxyScorer(space, job.proxy, job.dataset, job.batch_size, job.seed, data=job.data,
-                       cache=ScoreCache(job.cache_dir))
+    spec = ScorerSpec(job.proxy, job.dataset, job.batch_size, (job.seed,), job.options)
+    return spec.build(space, job.data, ScoreCache(job.cache_dir))
 
 
 def _init_worker(space: Any) -> None:
@@ -98,7 +99,7 @@ def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int
     from tqdm import tqdm
 
     scorer = _make_scorer(space, job)
-    missing = [a for a in arch_ids if scorer.table.get(a) is None and scorer.cache.get(scorer.key, a) is None]
+    missing = [a for a in arch_ids if not scorer.stored(a)]
     bar = tqdm(total=len(arch_ids), initial=len(arch_ids) - len(missing), desc=job.proxy, disable=not progress,
                unit="arch", dynamic_ncols=True)
     if missing and workers > 1:
@@ -318,9 +319,10 @@ def run_study(
     repeats: int = 100,
     progress: bool = True,
     bootstrap: int = 1000,
+    options: dict[str, dict] | None = None,
 ) -> StudyResult:
     """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
-    ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``."""
+    ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``. ``options`` maps a proxy to its options."""
     from nasearch.proxies.data import DataSource
     from nasearch.proxies.registry import get_proxy
 
@@ -336,11 +338,12 @@ def run_study(
     scores: dict[str, np.ndarray] = {}
     correlations: list[Correlation] = []
     for name in proxies:
-        job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir)
+        job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir, tuple(sorted((options or {}).get(name, {}).items())))
         scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress)
-        rows = correlate(name, scores[name], accuracies, resamples=bootstrap)
+        label = specs[name].name  # a user's 'file.py:SPEC' is shown (and its plot named) by its spec's name
+        rows = correlate(label, scores[name], accuracies, resamples=bootstrap)
         correlations.extend(rows)
-        scatter_plot(out / f"scatter_{name}.png", name, scores[name], accuracies, rows)
+        scatter_plot(out / f"scatter_{label}.png", label, scores[name], accuracies, rows)
     selections = selection_experiment(scores, {k: s.higher_is_better for k, s in specs.items()}, accuracies,
                                       pool_size=min(pool_size, len(arch_ids)), repeats=repeats, seed=seed)
     setting = (f"space {space.name}@{space.version}, {len(arch_ids)} archs sampled with seed {seed}; "

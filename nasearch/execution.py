@@ -46,6 +46,12 @@ def config_fingerprint(config: SearchConfig) -> dict:
     data = asdict(config)
     for volatile in ("runs", "workers", "out", "cache_dir", "data"):
         data.pop(volatile)
+    hook = data.get("hook")
+    if hook is not None:  # hook keys added later are left out at their defaults: old out dirs resume
+        if hook.get("select") == "proxy" or (hook.get("select") == "uniform" and hook.get("proxy") == "uniform"):
+            hook.pop("select")
+        if hook.get("seeds") is None:
+            hook.pop("seeds", None)
     return data
 
 
@@ -106,8 +112,7 @@ def _warn_if_live(context: SearchContext) -> None:
     scorer = context.scorer
     if scorer is None or not getattr(scorer.spec, "needs_network", True):
         return
-    table, memo = getattr(scorer, "table", None) or {}, getattr(scorer, "_memo", None) or {}
-    known = len(table) + sum(1 for arch_id in memo if arch_id not in table)
+    known = scorer.known_count()
     all_archs = getattr(context.space, "all_archs", None)
     total = len(all_archs()) if callable(all_archs) else None
     if (total is not None and known >= total) or (total is None and known):
@@ -125,13 +130,8 @@ def _warm_scores(scorer) -> None:
     first use anyway; archs a packaged table covers are skipped, since the table wins over
     the cache there. Results are unchanged: the same records, read earlier.
     """
-    cache, memo = getattr(scorer, "cache", None), getattr(scorer, "_memo", None)
-    if cache is None or memo is None or not hasattr(cache, "items"):
-        return
-    table = getattr(scorer, "table", {}) or {}
-    for arch_id, record in cache.items(scorer.key):
-        if arch_id not in table:
-            memo.setdefault(arch_id, record)
+    if scorer is not None:
+        scorer.warm()
 
 
 def _run_in_worker(run_index: int) -> tuple[int, str]:

@@ -168,7 +168,7 @@ def _check_names(config: SearchConfig, where: str) -> None:
 
     try:
         searcher_class(config.searcher["name"])
-        if config.hook is not None:
+        if config.hook is not None and config.hook.select in ("proxy", "worst"):  # controls score nothing
             get_proxy(config.hook.proxy)
     except UsageError as exc:
         raise UsageError(f"{where}: {exc}") from None

@@ -1,9 +1,20 @@
 """The pool-selection hook: the one change that turns a searcher into its G-twin.
 
-Wherever a searcher would draw one candidate it draws ``k`` from the same generator, the
-hook scores them with a proxy and passes on the best. Every proxy score is charged to the
-run's clock by the cost policy, once per architecture per run (a real search would keep the
-scores it already paid for).
+Wherever a searcher would draw one candidate it draws ``k`` from the same generator, and the
+hook passes one on, chosen by its selection strategy (``hook.select``):
+
+* ``proxy`` (the method): the best candidate by the proxy score;
+* ``uniform`` (exact no-information control): a fresh uniform pick from the pool with the
+  run's own generator, nothing scored, nothing charged; in distribution it is the vanilla
+  searcher, for every searcher;
+* ``oracle`` (ceiling control, not a method): the candidate the benchmark itself rates best,
+  i.e. the highest ``space.query`` fitness under a fixed generator (so the run's stream is
+  untouched); it peeks at the answer and is charged nothing, to bound what any proxy could do;
+* ``worst`` (floor control): the *lowest* proxy score, charged like ``proxy``; if the proxy
+  carries information, this does worse than ``uniform``.
+
+Every proxy score is charged to the run's clock by the cost policy, once per architecture
+per run (a real search would keep the scores it already paid for).
 """
 from __future__ import annotations
 
@@ -12,35 +23,57 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from nasearch.clock import ProxyCostPolicy, SimulatedClock
-from nasearch.proxies.scorer import ProxyScorer
+
+#: hook.select values; the first is the method, the others are controls
+SELECTIONS = ("proxy", "uniform", "oracle", "worst")
+#: the generator seed of the oracle's benchmark queries (never the run's generator)
+ORACLE_SEED = 0
 
 
 class PoolSelector:
-    """Per-run pool selection over a shared :class:`ProxyScorer`."""
+    """Per-run pool selection: over a shared proxy scorer (``proxy``, ``worst``) or without one."""
 
-    def __init__(self, scorer: ProxyScorer, k: int, clock: SimulatedClock, cost: ProxyCostPolicy) -> None:
+    def __init__(
+        self, scorer: Any, k: int, clock: SimulatedClock, cost: ProxyCostPolicy, select: str = "proxy", space: Any = None
+    ) -> None:
         if k < 1:
             raise ValueError(f"pool size k must be >= 1, got {k}")
-        self.scorer, self.k, self.clock, self.cost = scorer, k, clock, cost
-        #: the scorer is a no-information control: pick uniformly, score nothing
-        self.uniform_pick = bool(getattr(scorer, "uniform_pick", False))
+        if select not in SELECTIONS:
+            raise ValueError(f"hook.select must be one of {SELECTIONS}, got {select!r}")
+        if scorer is None and select in ("proxy", "worst"):
+            raise ValueError(f"hook.select: {select} needs a proxy scorer")
+        self.scorer, self.k, self.clock, self.cost, self.select = scorer, k, clock, cost, select
+        self.space = space if space is not None else getattr(scorer, "space", None)
         self._paid: set[str] = set()
         self.scored = 0  # proxy scores requested in this run (pool members, repeats included)
 
     def draw(self, rng: np.random.Generator, generate: Callable[[np.random.Generator], Any]) -> Any:
         candidates = [generate(rng) for _ in range(self.k)]
-        if self.uniform_pick:
+        if self.select == "uniform":
             # the no-information control: a fresh uniform choice per pool, free of charge
             self.scored += len(candidates)
             return candidates[int(rng.integers(len(candidates)))]
+        if self.select == "oracle":
+            return self.oracle(candidates)
         return self.choose(candidates)
 
     def choose(self, candidates: Sequence[Any]) -> Any:
-        """The best candidate by the proxy (the first one on ties)."""
+        """The best candidate by the proxy (the worst with ``select: worst``; the first one on ties)."""
         sign = 1.0 if self.scorer.higher_is_better else -1.0
+        if self.select == "worst":
+            sign = -sign
         best, best_value = None, -np.inf
         for arch in candidates:
             value = sign * self.score(arch)
+            if best is None or value > best_value:
+                best, best_value = arch, value
+        return best
+
+    def oracle(self, candidates: Sequence[Any]) -> Any:
+        """The candidate with the highest benchmark fitness (first on ties); free, and off the run's stream."""
+        best, best_value = None, -np.inf
+        for arch in candidates:
+            value = self.space.query(arch, np.random.default_rng(ORACLE_SEED)).fitness
             if best is None or value > best_value:
                 best, best_value = arch, value
         return best
@@ -53,3 +86,19 @@ class PoolSelector:
             self._paid.add(arch_id)
         self.scored += 1
         return record.score
+
+
+def needs_scorer(hook: Any) -> bool:
+    """Whether a hook's selection scores candidates with its proxy."""
+    return hook is not None and getattr(hook, "select", "proxy") in ("proxy", "worst")
+
+
+def build_scorer(config: Any, space: Any) -> Any:
+    """The proxy scorer a config's hook selects with (None when its selection scores nothing)."""
+    if not needs_scorer(config.hook):
+        return None
+    from nasearch.proxies.data import DataSource
+    from nasearch.proxies.scorer import ScorerSpec
+    from nasearch.proxies.store import ScoreCache
+
+    return ScorerSpec.from_hook(config.hook).build(space, DataSource.from_config(config.data), ScoreCache(config.cache_dir))

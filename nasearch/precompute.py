@@ -55,22 +55,17 @@ class PrecomputeJob:
 
         return {**get_proxy(self.proxy).options, **dict(self.options)}
 
+    def scorer_spec(self):
+        """The one scorer spec (no tables: precompute computes, and writes the cache itself)."""
+        from nasearch.proxies.scorer import ScorerSpec
+
+        return ScorerSpec(self.proxy, self.dataset, self.batch_size, (self.seed,), tuple(self.options), tables=False)
+
     def scorer(self, space: Any = None):
         """A scorer that always computes (no tables, no cache): the cache is written here."""
         from nasearch.loading import load_space
-        from nasearch.proxies.scorer import ProxyScorer
 
-        return ProxyScorer(
-            space if space is not None else load_space(self.space),
-            self.proxy,
-            dataset=self.dataset,
-            batch_size=self.batch_size,
-            seed=self.seed,
-            data=self.data,
-            cache=None,
-            options=dict(self.options),
-            use_tables=False,
-        )
+        return self.scorer_spec().build(space if space is not None else load_space(self.space), self.data, None)
 
 
 @dataclass(frozen=True)
@@ -88,11 +83,7 @@ class PrecomputeResult:
 
 def data_label(job: PrecomputeJob, scorer: Any) -> str:
     """How a score's ``data`` field names its batch (as :meth:`ProxyScorer.compute` writes it)."""
-    if not scorer.spec.needs_data:
-        return "none"
-    if getattr(scorer, "space_data", False):
-        return f"space:{scorer.space.name}"
-    return job.data.describe()
+    return scorer.data_label()
 
 
 def computation_order(space: Any) -> list[str]:
@@ -114,8 +105,11 @@ def merge_packaged_table(scorer: Any, cache: ScoreCache, job: PrecomputeJob, dir
     if found is None:
         return 0
     table, metadata = found
-    expected = data_label(job, scorer)
-    if metadata.get("data") != expected or metadata.get("options", {}) != job.full_options():
+    from nasearch.proxies.scorer import same_data
+
+    expected = data_label(job, scorer) if scorer.spec.needs_data and job.data.available else None
+    stored = next(iter(table.values())).data if table else metadata.get("data", "")
+    if (expected is not None and not same_data(stored, expected)) or metadata.get("options", {}) != job.full_options():
         raise UsageError(
             f"packaged table {table_paths(key, directory)[0]} was computed with data {metadata.get('data')!r} and "
             f"options {metadata.get('options')}, this job uses {expected!r} and {job.full_options()}; "
@@ -194,8 +188,8 @@ def precompute(
     done = {arch_id for arch_id, _ in cache.items(key)}
     todo = [arch_id for arch_id in targets if arch_id not in done]
     done_before = len(targets) - len(todo)
-    if todo and scorer.spec.needs_data:
-        scorer._batch()  # fail on bad data here, with a usage error, not inside a worker
+    if todo:
+        scorer.check_data()  # fail on bad data here, with a usage error, not inside a worker
     stream = _run_in_process(job, todo) if workers == 1 else _run_pool(job, todo, min(workers, len(todo)))
     computed, cpu_seconds = 0, 0.0
     if todo:
@@ -235,9 +229,11 @@ def table_metadata(job: PrecomputeJob, key: ScoreKey, records: list[ScoreRecord]
     """Provenance of a table: everything needed to reproduce or judge it, but not the data."""
     import torch
 
+    name, _, digest = data.partition("#")
     return {
-        "data": data,
-        "data_images": _count_images(job.data) if data == job.data.describe() else None,
+        "data": name,
+        "data_digest": digest or None,
+        "data_images": _count_images(job.data) if name == job.data.describe() else None,
         "batch_size": key.batch_size,
         "seed": key.seed,
         "options": job.full_options(),
@@ -264,8 +260,10 @@ def export_table(job: PrecomputeJob, tables_dir: Path = TABLES_DIR) -> tuple[Pat
     rows = list(cache.items(key))
     if not rows:
         raise UsageError(f"no scores for {key.table_stem()} in the cache {cache.path}; run precompute first")
-    expected = data_label(job, scorer)
-    foreign = sorted({record.data for _, record in rows} - {expected})
+    from nasearch.proxies.scorer import same_data
+
+    expected = data_label(job, scorer) if (not scorer.spec.needs_data or job.data.available) else rows[0][1].data
+    foreign = sorted({record.data for _, record in rows if not same_data(record.data, expected)})
     if foreign:
         raise UsageError(
             f"the cache {cache.path} holds {key.table_stem()} scores computed on {foreign}, not {expected!r}; "

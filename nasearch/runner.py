@@ -16,7 +16,7 @@ import numpy as np
 from nasearch.clock import SimulatedClock
 from nasearch.config import SearchConfig
 from nasearch.errors import BudgetExhausted
-from nasearch.hook import PoolSelector
+from nasearch.hook import PoolSelector, build_scorer
 from nasearch.loading import check_capabilities, construct, load_space, searcher_class
 
 #: a safety net for searchers that never stop on their own under a zero-cost budget
@@ -46,32 +46,16 @@ class SearchContext:
         space = load_space(config.space)
         searcher_cls = searcher_class(config.searcher["name"])
         check_capabilities(searcher_cls, space)
-        scorer = None
-        if config.hook is not None:
-            from nasearch.proxies.data import DataSource
-            from nasearch.proxies.scorer import ProxyScorer
-            from nasearch.proxies.store import ScoreCache
-
-            hook = config.hook
-            scorer = ProxyScorer(
-                space,
-                hook.proxy,
-                dataset=hook.dataset,
-                batch_size=hook.batch_size,
-                seed=hook.seed,
-                data=DataSource.from_config(config.data),
-                cache=ScoreCache(config.cache_dir),
-                options=hook.options,
-                use_tables=hook.tables,
-            )
+        scorer = build_scorer(config, space)  # None when the hook's selection scores nothing
         context = cls(config, space, searcher_cls, scorer)
         context.new_searcher(SimulatedClock(config.budget_seconds))  # fail on bad args before any run
         return context
 
     def new_searcher(self, clock: SimulatedClock) -> Any:
         pool = None
-        if self.scorer is not None:
-            pool = PoolSelector(self.scorer, self.config.hook.k, clock, self.config.hook.cost)
+        if self.config.hook is not None:
+            hook = self.config.hook
+            pool = PoolSelector(self.scorer, hook.k, clock, hook.cost, select=hook.select, space=self.space)
         args = dict(self.config.searcher.get("args") or {})
         return construct(self.searcher_cls, args, "searcher", self.space, pool)
 

@@ -6,7 +6,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED_NPZ = ROOT.parent / "shared" / "data" / "cifar10_sample.npz"
+#: the CIFAR-10 sample beside the checkout (../shared), or beside its parent (a worktree under /work/wt)
+SHARED_NPZ = next((p for p in (ROOT.parent / "shared" / "data" / "cifar10_sample.npz",
+                               ROOT.parent.parent / "shared" / "data" / "cifar10_sample.npz") if p.is_file()),
+                  ROOT.parent / "shared" / "data" / "cifar10_sample.npz")
 
 
 @pytest.fixture(autouse=True)

@@ -112,18 +112,92 @@ def test_rea_ages_out_the_oldest_member(space):
     assert [a for a, _ in searcher.population] == trials[2:]
 
 
-def test_uniform_control_picks_with_the_run_generator_and_matches_vanilla_in_distribution(space):
-    from nasearch.proxies.scorer import ProxyScorer
+def _positions(k):
+    """A generator of candidates that are their own pool positions 0..k-1."""
+    state = {"n": 0}
 
-    scorer = ProxyScorer(space, "uniform", use_tables=False)
+    def generate(rng):
+        position = state["n"] % k
+        state["n"] += 1
+        return position
+
+    return generate
+
+
+def test_uniform_control_picks_every_pool_position_equally_often_with_the_run_generator(space):
+    """Tells a uniform pick from "always the first (or any fixed) candidate": the picked positions
+    must be uniform over 0..k-1 (chi-square), and the pick must follow the run's generator."""
+    from scipy import stats
+
     clock = SimulatedClock(1e9)
-    pool = PoolSelector(scorer, k=10, clock=clock, cost=ProxyCostPolicy("measured"))
+    k = 10
+    pool = PoolSelector(None, k=k, clock=clock, cost=ProxyCostPolicy("measured"), select="uniform", space=space)
     rng = np.random.default_rng(0)
-    picks = [pool.draw(rng, space.sample) for _ in range(4000)]
-    assert clock.proxy_seconds == 0 and pool.scored == 40000
-    # each pool member is uniform over the space, so the pick is: op frequencies ~ 1/5 per edge
-    frequencies = np.array([[sum(a[e] == op for a in picks) / len(picks) for op in range(5)] for e in range(6)])
-    assert np.abs(frequencies - 0.2).max() < 0.03
-    # and the pick is not always the same pool position (it depends on the generator)
-    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
-    assert pool.draw(rng_a, space.sample) == pool.draw(rng_b, space.sample)
+    generate = _positions(k)
+    picks = [pool.draw(rng, generate) for _ in range(5000)]
+    counts = np.bincount(picks, minlength=k)
+    assert stats.chisquare(counts).pvalue > 1e-3, counts  # a fixed position gives p ~ 0
+    assert counts.min() > 400 and clock.proxy_seconds == 0 and pool.scored == 5000 * k
+    draws = [PoolSelector(None, k, SimulatedClock(1e9), ProxyCostPolicy("lookup"), select="uniform", space=space)
+             .draw(np.random.default_rng(seed), _positions(k)) for seed in (1, 1, 2, 3, 4, 5)]
+    assert draws[0] == draws[1] and len(set(draws)) > 1  # same generator, same pick; others differ
+
+
+def test_a_first_candidate_selector_fails_the_uniform_check():
+    """The check above can fail: the same statistic on "always position 0" rejects it."""
+    from scipy import stats
+
+    counts = np.bincount([0] * 5000, minlength=10)
+    assert stats.chisquare(counts).pvalue < 1e-3
+
+
+def test_worst_picks_the_lowest_proxy_score_and_oracle_the_best_fitness(space):
+    scorer = RecordingScorer(space, seconds=1.0)
+    clock = SimulatedClock(1e9)
+    candidates = [(1,) * 6, (0,) * 6, (4,) * 6, (2,) * 6]
+    worst = PoolSelector(scorer, k=4, clock=clock, cost=ProxyCostPolicy("measured"), select="worst")
+    assert worst.choose(candidates) == (0,) * 6 and clock.proxy_seconds == 4.0  # charged like the proxy
+    oracle = PoolSelector(None, k=4, clock=SimulatedClock(1e9), cost=ProxyCostPolicy("measured"), select="oracle",
+                          space=space)
+    fitness = {a: space.query(a, np.random.default_rng(0)).fitness for a in candidates}
+    iterator = iter(candidates)
+    rng = np.random.default_rng(7)
+    state = rng.bit_generator.state
+    assert oracle.draw(rng, lambda _: next(iterator)) == max(candidates, key=fitness.get)
+    assert rng.bit_generator.state == state  # the oracle never touches the run's generator
+
+
+def test_hook_proxy_uniform_is_a_deprecated_alias_of_select_uniform(capsys):
+    from nasearch import config as config_module
+    from nasearch.config import parse_hook
+
+    config_module._deprecation_said.discard("uniform")
+    old = parse_hook({"proxy": "uniform", "cost": "lookup"})
+    assert old.select == "uniform" and old.proxy == "uniform"  # the run record keeps saying proxy: uniform
+    assert "deprecated" in capsys.readouterr().err
+    parse_hook({"proxy": "uniform"})
+    assert capsys.readouterr().err == ""  # said once
+    assert parse_hook({"select": "oracle"}).select == "oracle"
+    with pytest.raises(UsageError, match="hook.select"):
+        parse_hook({"select": "best"})
+    with pytest.raises(UsageError, match="pool-selection control"):
+        from nasearch.proxies.registry import get_proxy
+
+        get_proxy("uniform")
+
+
+def test_seeds_average_the_proxy_and_charge_the_sum(space):
+    from nasearch.config import parse_search_config
+    from nasearch.runner import SearchContext
+
+    def context(hook):
+        raw = {"space": {"name": "nb201"}, "searcher": {"name": "rs"}, "hook": {"proxy": "random", **hook}}
+        return SearchContext.build(parse_search_config(raw))
+
+    arch = (1, 2, 0, 4, 1, 2)
+    singles = [context({"seed": s}).scorer.score(arch) for s in (0, 1, 2)]
+    averaged = context({"seeds": [0, 1, 2]}).scorer.score(arch)
+    assert averaged.score == pytest.approx(np.mean([r.score for r in singles]))
+    assert averaged.seconds == pytest.approx(sum(r.seconds for r in singles))
+    with pytest.raises(UsageError, match="seed or seeds"):
+        context({"seed": 0, "seeds": [0, 1]})

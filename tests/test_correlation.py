@@ -51,14 +51,14 @@ def test_correlate_cli_writes_outputs_that_match_scipy(tmp_path, space):
 def test_study_resumes_from_the_cache_and_a_larger_n_extends_the_same_sample(tmp_path, space):
     from nasearch.proxies.store import ScoreCache, ScoreKey
 
-    args = ["correlate", "--proxies", "params", "--pool", "4", "--repeats", "3", "--bootstrap", "0", "--cache-dir", str(tmp_path / "c"),
+    args = ["correlate", "--proxies", "flops", "--pool", "4", "--repeats", "3", "--bootstrap", "0", "--cache-dir", str(tmp_path / "c"),
             "--no-progress"]
     assert main([*args, "--n", "6", "--out", str(tmp_path / "a")]) == 0
     assert main([*args, "--n", "9", "--out", str(tmp_path / "b")]) == 0
     small = [r["arch_id"] for r in read_csv(tmp_path / "a" / "scores.csv")]
     large = [r["arch_id"] for r in read_csv(tmp_path / "b" / "scores.csv")]
     assert large[:6] == small
-    key = ScoreKey("nb201@1", "params", "cifar10", 64, 0)
+    key = ScoreKey("nb201@1", "flops", "cifar10", 0, 0)  # data-free: keyed without a batch size
     assert len(list(ScoreCache(tmp_path / "c").items(key))) == 9  # 6 reused, 3 new
     assert sample_arch_ids(space, 9, 0) == large  # deterministic in the seed
     assert sample_arch_ids(space, 9, 1) != large

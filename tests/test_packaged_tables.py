@@ -68,7 +68,7 @@ def test_params_table_is_whole_and_counts_the_built_networks():
 
     from spaces.nb201.network import NB201Network
 
-    found = read_table(ScoreKey("nb201@1", "params", "cifar10", 128, 0))
+    found = read_table(ScoreKey("nb201@1", "params", "cifar10", 0, 0))  # data-free: no batch size in the key
     assert found is not None
     records, metadata = found
     assert metadata["complete"] is True and len(records) == NUM_ARCHS

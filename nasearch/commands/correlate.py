@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=100, help="repeats of the selection experiment (default 100)")
     parser.add_argument("--bootstrap", type=int, default=1000,
                         help="bootstrap resamples for rho's 95%% interval (default 1000; 0 = none)")
+    parser.add_argument("--option", action="append", default=[], metavar="PROXY.KEY=VALUE",
+                        help="a proxy option, e.g. gradsign.per_sample=loop (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -48,13 +50,23 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--proxies is empty; give e.g. --proxies synflow,naswot")
     for name in proxies:
         get_proxy(name)  # unknown names fail here, before any scoring
+    import yaml
+
+    options: dict[str, dict] = {}
+    for pair in args.option:
+        target, sep, value = pair.partition("=")
+        proxy, dot, key = target.rpartition(".")
+        if not sep or not dot or proxy not in proxies or not key:
+            raise UsageError(f"--option {pair!r} must look like PROXY.KEY=VALUE for a proxy in --proxies,"
+                             " e.g. gradsign.per_sample=loop")
+        options.setdefault(proxy, {})[key] = yaml.safe_load(value)
     spec = {"class": args.space} if ":" in args.space else {"name": args.space}
     space = load_space(spec)
     data = DataSource.from_config({"npz": args.data} if args.data else None)
     result = run_study(space, proxies, Path(args.out), n=args.n, dataset=args.dataset, batch_size=args.batch_size,
                        seed=args.seed, data=data, cache_dir=args.cache_dir, workers=args.workers,
                        pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress,
-                       bootstrap=args.bootstrap)
+                       bootstrap=args.bootstrap, options=options)
     print((Path(args.out) / "correlation.md").read_text())
     print((Path(args.out) / "selection.md").read_text())
     print(f"outputs: {args.out} ({len(result.arch_ids)} archs)")

@@ -94,3 +94,17 @@ def load_batch(source: DataSource, batch_size: int, seed: int):
     mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
     return (x - mean) / std, torch.from_numpy(labels[picked].astype(np.int64))
+
+
+def batch_digest(inputs, labels) -> str:
+    """The identity of a proxy batch: SHA-256 (first 16 hex digits) of its pixels and labels.
+
+    Stored with every score (``ScoreRecord.data``) and in each packaged table's provenance
+    (``data_digest``), so scores of different images are told apart whatever the files are called.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(inputs.detach().cpu().contiguous().numpy().tobytes())
+    digest.update(labels.detach().cpu().contiguous().numpy().tobytes())
+    return "sha256:" + digest.hexdigest()[:16]

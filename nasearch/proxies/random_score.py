@@ -15,13 +15,12 @@ the same high-hash neighbours keep winning, so the search explores less than van
 The controls experiment (docs/results/controls) measured G-REA+random below REA. A control
 that is exact for every searcher needs a fresh uniform choice per pool, drawn from the run's
 own generator, i.e. in the pool hook rather than in a cached per-architecture score: that
-is the ``uniform`` control below.
+is the hook's ``select: uniform`` (nasearch/hook.py).
 """
 from __future__ import annotations
 
 import hashlib
 
-from nasearch.errors import UsageError
 from nasearch.proxies.registry import ProxySpec
 
 
@@ -39,19 +38,4 @@ SPEC = ProxySpec(
     needs_arch_id=True,
     needs_network=False,
     description="uniform [0,1) from a hash of (arch id, seed): the no-information control",
-)
-
-
-def _never_scored(*args, **kwargs) -> float:
-    raise UsageError("'uniform' has no scores: it is a hook.proxy control the pool hook applies; use 'random' to score")
-
-
-UNIFORM = ProxySpec(
-    name="uniform",
-    fn=_never_scored,
-    needs_data=False,
-    needs_labels=False,
-    needs_network=False,
-    uniform_pick=True,
-    description="a uniform pick from each pool with the run's generator: the exact control for every searcher",
 )

@@ -23,8 +23,13 @@ class ProxySpec:
     A proxy with ``needs_arch_id`` also gets ``arch_id=`` and ``seed=`` keywords, because a
     score that must differ per architecture (the ``random`` control) cannot be derived from
     the network alone; with ``needs_network=False`` it gets ``None`` instead of a network.
-    A spec with ``uniform_pick`` is no score at all: the pool hook picks a candidate uniformly
-    with the run's own generator (the exact no-information control for every searcher).
+    Pool-selection controls that are not scores (``uniform``, ``oracle``, ``worst``) are the
+    hook's ``select:``, not proxies (nasearch/hook.py).
+
+    A user's proxy (``hook.proxy: "my_pkg.mod:SPEC"`` or ``"path/to/file.py:SPEC"``, or a
+    ``nasearch.proxies`` entry point) is a ``ProxySpec`` like these; its scores are cached
+    under ``name`` (``name@version`` when ``version`` is set): change the version whenever the
+    function changes, and pick a name no built-in proxy has.
     """
 
     name: str
@@ -34,9 +39,9 @@ class ProxySpec:
     higher_is_better: bool = True
     needs_arch_id: bool = False
     needs_network: bool = True
-    uniform_pick: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    version: str = ""
 
 
 PROXIES: dict[str, str] = {
@@ -52,22 +57,45 @@ PROXIES: dict[str, str] = {
     "params": "nasearch.proxies.params:SPEC",
     "flops": "nasearch.proxies.flops:SPEC",
     "random": "nasearch.proxies.random_score:SPEC",
-    "uniform": "nasearch.proxies.random_score:UNIFORM",
 }
+#: hook.proxy values that are pool-selection controls of the hook, not proxies (deprecated there)
+SELECTION_ALIASES = {"uniform"}
 
 
 def available_proxies() -> list[str]:
-    return sorted(PROXIES)
+    """Built-in proxies and those installed packages registered (``nasearch.proxies``)."""
+    return sorted(_registry().names())
+
+
+def _registry():
+    from nasearch.loading import PROXY_ENTRY_POINTS, Registry
+
+    return Registry("proxy", PROXIES, PROXY_ENTRY_POINTS, accept=_spec_problem)
+
+
+def _spec_problem(obj: Any) -> str | None:
+    if not isinstance(obj, ProxySpec):
+        return f"is a {type(obj).__name__}, not a nasearch.proxies.registry.ProxySpec; see docs/custom_proxy.md"
+    if obj.name in PROXIES:
+        return f"is named {obj.name!r} like the built-in proxy: give your ProxySpec a name of its own (its scores are cached by name)"
+    return None
+
+
+def key_name(spec: ProxySpec) -> str:
+    """The proxy's name in score keys, caches and tables."""
+    return f"{spec.name}@{spec.version}" if spec.version else spec.name
 
 
 def get_proxy(name: str) -> ProxySpec:
-    if name not in PROXIES:
-        raise UsageError(f"unknown proxy {name!r}; choose one of {', '.join(available_proxies())}")
-    module_name, attribute = PROXIES[name].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise UsageError(f"proxy {name!r} is registered but not installed in this version of nasearch") from exc
-        raise
-    return getattr(module, attribute)
+    """A proxy by name, entry point, ``module:SPEC`` or ``path/to/file.py:SPEC``."""
+    if name in SELECTION_ALIASES:
+        raise UsageError(f"{name!r} is not a proxy but a pool-selection control: write hook.select: {name}")
+    if not isinstance(name, str):
+        raise UsageError(f"hook.proxy: expected a proxy name such as 'gradsign', got {name!r}")
+    if name not in PROXIES and ":" not in name and name not in _registry().names():
+        raise UsageError(f"unknown proxy {name!r}; choose one of {', '.join(available_proxies())},"
+                         " or give your own as 'my_pkg.mod:SPEC' / 'path/to/file.py:SPEC'")
+    spec = _registry().load(name, "hook.proxy")
+    if not isinstance(spec, ProxySpec):
+        raise UsageError(f"proxy {name!r} (an entry point) is not a ProxySpec")
+    return spec

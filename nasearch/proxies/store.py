@@ -1,7 +1,9 @@
 """Where proxy scores live between runs: a persistent SQLite cache and packaged tables.
 
 A score is keyed by (space, proxy, dataset, batch size, seed, arch id), so repeated runs
-never recompute it. Each score keeps the seconds it took to compute and where, because the
+never recompute it; data-free proxies have batch size 0 in the key. Which images a score saw
+is kept in its record (``data``: source name and batch digest), and the scorer refuses to mix
+two image sets under one key. Each score keeps the seconds it took to compute and where, because the
 simulated clock's ``measured`` policy charges those seconds on every later lookup too.
 SQLite gives atomic, multi-process-safe writes without a home-made file format.
 """
@@ -144,6 +146,8 @@ def read_table(key: ScoreKey, directory: Path = TABLES_DIR) -> tuple[dict[str, S
     if metadata.get("key") != asdict(key):
         return None
     hardware, data = metadata.get("hardware", ""), metadata.get("data", "")
+    if metadata.get("data_digest"):  # the identity of the batch the table was computed on
+        data = f"{data}#{metadata['data_digest']}"
     with gzip.open(data_path, "rt") as handle:
         reader = csv.reader(handle)
         next(reader)
