@@ -1,4 +1,4 @@
-"""Test doubles shared by several test modules."""
+"""The test doubles shared by every test module (one set: add new fakes here, not in a test file)."""
 import torch
 from torch import nn
 
@@ -19,13 +19,27 @@ class TiedLinears(nn.Module):
 
 
 class CountingScorer:
-    """The ProxyScorer interface PoolSelector uses; the score is a fixed function of the arch."""
+    """The scorer interface the hook uses (``score``, ``higher_is_better``, ``space``, and the public
+    store view ``stored`` / ``known_count`` / ``warm`` / ``check_data``), with a known score per arch:
+    ``fn(arch)``, costing ``seconds``. Every request is recorded in ``calls``."""
 
     higher_is_better = True
 
-    def __init__(self, space, fn):
-        self.space, self.fn, self.calls = space, fn, []
+    def __init__(self, space, fn, seconds: float = 0.0):
+        self.space, self.fn, self.seconds, self.calls = space, fn, seconds, []
 
     def score(self, arch):
         self.calls.append(arch)
-        return ScoreRecord(float(self.fn(arch)), 0.0, "test", "none")
+        return ScoreRecord(float(self.fn(arch)), self.seconds, "test", "none")
+
+    def stored(self, arch_id):
+        return True
+
+    def known_count(self):
+        return 0
+
+    def warm(self):
+        pass
+
+    def check_data(self):
+        pass

@@ -5,11 +5,12 @@ import pytest
 from nasearch.clock import ProxyCostPolicy, SimulatedClock
 from nasearch.errors import BudgetExhausted, UsageError
 from nasearch.hook import PoolSelector
-from nasearch.proxies.store import ScoreRecord
 from searchers.evolution import RegularizedEvolution
 from searchers.random_search import RandomSearch
 from spaces.nb201.space import NB201Space
 from spaces.protocol import Evaluation
+
+from fakes import CountingScorer
 
 
 def test_clock_refuses_the_overflowing_charge_and_keeps_state():
@@ -39,17 +40,9 @@ def test_bad_proxy_cost_policy(value):
         ProxyCostPolicy.parse(value)
 
 
-class RecordingScorer:
-    """A scorer with a known score per arch (sum of op indices), recording every request."""
-
-    higher_is_better = True
-
-    def __init__(self, space, seconds=1.0):
-        self.space, self.seconds, self.requests = space, seconds, []
-
-    def score(self, arch):
-        self.requests.append(arch)
-        return ScoreRecord(float(sum(arch)), self.seconds)
+def RecordingScorer(space, seconds=1.0):
+    """A scorer with a known score per arch (sum of op indices), recording every request (``calls``)."""
+    return CountingScorer(space, sum, seconds=seconds)
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +60,12 @@ def test_g_rea_scores_exactly_k_children_of_the_tournament_parent_and_trains_the
         trial = searcher.propose(rng)
         searcher.observe(trial, space.query(trial.arch, rng))
     population = {arch for arch, _ in searcher.population}
-    scorer.requests.clear()
+    scorer.calls.clear()
     trial = searcher.propose(rng)
-    assert len(scorer.requests) == 10
-    parents = [p for p in population if all(sum(a != b for a, b in zip(p, c)) == 1 for c in scorer.requests)]
+    assert len(scorer.calls) == 10
+    parents = [p for p in population if all(sum(a != b for a, b in zip(p, c)) == 1 for c in scorer.calls)]
     assert parents, "all ten candidates are single-edge mutations of one population member"
-    assert trial.arch == max(scorer.requests, key=sum)
+    assert trial.arch == max(scorer.calls, key=sum)
 
 
 def test_g_rs_picks_the_best_of_k_samples_and_charges_each_new_score_once(space):
@@ -81,10 +74,10 @@ def test_g_rs_picks_the_best_of_k_samples_and_charges_each_new_score_once(space)
     pool = PoolSelector(scorer, k=5, clock=clock, cost=ProxyCostPolicy("measured"))
     searcher = RandomSearch(space, pool)
     trial = searcher.propose(np.random.default_rng(3))
-    assert len(scorer.requests) == 5 and trial.arch == max(scorer.requests, key=sum)
-    assert clock.proxy_seconds == 2.0 * len(set(scorer.requests))
-    pool.choose(scorer.requests[:2])  # already paid in this run: free
-    assert clock.proxy_seconds == 2.0 * len(set(scorer.requests))
+    assert len(scorer.calls) == 5 and trial.arch == max(scorer.calls, key=sum)
+    assert clock.proxy_seconds == 2.0 * len(set(scorer.calls))
+    pool.choose(scorer.calls[:2])  # already paid in this run: free
+    assert clock.proxy_seconds == 2.0 * len(set(scorer.calls))
 
 
 def test_lower_is_better_proxies_pick_the_minimum(space):
