@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from typing import Sequence
 
@@ -21,6 +22,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiment": ("nasearch.commands.experiment", "run a vanilla-vs-assisted experiment config"),
     "report": ("nasearch.commands.report", "write the report of an experiment's results"),
 }
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type`` for seconds and other real flags: a finite number (``nan``/``inf`` refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number; give seconds such as 12000")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):

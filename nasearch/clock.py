@@ -6,6 +6,7 @@ that would overflow the budget is refused and the run ends without counting that
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from nasearch.errors import BudgetExhausted, UsageError
@@ -48,6 +49,8 @@ class ProxyCostPolicy:
         if isinstance(value, bool):
             raise UsageError(f"hook.cost: {value!r} is not a policy; use 'measured', 'lookup' or seconds >= 0")
         if isinstance(value, (int, float)):
+            if not math.isfinite(value):
+                raise UsageError(f"hook.cost: {value!r} is not a finite number; give seconds >= 0, 'measured' or 'lookup'")
             if value < 0:
                 raise UsageError(f"hook.cost: {value} is negative; give seconds >= 0, 'measured' or 'lookup'")
             return cls("fixed", float(value))

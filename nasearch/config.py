@@ -5,6 +5,7 @@ Every problem is reported as one line naming the key and the fix, because a typo
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,16 @@ def _check_keys(section: dict, allowed: set[str], where: str) -> None:
         raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}")
 
 
-def checked_number(value: Any, where: str, kind: type, minimum: float) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
+def checked_number(value: Any, where: str, kind: type, minimum: float, exclusive: bool = False) -> Any:
+    """``value`` as ``kind``, finite and >= ``minimum`` (> with ``exclusive``), else a one-line error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UsageError(f"{where}: expected {'an integer' if kind is int else 'a number'}, got {value!r}")
-    if value < minimum:
-        raise UsageError(f"{where}: must be >= {minimum}, got {value}")
+    if not math.isfinite(value):
+        raise UsageError(f"{where}: must be a finite number, got {value!r}; give a value such as 12000")
+    if kind is int and not float(value).is_integer():
+        raise UsageError(f"{where}: expected an integer, got {value!r}")
+    if value < minimum or (exclusive and value == minimum):
+        raise UsageError(f"{where}: must be {'>' if exclusive else '>='} {minimum}, got {value}")
     return kind(value)
 
 
@@ -95,10 +101,25 @@ def resolve_config(path: str | Path) -> Path:
 
 def read_yaml(path: str | Path) -> dict:
     path = resolve_config(path)
+    if path.is_dir():
+        raise UsageError(f"config file {path} is a directory; pass a YAML file such as configs/g_rea.yaml")
     if not path.is_file():
         raise UsageError(f"config file {path} does not exist; pass a path such as configs/g_rea.yaml")
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}); save the config as UTF-8 YAML") from None
+    except OSError as exc:
+        raise UsageError(f"config file {path} cannot be read ({exc.strerror or type(exc).__name__}); check its permissions") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        tag = str(exc.problem or "")
+        if "python/" in tag:
+            raise UsageError(f"{path}: Python tags (!!python/...) are refused{where}; configs hold plain values only") from None
+        raise UsageError(f"{path}: unsupported YAML tag{where} ({' '.join(tag.split())}); use plain values") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -134,7 +155,7 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
         space=dict(space),
         searcher=dict(searcher),
         hook=hook,
-        budget_seconds=checked_number(raw.get("budget_seconds", 12000), "budget_seconds", float, 0),
+        budget_seconds=checked_number(raw.get("budget_seconds", 12000), "budget_seconds", float, 0, exclusive=True),
         runs=checked_number(raw.get("runs", 1), "runs", int, 1),
         seed=checked_number(raw.get("seed", 0), "seed", int, 0),
         out=str(raw.get("out") or f"results/{label}"),

@@ -112,7 +112,7 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
     settings.update({k: v for k, v in overrides.items() if v is not None})
     runs = checked_number(settings["runs"], "runs", int, 1)
     seed = checked_number(settings["seed"], "seed", int, 0)
-    budget = checked_number(settings["budget_seconds"], "budget_seconds", float, 0)
+    budget = checked_number(settings["budget_seconds"], "budget_seconds", float, 0, exclusive=True)
     workers = checked_number(settings["workers"], "workers", int, 1)
     out = str(settings["out"])
     entries = raw.get("searchers")

@@ -26,6 +26,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import inspect
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -220,10 +221,62 @@ def construct(factory: Any, args: dict, what: str, *leading: Any) -> Any:
             allowed = [n for n, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY]
             allowed = [n for n in allowed if n not in ("self", "space", "pool")]
             raise UsageError(f"{what}.args: unknown {unknown}; allowed: {allowed}")
+        args = {name: _checked_arg(params[name], value, f"{what}.args.{name}") if name in params else value
+                for name, value in args.items()}
     try:
         return factory(*leading, **args)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{what}: {exc}") from exc
+
+
+#: annotation text -> the scalar kind an argument must have (others are not checked here)
+_SCALAR_KINDS = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _declared_kinds(param: inspect.Parameter) -> tuple[set, bool] | None:
+    """(scalar kinds the parameter accepts, whether None is accepted), or None if not knowable.
+
+    From its annotation when that names only int/float/bool/str/None (``"int | None"``,
+    ``Optional[int]``), else from a scalar default's type.
+    """
+    annotation = param.annotation
+    if annotation is not param.empty:
+        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+        text = text.replace("typing.", "").strip()
+        if text.startswith("Optional[") and text.endswith("]"):
+            text = text[len("Optional["):-1] + " | None"
+        names = [part.strip() for part in text.split("|")]
+        if names and all(n in _SCALAR_KINDS or n == "None" for n in names):
+            return {_SCALAR_KINDS[n] for n in names if n != "None"}, "None" in names or param.default is None
+    default = param.default
+    if default is not param.empty and type(default) in _SCALAR_KINDS.values():
+        return {type(default)}, False
+    return None
+
+
+def _checked_arg(param: inspect.Parameter, value: Any, where: str) -> Any:
+    """``value`` if it has the parameter's declared scalar kind (an integral float becomes an int)."""
+    declared = _declared_kinds(param)
+    if declared is None:
+        return value
+    kinds, none_ok = declared
+    if value is None and none_ok:
+        return value
+    if bool in kinds and isinstance(value, bool):
+        return value
+    if int in kinds and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if float in kinds and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise UsageError(f"{where}: must be a finite number, got {value!r}")
+        return value
+    if int in kinds and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if str in kinds and isinstance(value, str):
+        return value
+    wanted = " or ".join({int: "an integer", float: "a number", bool: "true/false", str: "a string"}[k]
+                         for k in (int, float, bool, str) if k in kinds)
+    raise UsageError(f"{where}: expected {wanted}{' or null' if none_ok else ''}, got {value!r}")
 
 
 def registered_spaces() -> dict[str, str]:

@@ -210,8 +210,9 @@ def precompute(
 def _count_images(data: DataSource) -> int | None:
     if not data.npz or not Path(data.npz).is_file():
         return None
-    with np.load(data.npz) as archive:
-        return int(len(archive["train_labels"]))
+    from nasearch.proxies.data import _read_npz
+
+    return int(len(_read_npz(Path(data.npz))[1]))  # a damaged npz is a one-line error, never unpickled
 
 
 def _cpu_model() -> str:

@@ -58,8 +58,13 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         except ImportError as exc:
             raise UsageError(f"reading {path.name} needs pandas and pyarrow: pip install pandas pyarrow (or use a CSV)") from exc
         return [{str(k): "" if v is None else str(v) for k, v in row.items()} for row in frame.to_dict("records")]
-    with path.open(newline="") as handle:
-        return [dict(row) for row in csv.DictReader(handle)]
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return [dict(row) for row in csv.DictReader(handle)]
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"space.args.path: {path} is not UTF-8 text (byte {exc.start}); save the table as a UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise UsageError(f"space.args.path: {path} is not a readable CSV ({exc}); fix the table") from None
 
 
 def _number(text: str, column: str, row: int, path: Path) -> float:

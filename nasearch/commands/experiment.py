@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nasearch.cli import finite_float
 from nasearch.errors import UsageError
 
 
@@ -22,7 +23,7 @@ def add_experiment_flags(parser: argparse.ArgumentParser, include_common: bool =
         parser.add_argument("--seed", type=int, help="base seed (overrides the config)")
         parser.add_argument("--out", help="experiment output directory (overrides the config)")
         parser.add_argument("--workers", type=int, help="parallel worker processes (default: all cores)")
-        parser.add_argument("--budget", type=float, help="simulated seconds per run (overrides budget_seconds)")
+        parser.add_argument("--budget", type=finite_float, help="simulated seconds per run (overrides budget_seconds)")
     parser.add_argument("--backend", choices=("local", "ray"), default="local",
                         help="local processes (default) or Ray tasks (pip install 'nasearch[ray]')")
     parser.add_argument("--ray-address", help="existing Ray cluster to join, e.g. ray://head:10001 or auto")
@@ -36,8 +37,8 @@ def check_flags(args: argparse.Namespace) -> None:
             raise UsageError(f"--{flag} must be >= 1, got {value}")
     if getattr(args, "seed", None) is not None and args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    if getattr(args, "budget", None) is not None and args.budget < 0:
-        raise UsageError(f"--budget must be >= 0, got {args.budget}")
+    if getattr(args, "budget", None) is not None and args.budget <= 0:
+        raise UsageError(f"--budget must be > 0 seconds, got {args.budget}")
     if getattr(args, "ray_address", None) and getattr(args, "backend", "local") != "ray":
         raise UsageError("--ray-address needs --backend ray")
 

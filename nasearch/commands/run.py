@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nasearch.cli import finite_float
 from nasearch.config import load_search_config
 from nasearch.execution import RESULTS, run_many
 from nasearch.summary import format_summary
@@ -15,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="base seed (overrides the config)")
     parser.add_argument("--out", help="output directory (overrides the config)")
     parser.add_argument("--workers", type=int, help="parallel worker processes (default: the config's, else 1)")
-    parser.add_argument("--budget", type=float, help="simulated seconds per run (overrides budget_seconds)")
+    parser.add_argument("--budget", type=finite_float, help="simulated seconds per run (overrides budget_seconds)")
     from nasearch.commands.experiment import add_experiment_flags
 
     add_experiment_flags(parser, include_common=False)  # used when CONFIG is an experiment config
@@ -30,8 +31,8 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"--{flag} must be >= 1, got {value}")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    if args.budget is not None and args.budget < 0:
-        raise UsageError(f"--budget must be >= 0, got {args.budget}")
+    if args.budget is not None and args.budget <= 0:
+        raise UsageError(f"--budget must be > 0 seconds, got {args.budget}")
     from nasearch.config import read_yaml
     from nasearch.experiment import is_experiment_config
 

@@ -6,7 +6,10 @@ it reads an ``.npz`` of uint8 images and labels. Which images form the batch dep
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,10 @@ import numpy as np
 from nasearch.errors import UsageError
 
 NPZ_ENV = "NASEARCH_CIFAR10_NPZ"
+#: seconds a download may wait for the server to answer (per connect or read, not in total);
+#: torchvision's download sets no timeout, so a network that accepts and never answers hung forever
+DOWNLOAD_TIMEOUT_ENV = "NASEARCH_DOWNLOAD_TIMEOUT"
+DEFAULT_DOWNLOAD_TIMEOUT = 60.0
 #: Standard CIFAR-10 normalisation (as NB201's training pipeline).
 CIFAR10_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
 CIFAR10_STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
@@ -57,20 +64,24 @@ def _load_arrays(source: DataSource) -> tuple[np.ndarray, np.ndarray]:
         path = Path(source.npz)
         if not path.is_file():
             raise UsageError(f"proxy data file {path} does not exist; fix data.npz or ${NPZ_ENV}")
-        with np.load(path) as archive:
-            if "train_images" not in archive or "train_labels" not in archive:
-                raise UsageError(f"{path} lacks 'train_images'/'train_labels' arrays; give an npz in that layout")
-            return archive["train_images"], archive["train_labels"]
+        return _read_npz(path)
     if source.torchvision_root:
         from torchvision.datasets import CIFAR10
 
+        timeout = download_timeout()
         try:
-            dataset = CIFAR10(source.torchvision_root, train=True, download=source.download)
+            with socket_timeout(timeout):
+                dataset = CIFAR10(source.torchvision_root, train=True, download=source.download)
         except RuntimeError as exc:
             raise UsageError(
                 f"CIFAR-10 not found under {source.torchvision_root}; set data.download: true or fix data.torchvision_root"
             ) from exc
-        except OSError as exc:  # no network, DNS failure, refused connection, full disk
+        except OSError as exc:  # no network, DNS failure, refused connection, no answer, full disk
+            if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+                raise UsageError(
+                    f"CIFAR-10 download into {source.torchvision_root} got no answer within {timeout:g} s;"
+                    f" check the network (or raise ${DOWNLOAD_TIMEOUT_ENV}), or point ${NPZ_ENV} / data.npz at an npz"
+                ) from None
             raise UsageError(
                 f"could not download CIFAR-10 into {source.torchvision_root} ({type(exc).__name__});"
                 f" download it elsewhere into that folder, or point ${NPZ_ENV} / data.npz at an npz of images"
@@ -80,6 +91,55 @@ def _load_arrays(source: DataSource) -> tuple[np.ndarray, np.ndarray]:
         "this proxy needs images and no cached score exists: set data.npz (or $NASEARCH_CIFAR10_NPZ) "
         "or data.torchvision_root (+ download: true) in the config"
     )
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The two arrays of an npz; anything else (not an npz, object arrays) is a one-line error.
+
+    ``allow_pickle`` stays off: an npz holding pickled objects could run code when loaded.
+    """
+    layout = "an npz (numpy.savez) of uint8 'train_images' (N, 32, 32, 3) and 'train_labels' (N,)"
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"proxy data file {path} is not a readable npz ({type(exc).__name__}); give {layout}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise UsageError(f"proxy data file {path} is a single .npy array, not an npz; give {layout}")
+    with archive:
+        if "train_images" not in archive or "train_labels" not in archive:
+            raise UsageError(f"{path} lacks 'train_images'/'train_labels' arrays; give an npz in that layout")
+        try:
+            return archive["train_images"], archive["train_labels"]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise UsageError(
+                f"proxy data file {path}: its arrays cannot be read without unpickling or are damaged"
+                f" ({type(exc).__name__}); give {layout}"
+            ) from None
+
+
+def download_timeout() -> float:
+    """``$NASEARCH_DOWNLOAD_TIMEOUT`` seconds (a positive finite number), else 60."""
+    text = os.environ.get(DOWNLOAD_TIMEOUT_ENV)
+    if not text:
+        return DEFAULT_DOWNLOAD_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise UsageError(f"${DOWNLOAD_TIMEOUT_ENV} must be a positive number of seconds, got {text!r}")
+    return value
+
+
+@contextlib.contextmanager
+def socket_timeout(seconds: float):
+    """Give sockets opened inside (urllib's, which torchvision uses without a timeout) ``seconds``."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def load_batch(source: DataSource, batch_size: int, seed: int):

@@ -53,7 +53,15 @@ class ScoreCache:
 
     def __init__(self, directory: str | Path | None = None) -> None:
         self.path = Path(directory or default_cache_dir()) / "scores.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission, read-only disk
+            from nasearch.errors import UsageError
+
+            raise UsageError(
+                f"score cache directory {self.path.parent} cannot be created ({exc.strerror or type(exc).__name__});"
+                f" set cache_dir (or ${CACHE_ENV}) to a writable directory"
+            ) from None
         self._connection: sqlite3.Connection | None = None
         self._pid = -1
 

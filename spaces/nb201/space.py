@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from spaces.nb201.genotype import NUM_ARCHS, NUM_EDGES, OPS, Genotype, from_arch_str, from_index, to_arch_str
+from spaces.nb201.genotype import NUM_ARCHS, NUM_EDGES, OPS, Genotype, check_genotype, from_arch_str, from_index, to_arch_str
 from spaces.protocol import Evaluation, has_capability
 
 BACKENDS = ("embedded", "nb201", "nats")
@@ -82,7 +82,7 @@ class NB201Space:
         return tuple(arch)
 
     def decode(self, indices: Sequence[int]) -> Genotype:
-        return tuple(int(i) for i in indices)  # type: ignore[return-value]
+        return check_genotype(indices)
 
     @property
     def max_epochs(self) -> int | None:
