@@ -17,7 +17,7 @@ from nasearch.errors import UsageError
 TOP_KEYS = {"space", "searcher", "hook", "budget_seconds", "runs", "seed", "out", "data", "cache_dir", "label", "workers"}
 SPACE_KEYS = {"name", "class", "args"}
 SEARCHER_KEYS = {"name", "args"}
-HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "dataset", "cost", "options", "tables"}
+HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "dataset", "cost", "options", "tables", "device"}
 DATA_KEYS = {"npz", "torchvision_root", "download"}
 
 
@@ -31,6 +31,7 @@ class HookConfig:
     cost: ProxyCostPolicy = ProxyCostPolicy()
     options: dict = field(default_factory=dict)
     tables: bool = True  # use packaged score tables when their key matches
+    device: str = "cpu"  # where live proxy scores are computed: auto, cpu, cuda or cuda:N
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,17 @@ def parse_hook(hook: dict) -> HookConfig:
         cost=ProxyCostPolicy.parse(hook.get("cost", "measured")),
         options=dict(options),
         tables=bool(hook.get("tables", True)),
+        device=_checked_device(hook.get("device", "cpu")),
     )
+
+
+def _checked_device(value: Any) -> str:
+    """hook.device resolved now, so ``cuda`` without CUDA fails before any run."""
+    from nasearch.device import resolve_device
+
+    if not isinstance(value, str):
+        raise UsageError(f"hook.device: expected auto, cpu, cuda or cuda:N, got {value!r}")
+    return resolve_device(value, "hook.device")
 
 
 def load_search_config(path: str | Path) -> SearchConfig:

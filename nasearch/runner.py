@@ -63,6 +63,7 @@ class SearchContext:
                 cache=ScoreCache(config.cache_dir),
                 options=hook.options,
                 use_tables=hook.tables,
+                device=hook.device,
             )
         context = cls(config, space, searcher_cls, scorer)
         context.new_searcher(SimulatedClock(config.budget_seconds))  # fail on bad args before any run
@@ -132,4 +133,8 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         "proxy_seconds": round(clock.proxy_seconds, 6),
         "trajectory": {"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
         "incumbents": incumbents,
+        # a GPU run says where its live proxy scores ran and which clock their seconds are
+        # (CPU runs keep their exact bytes: CPU process time, as documented)
+        **({"proxy_device": config.hook.device, "proxy_clock": "gpu seconds (cuda-synchronized wall time)"}
+           if config.hook is not None and config.hook.device != "cpu" else {}),
     }
