@@ -64,6 +64,7 @@ class ScoreJob:
     seed: int
     data: Any  # DataSource
     cache_dir: str | None
+    device: str = "cpu"  # where live scores run (nasearch correlate --device)
 
 
 _WORKER_SPACE: Any = None
@@ -74,7 +75,7 @@ def _make_scorer(space: Any, job: ScoreJob):
     from nasearch.proxies.store import ScoreCache
 
     return ProxyScorer(space, job.proxy, job.dataset, job.batch_size, job.seed, data=job.data,
-                       cache=ScoreCache(job.cache_dir))
+                       cache=ScoreCache(job.cache_dir), device=job.device)
 
 
 def _init_worker(space: Any) -> None:
@@ -101,7 +102,7 @@ def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int
     missing = [a for a in arch_ids if scorer.table.get(a) is None and scorer.cache.get(scorer.key, a) is None]
     bar = tqdm(total=len(arch_ids), initial=len(arch_ids) - len(missing), desc=job.proxy, disable=not progress,
                unit="arch", dynamic_ncols=True)
-    if missing and workers > 1:
+    if missing and workers > 1 and job.device == "cpu":  # forked workers are for the CPU; a GPU runs in-process
         chunk = max(1, min(10, len(missing) // (4 * workers) or 1))
         chunks = [(job, missing[i : i + chunk]) for i in range(0, len(missing), chunk)]
         context = multiprocessing.get_context("fork")
@@ -318,6 +319,7 @@ def run_study(
     repeats: int = 100,
     progress: bool = True,
     bootstrap: int = 1000,
+    device: str = "cpu",
 ) -> StudyResult:
     """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
     ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``."""
@@ -336,7 +338,7 @@ def run_study(
     scores: dict[str, np.ndarray] = {}
     correlations: list[Correlation] = []
     for name in proxies:
-        job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir)
+        job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir, device)
         scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress)
         rows = correlate(name, scores[name], accuracies, resamples=bootstrap)
         correlations.extend(rows)

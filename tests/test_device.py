@@ -176,3 +176,23 @@ def test_cuda_scorer_records_the_gpu_and_gpu_seconds(tiny_npz):
         gpu = ProxyScorer(space, name, batch_size=8, data=data, use_tables=False, device="cuda").compute(arch)
         assert torch.cuda.get_device_name(0) in gpu.hardware and "gpu seconds" in gpu.hardware
         assert gpu.score == pytest.approx(cpu.score, rel=1e-3) and gpu.seconds > 0
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="checks the machine without CUDA")
+@pytest.mark.parametrize("command", [["correlate", "--n", "3"], ["precompute", "--limit", "1"]])
+def test_cli_device_cuda_without_cuda_exits_2(command, capsys, tmp_path):
+    from nasearch import cli
+
+    assert cli.main([*command, "--device", "cuda", "--cache-dir", str(tmp_path)]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="checks the machine without CUDA")
+def test_config_hook_device_cuda_without_cuda_is_one_usage_error():
+    from nasearch.config import parse_hook
+
+    assert parse_hook({"device": "cpu"}).device == "cpu"
+    with pytest.raises(UsageError, match="hook.device: 'cuda:1' asked for"):
+        parse_hook({"device": "cuda:1"})
+    with pytest.raises(UsageError, match="hook.device: expected auto, cpu, cuda or cuda:N"):
+        parse_hook({"device": 0})
