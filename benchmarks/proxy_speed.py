@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/proxy_speed.py [--proxy gradsign|gradalign] [--archs 20] [--batch-sizes 64 128]
-                                     [--threads 1]
+                                     [--threads 1] [--device cpu|auto|cuda[:N]]
                                      [--modes loop fast vmap] [--data PATH.npz]
 
 For each of ``--archs`` random NB201 architectures (seeded), every mode scores the same
@@ -16,7 +16,9 @@ loss with weight gradients): an exact per-sample method needs at least that much
 
 Seconds are CPU seconds (``time.process_time``) by default because shared machines make
 wall time measure the neighbours; ``--clock wall`` times wall seconds instead. With one
-torch thread the two coincide on an idle machine.
+torch thread the two coincide on an idle machine. With ``--device cuda`` every network is
+initialised on the CPU, moved to the GPU with the batch, and timed in GPU seconds (wall time
+between two ``torch.cuda.synchronize`` calls), the clock ``nasearch precompute`` records there.
 """
 from __future__ import annotations
 
@@ -52,7 +54,14 @@ def load_inputs(batch_size: int, npz: str | None, seed: int = 0):
     return x, torch.randint(0, 10, (batch_size,), generator=generator), "gaussian noise"
 
 
-def timed(fn, clock: str) -> tuple[float, float]:
+def timed(fn, clock: str, device: str = "cpu") -> tuple[float, float]:
+    if device != "cpu":
+        from nasearch.device import Stopwatch
+
+        watch = Stopwatch(device)
+        watch.start()
+        value = fn()
+        return value, watch.stop()
     tick = time.process_time if clock == "cpu" else time.perf_counter
     started = tick()
     value = fn()
@@ -66,26 +75,39 @@ def training_step(network: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) ->
 
 
 def run(args: argparse.Namespace) -> None:
+    from nasearch.device import deterministic, resolve_device
+
+    device = resolve_device(args.device, "--device")
     torch.set_num_threads(args.threads)
     proxy = get_proxy(args.proxy).fn
     rng = np.random.default_rng(args.seed)
     archs = [tuple(int(o) for o in rng.integers(5, size=6)) for _ in range(args.archs)]
-    print(f"{args.proxy}: torch {torch.__version__}, {args.threads} thread(s), {args.clock} seconds, {len(archs)} archs (seed {args.seed})")
-    warm_x = torch.randn(2, 3, 32, 32)
+    if device == "cpu":
+        where = f"{args.threads} thread(s), {args.clock} seconds"
+    else:
+        where = f"{torch.cuda.get_device_name(torch.device(device))} ({device}), GPU seconds (synchronized wall time)"
+    print(f"{args.proxy}: torch {torch.__version__}, {where}, {len(archs)} archs (seed {args.seed})")
+    with deterministic(device):
+        run_batches(args, proxy, archs, device)
+
+
+def run_batches(args: argparse.Namespace, proxy, archs: list, device: str) -> None:
+    warm_x = torch.randn(2, 3, 32, 32).to(device)
     for mode in args.modes:  # one-time costs (allocator, kernels) are not charged to the first arch
-        proxy(NB201Network((1,) * 6, 10), warm_x, torch.tensor([0, 1]), per_sample=mode)
+        proxy(NB201Network((1,) * 6, 10).to(device), warm_x, torch.tensor([0, 1]).to(device), per_sample=mode)
     for batch_size in args.batch_sizes:
         x, y, source = load_inputs(batch_size, args.data)
+        x, y = x.to(device), y.to(device)
         seconds = {mode: [] for mode in args.modes}
         steps = []
         scores = {mode: [] for mode in args.modes}
         for index, ops in enumerate(archs):
             torch.manual_seed(0)
-            network = NB201Network(ops, 10)
-            steps.append(timed(lambda: training_step(network, x, y), args.clock)[1])
+            network = NB201Network(ops, 10).to(device)  # initialised on the CPU, then moved
+            steps.append(timed(lambda: training_step(network, x, y), args.clock, device)[1])
             row = []
             for mode in args.modes:
-                value, spent = timed(lambda: proxy(network, x, y, per_sample=mode), args.clock)
+                value, spent = timed(lambda: proxy(network, x, y, per_sample=mode), args.clock, device)
                 seconds[mode].append(spent)
                 scores[mode].append(value)
                 row.append(f"{mode} {spent:6.2f}s")
@@ -123,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--modes", nargs="+", default=["loop", "fast", "vmap"], choices=["loop", "fast", "vmap"])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu", help="CPU clock (on a GPU: GPU seconds)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda or cuda:N")
     parser.add_argument("--data", help="npz of CIFAR-10 images (default ../shared/data/cifar10_sample.npz if present)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the arch sample")
     parser.add_argument("--verbose", action="store_true", help="print every arch's timings")
@@ -132,7 +155,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--archs and --threads must be >= 1")
     if args.proxy == "gradalign" and "vmap" in args.modes:
         parser.error("gradalign has modes loop and fast; pass --modes loop fast")
-    run(args)
+    from nasearch.errors import UsageError
+
+    try:
+        run(args)
+    except UsageError as exc:
+        parser.exit(2, f"proxy_speed: error: {exc}\n")
 
 
 if __name__ == "__main__":

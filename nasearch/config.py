@@ -18,7 +18,7 @@ from nasearch.errors import UsageError
 TOP_KEYS = {"space", "searcher", "hook", "budget_seconds", "runs", "seed", "out", "data", "cache_dir", "label", "workers"}
 SPACE_KEYS = {"name", "class", "args"}
 SEARCHER_KEYS = {"name", "args"}
-HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "seeds", "dataset", "cost", "options", "tables", "select"}
+HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "seeds", "dataset", "cost", "options", "tables", "select", "device"}
 #: hook.select values (nasearch.hook.SELECTIONS): the proxy's best, or a control
 HOOK_SELECTIONS = ("proxy", "uniform", "oracle", "worst")
 _deprecation_said: set[str] = set()
@@ -37,6 +37,7 @@ class HookConfig:
     tables: bool = True  # use packaged score tables when their key matches
     select: str = "proxy"  # how the hook picks from its pool: proxy | uniform | oracle | worst
     seeds: tuple[int, ...] | None = None  # average the proxy over these seeds (None: `seed` alone)
+    device: str = "cpu"  # where live proxy scores are computed: auto, cpu, cuda or cuda:N
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,17 @@ def parse_hook(hook: dict) -> HookConfig:
         tables=bool(hook.get("tables", True)),
         select=select,
         seeds=seeds if seeds and len(seeds) > 1 else None,
+        device=_checked_device(hook.get("device", "cpu")),
     )
+
+
+def _checked_device(value: Any) -> str:
+    """hook.device resolved now, so ``cuda`` without CUDA fails before any run."""
+    from nasearch.device import resolve_device
+
+    if not isinstance(value, str):
+        raise UsageError(f"hook.device: expected auto, cpu, cuda or cuda:N, got {value!r}")
+    return resolve_device(value, "hook.device")
 
 
 def load_search_config(path: str | Path) -> SearchConfig:

@@ -65,6 +65,7 @@ class ScoreJob:
     data: Any  # DataSource
     cache_dir: str | None
     options: tuple[tuple[str, Any], ...] = ()  # the proxy's options, as ScorerSpec.options
+    device: str = "cpu"  # where live scores run (nasearch correlate --device)
 
 
 _WORKER_SPACE: Any = None
@@ -74,7 +75,7 @@ def _make_scorer(space: Any, job: ScoreJob):
     from nasearch.proxies.scorer import ScorerSpec
     from nasearch.proxies.store import ScoreCache
 
-    spec = ScorerSpec(job.proxy, job.dataset, job.batch_size, (job.seed,), job.options)
+    spec = ScorerSpec(job.proxy, job.dataset, job.batch_size, (job.seed,), job.options, device=job.device)
     return spec.build(space, job.data, ScoreCache(job.cache_dir))
 
 
@@ -102,7 +103,7 @@ def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int
     missing = [a for a in arch_ids if not scorer.stored(a)]
     bar = tqdm(total=len(arch_ids), initial=len(arch_ids) - len(missing), desc=job.proxy, disable=not progress,
                unit="arch", dynamic_ncols=True)
-    if missing and workers > 1:
+    if missing and workers > 1 and job.device == "cpu":  # forked workers are for the CPU; a GPU runs in-process
         chunk = max(1, min(10, len(missing) // (4 * workers) or 1))
         chunks = [(job, missing[i : i + chunk]) for i in range(0, len(missing), chunk)]
         context = multiprocessing.get_context("fork")
@@ -320,6 +321,7 @@ def run_study(
     progress: bool = True,
     bootstrap: int = 1000,
     options: dict[str, dict] | None = None,
+    device: str = "cpu",
 ) -> StudyResult:
     """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
     ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``. ``options`` maps a proxy to its options."""
@@ -338,7 +340,8 @@ def run_study(
     scores: dict[str, np.ndarray] = {}
     correlations: list[Correlation] = []
     for name in proxies:
-        job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir, tuple(sorted((options or {}).get(name, {}).items())))
+        job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir,
+                       tuple(sorted((options or {}).get(name, {}).items())), device)
         scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress)
         label = specs[name].name  # a user's 'file.py:SPEC' is shown (and its plot named) by its spec's name
         rows = correlate(label, scores[name], accuracies, resamples=bootstrap)

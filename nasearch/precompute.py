@@ -34,6 +34,11 @@ SECONDS_MEANING = (
     "CPU seconds (time.process_time delta) of building the network at its seeded init and "
     "computing the proxy on the batch, one torch thread per worker process; data loading excluded"
 )
+GPU_SECONDS_MEANING = (
+    "GPU seconds (wall time between two torch.cuda.synchronize calls) of building the network at its "
+    "seeded init on the CPU, moving it to the GPU and computing the proxy there, one worker process per GPU; "
+    "data loading excluded"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class PrecomputeJob:
     data: DataSource = field(default_factory=DataSource)
     cache_dir: str | None = None
     options: tuple[tuple[str, Any], ...] = ()
+    device: str = "cpu"  # "cpu" or "cuda:N"; with several GPUs each worker gets its own (see precompute)
 
     def full_options(self) -> dict:
         """The proxy's options with this job's overrides: part of a table's provenance."""
@@ -59,7 +65,8 @@ class PrecomputeJob:
         """The one scorer spec (no tables: precompute computes, and writes the cache itself)."""
         from nasearch.proxies.scorer import ScorerSpec
 
-        return ScorerSpec(self.proxy, self.dataset, self.batch_size, (self.seed,), tuple(self.options), tables=False)
+        return ScorerSpec(self.proxy, self.dataset, self.batch_size, (self.seed,), tuple(self.options), tables=False,
+                          device=self.device)
 
     def scorer(self, space: Any = None):
         """A scorer that always computes (no tables, no cache): the cache is written here."""
@@ -124,10 +131,15 @@ def merge_packaged_table(scorer: Any, cache: ScoreCache, job: PrecomputeJob, dir
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(job: PrecomputeJob, threads: int = 1) -> None:
+def _init_worker(job: PrecomputeJob, threads: int = 1, devices: Any = None) -> None:
+    """``devices``: a queue of device strings, one taken by each worker (one worker per GPU)."""
     import torch
 
     torch.set_num_threads(threads)
+    if devices is not None:
+        from dataclasses import replace
+
+        job = replace(job, device=devices.get())
     scorer = job.scorer()
     _WORKER.update(scorer=scorer, cache=ScoreCache(job.cache_dir))
 
@@ -153,10 +165,17 @@ def _run_in_process(job: PrecomputeJob, todo: list[str]) -> Iterator[tuple[str, 
         _WORKER.clear()
 
 
-def _run_pool(job: PrecomputeJob, todo: list[str], workers: int) -> Iterator[tuple[str, float]]:
-    # spawn, not fork: a forked torch can deadlock, and spawn works on every OS
+def _run_pool(
+    job: PrecomputeJob, todo: list[str], workers: int, devices: list[str] | None = None
+) -> Iterator[tuple[str, float]]:
+    # spawn, not fork: a forked torch can deadlock (and CUDA cannot fork), and spawn works on every OS
     context = multiprocessing.get_context("spawn")
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(job,))
+    queue = None
+    if devices:  # one worker per device, each pinned to its own by the queue
+        queue = context.Queue()
+        for device in devices[:workers]:
+            queue.put(device)
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(job, 1, queue))
     try:
         yield from pool.imap_unordered(_compute_one, todo, chunksize=1)
         pool.close()
@@ -171,8 +190,18 @@ def precompute(
     limit: int | None = None,
     progress: bool = True,
     tables_dir: Path = TABLES_DIR,
+    devices: list[str] | None = None,
 ) -> PrecomputeResult:
-    """Compute every missing score of the space (or of the first ``limit`` archs of the order)."""
+    """Compute every missing score of the space (or of the first ``limit`` archs of the order).
+
+    ``devices`` (e.g. every visible GPU) runs one worker per device instead of ``workers``
+    CPU workers; which worker computes which arch changes nothing in the scores (each is
+    built from its own seed), and a killed job resumes from the cache as on the CPU.
+    """
+    if devices:
+        from dataclasses import replace
+
+        job, workers = replace(job, device=devices[0]), len(devices)
     if workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
     if limit is not None and limit < 0:
@@ -190,7 +219,10 @@ def precompute(
     done_before = len(targets) - len(todo)
     if todo:
         scorer.check_data()  # fail on bad data here, with a usage error, not inside a worker
-    stream = _run_in_process(job, todo) if workers == 1 else _run_pool(job, todo, min(workers, len(todo)))
+    if workers == 1:
+        stream = _run_in_process(job, todo)
+    else:
+        stream = _run_pool(job, todo, min(workers, len(todo)), devices if devices and len(devices) > 1 else None)
     computed, cpu_seconds = 0, 0.0
     if todo:
         from tqdm import tqdm
@@ -243,7 +275,7 @@ def table_metadata(job: PrecomputeJob, key: ScoreKey, records: list[ScoreRecord]
         "python": platform.python_version(),
         "hardware": "; ".join(sorted({record.hardware for record in records})),
         "cpu": f"{_cpu_model()}, {os.cpu_count()} logical cores",
-        "seconds": SECONDS_MEANING,
+        "seconds": GPU_SECONDS_MEANING if any("gpu seconds" in r.hardware for r in records) else SECONDS_MEANING,
         "space_size": space_size,
         "complete": len(records) == space_size,
         "order_seed": ORDER_SEED,

@@ -116,4 +116,8 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         "proxy_seconds": round(clock.proxy_seconds, 6),
         "trajectory": {"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
         "incumbents": incumbents,
+        # a GPU run says where its live proxy scores ran and which clock their seconds are
+        # (CPU runs keep their exact bytes: CPU process time, as documented)
+        **({"proxy_device": config.hook.device, "proxy_clock": "gpu seconds (cuda-synchronized wall time)"}
+           if config.hook is not None and config.hook.device != "cpu" else {}),
     }

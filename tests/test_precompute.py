@@ -157,6 +157,33 @@ def test_cli_two_workers_then_export(tiny_npz, tmp_path, capsys):
     assert "archs done" not in out and "exported 2 scores" in out
 
 
+def test_one_worker_per_device_gives_the_single_worker_scores(job, tmp_path):
+    """Multi-GPU precompute's device assignment, exercised with two 'devices' that are the CPU."""
+    single = precompute(job, workers=1, limit=3, progress=False, tables_dir=tmp_path / "t1")
+    from dataclasses import replace
+
+    other = replace(job, cache_dir=str(tmp_path / "cache2"))
+    pooled = precompute(other, workers=5, limit=3, progress=False, tables_dir=tmp_path / "t2", devices=["cpu", "cpu"])
+    assert (single.computed, pooled.computed) == (3, 3)
+    first = dict(ScoreCache(job.cache_dir).items(single.key))
+    second = dict(ScoreCache(other.cache_dir).items(pooled.key))
+    assert {a: r.score for a, r in first.items()} == {a: r.score for a, r in second.items()}
+    again = precompute(other, workers=1, limit=4, progress=False, tables_dir=tmp_path / "t2", devices=["cpu", "cpu"])
+    assert (again.done_before, again.computed) == (3, 1)  # resumable as on one worker
+
+
+def test_cli_device_cuda_without_cuda_exits_2_in_one_line(tiny_npz, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the machine without CUDA")
+    args = ["precompute", "--data", str(tiny_npz), "--limit", "1", "--quiet", "--device", "cuda",
+            "--cache-dir", str(tmp_path / "c"), "--tables-dir", str(tmp_path / "t")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--device: 'cuda' asked for, but CUDA is not available" in err
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [

@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="CIFAR-10 npz (default $NASEARCH_CIFAR10_NPZ)")
     parser.add_argument("--out", default="docs/correlation", help="output directory (default docs/correlation)")
     parser.add_argument("--cache-dir", help="score cache directory (default $NASEARCH_CACHE_DIR or ~/.cache/nasearch)")
+    parser.add_argument("--device", default="cpu",
+                        help="where live scores run: cpu (default), auto, cuda or cuda:N (a GPU scores in-process)")
     parser.add_argument("--workers", type=int, default=1, help="parallel scoring processes (default 1)")
     parser.add_argument("--pool", type=int, default=100, help="pool size of the selection experiment (default 100)")
     parser.add_argument("--repeats", type=int, default=100, help="repeats of the selection experiment (default 100)")
@@ -60,13 +62,16 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"--option {pair!r} must look like PROXY.KEY=VALUE for a proxy in --proxies,"
                              " e.g. gradsign.per_sample=loop")
         options.setdefault(proxy, {})[key] = yaml.safe_load(value)
+    from nasearch.device import resolve_device
+
+    device = resolve_device(args.device, "--device")  # cuda without CUDA fails here, before any scoring
     spec = {"class": args.space} if ":" in args.space else {"name": args.space}
     space = load_space(spec)
     data = DataSource.from_config({"npz": args.data} if args.data else None)
     result = run_study(space, proxies, Path(args.out), n=args.n, dataset=args.dataset, batch_size=args.batch_size,
                        seed=args.seed, data=data, cache_dir=args.cache_dir, workers=args.workers,
                        pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress,
-                       bootstrap=args.bootstrap, options=options)
+                       bootstrap=args.bootstrap, options=options, device=device)
     print((Path(args.out) / "correlation.md").read_text())
     print((Path(args.out) / "selection.md").read_text())
     print(f"outputs: {args.out} ({len(result.arch_ids)} archs)")

@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the batch and of every network's init (default 0)")
     parser.add_argument("--data", help="npz of uint8 train_images/train_labels (default $NASEARCH_CIFAR10_NPZ)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes, one torch thread each (default 2)")
+    parser.add_argument(
+        "--device", default="cpu",
+        help="cpu (default), cuda (one worker per visible GPU; --workers is ignored), cuda:N (that GPU), "
+             "or auto (every GPU when CUDA is available, else the CPU)",
+    )
     parser.add_argument("--limit", type=int, help="only the first N architectures of the fixed order")
     parser.add_argument("--export", action="store_true", help="write the packaged table when done")
     parser.add_argument("--cache-dir", help="score cache directory (default $NASEARCH_CACHE_DIR or ~/.cache/nasearch)")
@@ -61,6 +66,7 @@ def main(args: argparse.Namespace) -> int:
     npz = args.data or os.environ.get(NPZ_ENV)
     if npz and not Path(npz).is_file():
         raise UsageError(f"--data {npz} does not exist; give the path of an npz with train_images/train_labels")
+    devices = _devices(args.device)
     job = PrecomputeJob(
         space={"class": args.space} if ":" in args.space else {"name": args.space},
         proxy=args.proxy,
@@ -72,13 +78,27 @@ def main(args: argparse.Namespace) -> int:
         options=_parse_options(args.option),
     )
     tables_dir = Path(args.tables_dir) if args.tables_dir else TABLES_DIR
-    result = precompute(job, workers=args.workers, limit=args.limit, progress=not args.quiet, tables_dir=tables_dir)
+    result = precompute(job, workers=args.workers, limit=args.limit, progress=not args.quiet, tables_dir=tables_dir,
+                        devices=devices)
     if result.total:  # --limit 0 only exports
         line = f"{result.key.table_stem()}: {result.done}/{result.total} archs done, {result.computed} computed now"
         if result.computed:
-            line += f" ({result.cpu_seconds / result.computed:.2f} CPU s/arch)"
+            clock = f"GPU s/arch on {len(devices)} GPU(s)" if devices else "CPU s/arch"
+            line += f" ({result.cpu_seconds / result.computed:.2f} {clock})"
         print(line)
     if args.export:
         path, rows = export_table(job, tables_dir)
         print(f"exported {rows} scores to {path}")
     return 0
+
+
+def _devices(text: str) -> list[str] | None:
+    """``None`` for the CPU, else the GPUs to put one worker on each of."""
+    from nasearch.device import resolve_device, visible_cuda_devices
+
+    name = str(text).strip().lower()
+    if name in ("cuda", "auto"):
+        resolved = resolve_device(name, "--device")  # fails in one line without CUDA (cuda) / notice (auto)
+        return visible_cuda_devices() if resolved != "cpu" else None
+    resolved = resolve_device(name, "--device")
+    return None if resolved == "cpu" else [resolved]

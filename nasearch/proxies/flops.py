@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nasearch.device import module_device
 from nasearch.proxies.registry import ProxySpec
 
 
@@ -38,7 +39,7 @@ def flops(network: nn.Module, inputs=None, labels=None, input_shape: tuple[int, 
     try:
         network.eval()
         with torch.no_grad():
-            network(torch.zeros((1, *input_shape)))
+            network(torch.zeros((1, *input_shape), device=module_device(network)))
     finally:
         network.train(was_training)
         for handle in handles:

@@ -35,7 +35,7 @@ def jacob_cov(network: nn.Module, inputs: torch.Tensor, labels=None) -> float:
     network.train()
     x = inputs.detach().clone().requires_grad_(True)
     (jacobian,) = torch.autograd.grad(network(x).sum(), x)
-    return jacobian_score(jacobian.reshape(len(x), -1).double().numpy())
+    return jacobian_score(jacobian.reshape(len(x), -1).double().cpu().numpy())
 
 
 SPEC = ProxySpec(

@@ -32,7 +32,7 @@ def code_kernel(codes: torch.Tensor) -> torch.Tensor:
 def naswot(network: nn.Module, inputs: torch.Tensor, labels=None) -> float:
     network.train()
     n = inputs.shape[0]
-    kernel = torch.zeros((n, n), dtype=torch.float64)
+    kernel = torch.zeros((n, n), dtype=torch.float64, device=inputs.device)
     # An NB201 node feeds several ReLUs (one per outgoing conv edge); each ReLU counts, as in
     # the authors' code, but the kernel of one tensor is computed once. Holding the recent
     # tensors keeps their ids from being reused while they are in this small memo.
@@ -57,7 +57,7 @@ def naswot(network: nn.Module, inputs: torch.Tensor, labels=None) -> float:
     finally:
         for handle in handles:
             handle.remove()
-    sign, logdet = np.linalg.slogdet(kernel.numpy())
+    sign, logdet = np.linalg.slogdet(kernel.cpu().numpy())
     return float(logdet) if sign > 0 else float("-inf")
 
 

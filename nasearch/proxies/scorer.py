@@ -117,9 +117,12 @@ class ProxyScorer:
         use_tables: bool = True,
         device: str = "cpu",
     ) -> None:
+        from nasearch.device import resolve_device
+
+        #: "cpu" or "cuda:N"; validated here, before any run
+        self.device = resolve_device(device, "hook.device")
         self.space = space
         self.spec: ProxySpec = get_proxy(proxy)
-        self.device = device
         # A space whose networks do not take CIFAR-10 images supplies its own proxy batch
         # (capability ``proxy_batch``); the key then names the space's data, not a dataset.
         self.space_data = callable(getattr(space, "proxy_batch", None))
@@ -224,24 +227,36 @@ class ProxyScorer:
         on a shared or niced machine wall time measures the contention, CPU time measures
         the proxy. ``nasearch precompute`` calls this same method, so live and packaged
         seconds mean the same thing (with several torch threads they add up).
+
+        On a GPU (``device: cuda``) the network is still built and initialised on the CPU
+        under the seed, then moved with the batch; kernels are deterministic where torch has
+        such kernels, and the seconds are GPU seconds: wall time between two
+        ``cuda.synchronize`` calls. The hardware field names the GPU and that clock.
         """
         import torch
 
+        from nasearch.device import Stopwatch, deterministic, device_tag
+
         inputs = labels = None
         if self.spec.needs_data:
-            inputs, labels = self._batch()
+            inputs, labels = self._device_batch()
         options = self.options
         if self._shape_from_space:
             options = {**options, "input_shape": tuple(self._batch()[0].shape[1:])}
-        started = time.process_time()
+        on_cpu = self.device == "cpu"
+        watch = Stopwatch(self.device)
+        watch.start()
         extra = {"arch_id": self.space.arch_id(arch), "seed": self.key.seed} if self.spec.needs_arch_id else {}
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), deterministic(self.device):
             torch.manual_seed(self.key.seed)  # one theta_0 per (arch, seed): same init on every rerun
             network = self.space.build_network(arch, self.num_classes) if self.spec.needs_network else None
+            if network is not None and not on_cpu:
+                network = network.to(self.device)  # moved after the CPU init: the same theta_0
             value = self.spec.fn(network, inputs, labels, **extra, **options)
-        seconds = time.process_time() - started
+            value = float(value)  # a tensor result is waited for inside the timed span
+        seconds = watch.stop()
         self.live_computations += 1
-        return ScoreRecord(float(value), seconds, hardware_tag(), self.data_label())
+        return ScoreRecord(value, seconds, hardware_tag() if on_cpu else device_tag(self.device), self.data_label())
 
     def data_label(self) -> str:
         """How a live score's ``data`` names its batch: ``none``, ``space:NAME`` or ``SOURCE#DIGEST``."""
@@ -250,6 +265,15 @@ class ProxyScorer:
         if self.space_data:
             return f"space:{self.space.name}"
         return f"{self.data.describe()}#{_cached_digest(self.data, self.batch_size, self.key.seed)}"
+
+    def _device_batch(self):
+        inputs, labels = self._batch()
+        if self.device == "cpu":
+            return inputs, labels
+        moved = getattr(self, "_moved_batch", None)
+        if moved is None or moved[0] is not inputs:
+            moved = self._moved_batch = (inputs, inputs.to(self.device), labels.to(self.device))
+        return moved[1], moved[2]
 
     def _batch(self):
         if self.space_data:

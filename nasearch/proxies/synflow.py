@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from nasearch.proxies.gradsign import scored_weights
+from nasearch.device import module_device
 from nasearch.proxies.registry import ProxySpec
 
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -44,7 +45,7 @@ def synflow(
                 tensor.abs_()
     clone.eval()
     weights = scored_weights(clone)
-    output = clone(torch.ones((1, *input_shape), dtype=torch.float64))
+    output = clone(torch.ones((1, *input_shape), dtype=torch.float64, device=module_device(clone)))
     grads = torch.autograd.grad(output.sum(), weights, allow_unused=True)
     with torch.no_grad():
         return float(sum((w * g).abs().sum() for w, g in zip(weights, grads) if g is not None))
