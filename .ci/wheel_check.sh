@@ -12,7 +12,16 @@ unset PYTHONPATH
 export PYTHONNOUSERSITE=1 NASEARCH_CACHE_DIR="$WORK/cache"
 PY="${PYTHON:-python}"
 
-"$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$WORK/dist" "$ROOT"
+# build from a copy of the source (tracked + new files, not ignored ones): no build/ or
+# egg-info is left in the checkout, and nothing the checkout has by accident is shipped
+mkdir "$WORK/src"
+if git -C "$ROOT" rev-parse --git-dir > /dev/null 2>&1; then
+    (cd "$ROOT" && git ls-files --cached --others --exclude-standard | while IFS= read -r f; do
+        [ -f "$f" ] && printf '%s\0' "$f"; done | tar --null -T - -cf -) | tar -C "$WORK/src" -xf -
+else
+    cp -r "$ROOT/." "$WORK/src"
+fi
+"$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$WORK/dist" "$WORK/src"
 "$PY" -m venv --system-site-packages "$WORK/venv"
 VPY="$WORK/venv/bin/python"
 # --force-reinstall: an editable nasearch of the same version in the system site-packages must not count

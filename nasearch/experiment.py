@@ -207,6 +207,8 @@ def infer_pairs(searchers: list[SearchConfig]) -> tuple[tuple[str, str], ...]:
 
 def describe(config: ExperimentConfig) -> dict:
     """What the report needs to know about the experiment (written to ``experiment.json``)."""
+    from nasearch.hook import selection_label
+
     return {
         "label": config.label,
         "description": config.description,
@@ -220,7 +222,7 @@ def describe(config: ExperimentConfig) -> dict:
                 "config": config.sources.get(s.label, ""),
                 "searcher": s.searcher["name"],
                 "space": s.space,
-                "proxy": s.hook.proxy if s.hook else None,
+                "proxy": selection_label(s.hook),
                 "k": s.hook.k if s.hook else None,
                 "cost": (s.hook.cost.mode if s.hook.cost.mode != "fixed" else s.hook.cost.fixed_seconds) if s.hook else None,
             }

@@ -88,6 +88,17 @@ class PoolSelector:
         return record.score
 
 
+def selection_label(hook: Any) -> str | None:
+    """What a run record's ``proxy`` says: the proxy, or the control (``uniform``, ``oracle``,
+    ``worst:<proxy>``); ``hook.proxy: uniform`` records ``uniform`` as it always has."""
+    if hook is None:
+        return None
+    select = getattr(hook, "select", "proxy")
+    if select == "proxy":
+        return hook.proxy
+    return f"worst:{hook.proxy}" if select == "worst" else select
+
+
 def needs_scorer(hook: Any) -> bool:
     """Whether a hook's selection scores candidates with its proxy."""
     return hook is not None and getattr(hook, "select", "proxy") in ("proxy", "worst")

@@ -16,7 +16,7 @@ import numpy as np
 from nasearch.clock import SimulatedClock
 from nasearch.config import SearchConfig
 from nasearch.errors import BudgetExhausted
-from nasearch.hook import PoolSelector, build_scorer
+from nasearch.hook import PoolSelector, build_scorer, selection_label
 from nasearch.loading import check_capabilities, construct, load_space, searcher_class
 
 #: a safety net for searchers that never stop on their own under a zero-cost budget
@@ -106,7 +106,7 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         "seed": config.seed,
         "label": config.label,
         "searcher": config.searcher["name"],
-        "proxy": config.hook.proxy if config.hook else None,
+        "proxy": selection_label(config.hook),
         "best_arch": space.arch_id(best_arch) if best_arch is not None else None,
         "best_fitness": best_fitness if best_arch is not None else None,
         "final": incumbents[-1][2] if incumbents else {},

@@ -194,3 +194,21 @@ def test_seeds_average_the_proxy_and_charge_the_sum(space):
     assert averaged.seconds == pytest.approx(sum(r.seconds for r in singles))
     with pytest.raises(UsageError, match="seed or seeds"):
         context({"seed": 0, "seeds": [0, 1]})
+
+
+def test_oracle_and_worst_bracket_the_proxy_in_whole_runs():
+    """End to end through SearchContext.build: the ceiling control beats the floor control."""
+    from nasearch.config import parse_search_config
+    from nasearch.runner import SearchContext, run_one
+
+    def mean_final(select):
+        raw = {"space": {"name": "nb201"}, "searcher": {"name": "rs"}, "budget_seconds": 3000, "runs": 4,
+               "hook": {"proxy": "params", "cost": "lookup", "k": 10, "select": select}}
+        context = SearchContext.build(parse_search_config(raw))
+        records = [run_one(context, i) for i in range(4)]
+        assert all(r["proxy"] == ("oracle" if select == "oracle" else f"{select}:params" if select == "worst" else "params")
+                   for r in records)
+        return np.mean([r["final"]["cifar10_valid"] for r in records])
+
+    oracle, proxy, worst = mean_final("oracle"), mean_final("proxy"), mean_final("worst")
+    assert oracle > proxy > worst, (oracle, proxy, worst)

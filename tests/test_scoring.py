@@ -91,3 +91,17 @@ def test_every_package_directory_is_a_package():
             if folder.name == "__pycache__" or not any(folder.glob("*.py")):
                 continue
             assert (folder / "__init__.py").is_file(), f"{folder} has modules but no __init__.py"
+
+
+def test_correlate_passes_proxy_options(tmp_path, capsys):
+    from nasearch.cli import main
+
+    base = ["correlate", "--n", "5", "--pool", "3", "--repeats", "2", "--bootstrap", "0", "--no-progress",
+            "--cache-dir", str(tmp_path / "c")]
+    assert main([*base, "--proxies", "flops", "--option", "flops.nope=1", "--out", str(tmp_path / "a")]) == 2
+    assert "not known to proxy 'flops'" in capsys.readouterr().err  # the option reached the scorer
+    assert main([*base, "--proxies", "flops", "--option", "flops.input_shape=[3, 16, 16]", "--out", str(tmp_path / "b")]) == 0
+    small = (tmp_path / "b" / "scores.csv").read_text()
+    assert main([*base, "--proxies", "flops", "--out", str(tmp_path / "d")]) == 0
+    assert small != (tmp_path / "d" / "scores.csv").read_text()  # 16x16 inputs: fewer FLOPs
+    assert main([*base, "--proxies", "flops", "--option", "bad", "--out", str(tmp_path / "e")]) == 2

@@ -42,6 +42,8 @@ class ProxySpec:
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     version: str = ""
+    #: options that change only how the score is computed, never its value (left out of the key)
+    exact_options: tuple[str, ...] = ()
 
 
 PROXIES: dict[str, str] = {
@@ -81,9 +83,16 @@ def _spec_problem(obj: Any) -> str | None:
     return None
 
 
-def key_name(spec: ProxySpec) -> str:
-    """The proxy's name in score keys, caches and tables."""
-    return f"{spec.name}@{spec.version}" if spec.version else spec.name
+def key_name(spec: ProxySpec, options: dict | None = None) -> str:
+    """The proxy's name in score keys, caches and tables: ``name[@version]``, plus every option
+    set away from its default that can change the score (``flops[input_shape=(3, 16, 16)]``),
+    so scores computed with different options never share a key."""
+    name = f"{spec.name}@{spec.version}" if spec.version else spec.name
+    varied = sorted((k, v) for k, v in (options or {}).items()
+                    if k not in spec.exact_options and (k not in spec.options or spec.options[k] != v))
+    if not varied:
+        return name
+    return name + "[" + ",".join(f"{k}={tuple(v) if isinstance(v, list) else v!r}" for k, v in varied) + "]"
 
 
 def get_proxy(name: str) -> ProxySpec:

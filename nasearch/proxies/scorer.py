@@ -145,7 +145,7 @@ class ProxyScorer:
         self.num_classes = int(getattr(space, "num_classes", 10)) if self.space_data else NUM_CLASSES[dataset]
         self.batch_size = int(batch_size)
         key_batch = self.batch_size if self.spec.needs_data else 0  # no batch, no batch size in the key
-        self.key = ScoreKey(f"{space.name}@{space.version}", key_name(self.spec), dataset, key_batch, int(seed))
+        self.key = ScoreKey(f"{space.name}@{space.version}", key_name(self.spec, options), dataset, key_batch, int(seed))
         self.data = data or DataSource()
         self.cache = cache
         self._memo: dict[str, ScoreRecord] = {}
