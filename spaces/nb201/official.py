@@ -187,7 +187,7 @@ def load_nb201_api(path: Path) -> Any:
         if not isinstance(data, dict):
             raise ValueError(f"expected a dict, found {type(data).__name__}")
         api = api_module.NASBench201API(_HandOver(data), verbose=False)
-    except (AssertionError, KeyError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+    except (AssertionError, KeyError, ValueError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
         raise UsageError(f"space.args.path: {path} is not a NAS-Bench-201 benchmark file ({_one_line(exc)})") from None
     api.filename = path.name
     return api
@@ -202,7 +202,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         allowed |= {("numpy", "dtype"), ("numpy", "ndarray")}
         if (module, name) in allowed:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(_refusal(getattr(self, "path", "the file"), f"the Python object {module}.{name}"))
+        # a UsageError, not an UnpicklingError: no lookup handler may mistake it for a missing result
+        raise UsageError(_refusal(getattr(self, "path", "the file"), f"the Python object {module}.{name}"))
 
 
 def _nats_pickle_load(file_path: Any, ext: str = ".pbz2") -> Any:
@@ -241,11 +242,7 @@ def load_nats_api(path: Path) -> Any:
     _install_nats_loader()
     try:
         return nats_bench.create(str(path), "tss", fast_mode=True, verbose=False)
-    except pickle.UnpicklingError as exc:
-        if "outside the benchmark's allow-list" in str(exc):
-            raise UsageError(str(exc)) from None
-        raise UsageError(f"space.args.path: {path} is not a NATS-Bench topology archive ({_one_line(exc)})") from None
-    except (KeyError, ValueError, OSError, EOFError) as exc:
+    except (KeyError, ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
         raise UsageError(f"space.args.path: {path} is not a NATS-Bench topology archive ({_one_line(exc)})") from None
 
 
