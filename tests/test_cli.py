@@ -54,7 +54,12 @@ def test_same_config_and_seed_give_identical_results(tmp_path):
     "changes,message",
     [
         ({"budgett_seconds": 5}, "unknown key 'budgett_seconds'"),
-        ({"budget_seconds": -5}, "budget_seconds: must be >= 0"),
+        ({"budget_seconds": -5}, "budget_seconds: must be > 0"),
+        ({"budget_seconds": 0}, "budget_seconds: must be > 0"),
+        ({"budget_seconds": float("inf")}, "budget_seconds: must be a finite number"),
+        ({"hook": {"proxy": "gradsign", "cost": float("nan")}}, "hook.cost: nan is not a finite number"),
+        ({"searcher": {"name": "rea", "args": {"population_size": "ten"}}}, "population_size: expected an integer"),
+        ({"searcher": {"name": "rea", "args": {"population_size": 10.5}}}, "population_size: expected an integer"),
         ({"searcher": {"name": "annealing"}}, "unknown searcher 'annealing'"),
         ({"space": {"name": "nb301"}}, "unknown space 'nb301'"),
         ({"hook": {"proxy": "magic"}}, "unknown proxy 'magic'"),

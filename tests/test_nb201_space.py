@@ -38,6 +38,38 @@ def test_bad_arch_strings_are_rejected(space, bad):
         space.from_id(bad)
 
 
+@pytest.mark.parametrize("bad", [(5, 0, 0, 0, 0, 0), (-1, 0, 0, 0, 0, 0), (0, 1, 2, 3, 4), (0, 1, 2, 3, 4, 0, 1),
+                                 (0.5, 0, 0, 0, 0, 0), "abcdef", 5])
+def test_tuples_outside_the_space_are_refused_never_wrapped(space, bad):
+    """Op 5 or -1 must not silently wrap to another cell, on every entry point."""
+    from spaces.nb201.genotype import InvalidArchitecture
+
+    rng = np.random.default_rng(0)
+    for call in (lambda: space.query(bad, rng), lambda: space.final_metrics(bad), lambda: space.arch_id(bad),
+                 lambda: to_index(bad), lambda: space.decode(bad) if not isinstance(bad, int) else space.from_id(bad)):
+        with pytest.raises(InvalidArchitecture, match="NB201 arch"):
+            call()
+
+
+def test_from_id_and_from_index_refuse_non_ids():
+    from nasearch.errors import UsageError
+
+    space = NB201Space()
+    with pytest.raises(UsageError, match="arch id must be an arch string"):
+        space.from_id(5)
+    for index in (-1, NUM_ARCHS, 2.0):
+        with pytest.raises(UsageError, match="arch index must be an integer"):
+            from_index(index)
+
+
+def test_lists_and_numpy_genotypes_still_answer_like_tuples(space):
+    arch = (0, 1, 2, 3, 4, 0)
+    expected = space.query(arch, np.random.default_rng(3))
+    assert space.query(list(arch), np.random.default_rng(3)) == expected
+    assert space.query(np.array(arch), np.random.default_rng(3)) == expected
+    assert space.final_metrics(np.array(arch)) == space.final_metrics(arch)
+
+
 def test_sample_is_valid_and_covers_all_ops(space):
     rng = np.random.default_rng(0)
     samples = [space.sample(rng) for _ in range(500)]

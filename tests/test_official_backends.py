@@ -375,3 +375,75 @@ def test_cli_run_over_a_fixture_prints_test_accuracies_and_repeats(files, tmp_pa
 
     results = [(tmp_path / d / RESULTS).read_text() for d in "ab"]
     assert results[0] == results[1] and results[0].count("\n") == 3
+
+
+# -- no code runs from a benchmark file --------------------------------------------------------------
+class _MarkerMaker:
+    """Unpickling this runs code: it creates ``marker`` (what a crafted benchmark file could do)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').close()",))
+
+
+def _crafted_nb201(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "crafted" / NB201_FILES[0]
+    path.parent.mkdir()
+    torch.save({"meta_archs": [], "arch2infos": {0: _MarkerMaker(marker)}, "evaluated_indexes": []}, path)
+    return path, marker
+
+
+def _crafted_nats(tmp_path, files, in_meta):
+    """A copy of the NATS fixture with the meta file or one architecture's file replaced by a crafted pickle."""
+    import bz2
+
+    marker = tmp_path / "ran"
+    directory = tmp_path / "crafted" / NATS_TSS_DIR
+    shutil.copytree(files["nats"], directory)
+    if in_meta:
+        target = directory / "meta.pickle.pbz2"
+    else:
+        target = sorted(p for p in directory.iterdir() if p.name != "meta.pickle.pbz2")[0]
+    with bz2.BZ2File(target, "wb") as handle:
+        pickle.dump({"meta_archs": _MarkerMaker(marker)} if in_meta else {"12": _MarkerMaker(marker)}, handle)
+    return directory, marker
+
+
+def test_crafted_nb201_file_is_refused_without_running_code(tmp_path, monkeypatch):
+    monkeypatch.delenv("NASEARCH_TRUST_PICKLE", raising=False)
+    path, marker = _crafted_nb201(tmp_path)
+    with pytest.raises(UsageError, match=r"exec, outside the benchmark's allow-list.*NASEARCH_TRUST_PICKLE=1") as info:
+        OfficialBackend(kind="nb201", path=path)
+    assert "\n" not in str(info.value)
+    assert not marker.exists()
+
+
+def test_trust_pickle_opt_in_loads_as_the_nb201_tools_do(tmp_path, monkeypatch):
+    """With the opt-in the file is fully unpickled (the code runs: that is what trusting it means)."""
+    monkeypatch.setenv("NASEARCH_TRUST_PICKLE", "1")
+    path, marker = _crafted_nb201(tmp_path)
+    with pytest.raises(UsageError):
+        OfficialBackend(kind="nb201", path=path)  # the crafted dict is no benchmark either
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("in_meta", [True, False], ids=["meta", "arch-file"])
+def test_crafted_nats_archive_is_refused_without_running_code(files, tmp_path, monkeypatch, in_meta):
+    monkeypatch.delenv("NASEARCH_TRUST_PICKLE", raising=False)
+    directory, marker = _crafted_nats(tmp_path, files, in_meta)
+    with pytest.raises(UsageError, match=r"exec, outside the benchmark's allow-list.*NASEARCH_TRUST_PICKLE=1") as info:
+        backend = OfficialBackend(kind="nats", path=directory)
+        for arch in WITH_RESULTS:  # fast mode reads an architecture's file on first use
+            backend.final_metrics(arch)
+    assert "\n" not in str(info.value)
+    assert not marker.exists()
+
+
+def test_fixture_files_load_without_the_opt_in(files, spec, monkeypatch):
+    monkeypatch.delenv("NASEARCH_TRUST_PICKLE", raising=False)
+    for variant in ("nb201", "nb201-legacy", "nb201-numpy", "nats"):
+        backend = OfficialBackend(kind=_kind(variant), path=files[variant])
+        assert backend.final_metrics(WITH_RESULTS[0]) == pytest.approx(expected_final(spec, WITH_RESULTS[0]))

@@ -209,3 +209,12 @@ def test_cli_runs_the_example_config(tmp_path):
     assert "tabular_g_rea: 2 runs" in result.stdout
     runs = [json.loads(line) for line in (tmp_path / "out" / "runs.jsonl").read_text().splitlines()]
     assert all(r["proxy_scores"] > 0 for r in runs)
+
+
+def test_a_table_that_is_not_utf8_text_names_the_file(tmp_path):
+    from spaces.tabular import TabularSpace
+
+    table = tmp_path / "results.csv"
+    table.write_bytes(b"arch,accuracy,cost\n" + bytes(range(128, 256)))
+    with pytest.raises(UsageError, match=r"results\.csv is not UTF-8 text .*save the table as a UTF-8 CSV"):
+        TabularSpace(str(table))

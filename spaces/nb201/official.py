@@ -24,6 +24,7 @@ import importlib
 import math
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -123,33 +124,122 @@ class _HandOver(dict):
         return self
 
 
-def load_nb201_api(path: Path) -> Any:
-    """``NASBench201API`` over ``path``, working with torch >= 2.6.
+#: set to 1 to let a benchmark file that holds Python objects outside the allow-list be fully
+#: unpickled (which can run code from the file): only for files from a trusted source
+TRUST_PICKLE_ENV = "NASEARCH_TRUST_PICKLE"
 
-    ``nas-bench-201==2.1`` calls ``torch.load(path)`` without ``weights_only``; since torch
-    2.6 that means ``weights_only=True``, which refuses any pickled object outside torch's
-    allow-list (a numpy scalar, for one). The official file is a pickle of result dicts made
-    with torch 1.x, not a weights file. The API also accepts the loaded dict, so the file is
-    loaded here with ``weights_only=False`` — it is the benchmark file the user chose to
-    trust, loaded as NB201's own tools always loaded it — and handed over as a dict.
+
+def trust_pickle() -> bool:
+    return os.environ.get(TRUST_PICKLE_ENV, "") == "1"
+
+
+def _refusal(path: Path | str, what: str) -> str:
+    return (
+        f"{path} holds {what}, outside the benchmark's allow-list; unpickling it could run code from the file."
+        f" If it is the official benchmark from a trusted source, set {TRUST_PICKLE_ENV}=1 to load it anyway"
+    )
+
+
+def _numpy_globals() -> list:
+    """The numpy types a pickle of results may hold (scalars, dtypes, arrays) under both module names."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 2
+        from numpy.core import multiarray
+    allowed: list = [np.dtype, np.ndarray, multiarray.scalar, multiarray._reconstruct]
+    allowed += sorted({type(np.dtype(code)) for code in "?bBhHiIlLqQefdgFDGSUV"}, key=str)  # not object dtype
+    for name in ("numpy.core.multiarray", "numpy._core.multiarray"):  # files pickled by numpy 1.x or 2.x
+        allowed += [(multiarray.scalar, f"{name}.scalar"), (multiarray._reconstruct, f"{name}._reconstruct")]
+    return allowed
+
+
+def load_nb201_file(path: Path) -> Any:
+    """The benchmark dict of a NAS-Bench-201 ``.pth``, without running code from it.
+
+    The official file is a ``torch.save`` of plain result dicts (made with torch 1.x), so it
+    loads with ``weights_only=True`` plus numpy's scalar and array types on the allow-list.
+    A file holding any other Python object is refused (a crafted one could run code) unless
+    ``$NASEARCH_TRUST_PICKLE=1``, which loads it as NB201's own tools do (a full unpickle).
     """
-    api_module = _import("nas_201_api", "nas-bench-201", "nb201")
     import torch
 
     try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
+        with torch.serialization.safe_globals(_numpy_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL\s+([\w.]+)|types allowlisted .* but got <class '([\w.]+)'>", str(exc))
+        if found is None:
+            raise  # not an object outside the allow-list: a damaged or foreign file
+        if trust_pickle():
+            return torch.load(path, map_location="cpu", weights_only=False)
+        raise UsageError(_refusal(path, f"the Python object {found.group(1) or found.group(2)}")) from None
+
+
+def load_nb201_api(path: Path) -> Any:
+    """``NASBench201API`` over ``path``, loaded by :func:`load_nb201_file` and handed over as a dict.
+
+    ``nas-bench-201==2.1`` would call ``torch.load(path)`` itself, which since torch 2.6
+    refuses the numpy scalars a results pickle may hold (and before 2.6 ran any code in it).
+    """
+    api_module = _import("nas_201_api", "nas-bench-201", "nb201")
+    try:
+        data = load_nb201_file(path)
         if not isinstance(data, dict):
             raise ValueError(f"expected a dict, found {type(data).__name__}")
         api = api_module.NASBench201API(_HandOver(data), verbose=False)
-    except (AssertionError, KeyError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+    except (AssertionError, KeyError, ValueError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
         raise UsageError(f"space.args.path: {path} is not a NAS-Bench-201 benchmark file ({_one_line(exc)})") from None
     api.filename = path.name
     return api
 
 
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles plain data only: containers, numbers, strings and the allow-listed types."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = {("collections", "OrderedDict"), ("builtins", "set"), ("builtins", "frozenset")}
+        allowed |= {(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("scalar", "_reconstruct")}
+        allowed |= {("numpy", "dtype"), ("numpy", "ndarray")}
+        if (module, name) in allowed:
+            return super().find_class(module, name)
+        # a UsageError, not an UnpicklingError: no lookup handler may mistake it for a missing result
+        raise UsageError(_refusal(getattr(self, "path", "the file"), f"the Python object {module}.{name}"))
+
+
+def _nats_pickle_load(file_path: Any, ext: str = ".pbz2") -> Any:
+    """``nats_bench.api_utils.pickle_load`` with the allow-list (a full unpickle only if trusted)."""
+    import bz2
+
+    from nats_bench import api_utils
+
+    if trust_pickle() or getattr(api_utils, "_FILE_SYSTEM", "default") != "default":
+        return _NATS_ORIGINAL_LOAD(file_path, ext)
+    xfile_path = str(file_path) if api_utils.nats_is_file(str(file_path)) else str(file_path) + ext
+    with bz2.BZ2File(xfile_path, "rb") as handle:
+        unpickler = _RestrictedUnpickler(handle)
+        unpickler.path = xfile_path
+        return unpickler.load()
+
+
+_NATS_ORIGINAL_LOAD: Any = None
+
+
+def _install_nats_loader() -> None:
+    """Route every archive read of ``nats_bench`` (meta file and the lazily read per-arch files) through the allow-list."""
+    global _NATS_ORIGINAL_LOAD
+    from nats_bench import api_topology, api_utils
+
+    if _NATS_ORIGINAL_LOAD is None:
+        _NATS_ORIGINAL_LOAD = api_utils.pickle_load
+    for module in (api_utils, api_topology):
+        if getattr(module, "pickle_load", None) is not _nats_pickle_load:
+            module.pickle_load = _nats_pickle_load
+
+
 def load_nats_api(path: Path) -> Any:
     """NATS-Bench topology API in fast mode: each architecture's file is read on first use."""
     nats_bench = _import("nats_bench", "nats_bench", "nats")
+    _install_nats_loader()
     try:
         return nats_bench.create(str(path), "tss", fast_mode=True, verbose=False)
     except (KeyError, ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:

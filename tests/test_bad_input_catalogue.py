@@ -1,0 +1,329 @@
+"""A catalogue of bad input, each tried through the real command line as a new user would.
+
+Every case must end with exit status 2, exactly one line on stderr that names the problem
+(no traceback), and every file that existed before the command byte-identical after it.
+
+To add a case, append a :class:`Case` to ``CASES``: ``setup(ws)`` writes what the case needs
+into the workspace and returns the command line (``run_search.py`` arguments, or ``["nasearch",
+subcommand, ...]`` for another subcommand); ``expect`` is a regular expression the one stderr
+line must match. Workspaces share the read-only fixtures of :class:`Workspace`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+#: the ``nasearch`` entry point, with a hook for cases that must patch a library first (``$CATALOGUE_PRELUDE``)
+NASEARCH = (
+    "import os, sys\n"
+    "exec(os.environ.get('CATALOGUE_PRELUDE', ''))\n"
+    "from nasearch.cli import main, run_search_main\n"
+    "sys.exit(main(sys.argv[2:]) if sys.argv[1:2] == ['nasearch'] else run_search_main(sys.argv[1:]))\n"
+)
+PER_CASE_TIMEOUT = 60  # a hang is a failure, not a stuck suite
+
+
+@dataclass
+class Workspace:
+    """A case's directory and how the command will be run there."""
+
+    root: Path
+    env: dict = field(default_factory=dict)
+
+    def config(self, name: str = "config.yaml", **content) -> Path:
+        base = {"space": {"name": "nb201"}, "searcher": {"name": "rea"}, "runs": 1, "budget_seconds": 3000,
+                "out": str(self.root / "out")}
+        base.update(content)
+        path = self.root / name
+        path.write_text(yaml.safe_dump(base))
+        return path
+
+    def text(self, name: str, content: str) -> Path:
+        path = self.root / name
+        path.write_text(content)
+        return path
+
+    def binary(self, name: str, content: bytes) -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    setup: Callable[[Workspace], list]
+    expect: str  # regex the single stderr line must match
+    #: extra check after the command (e.g. a marker file a crafted pickle would create is absent)
+    after: Callable[[Workspace], None] | None = None
+
+
+# -- shared fixtures ------------------------------------------------------------------------------------
+RANDOM_BYTES = bytes(np.random.default_rng(17).integers(0, 256, 4096, dtype=np.uint8)) + b"\xff\xfe"
+#: a proxy that needs images, with no packaged table: its first score reads the data
+PROXY_HOOK = {"proxy": "grad_norm", "tables": False, "batch_size": 8}
+
+
+class _Marker:
+    """Unpickling this creates ``path``: what a crafted benchmark file could do instead."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.path!r}, 'w').close()",))
+
+
+def _marker_absent(ws: Workspace) -> None:
+    assert not (ws.root / "code_ran").exists(), "a crafted pickle ran code"
+
+
+class SilentServer:
+    """A loopback server that accepts connections and never answers (stops with the test session)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.held.append(connection)  # read nothing, answer nothing
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+        for connection in self.held:
+            connection.close()
+        self.socket.close()
+
+
+_SERVER: SilentServer | None = None
+
+
+def silent_server() -> SilentServer:
+    global _SERVER
+    if _SERVER is None:
+        _SERVER = SilentServer()
+    return _SERVER
+
+
+# -- the cases ---------------------------------------------------------------------------------------------
+def _not_utf8(ws):
+    return [ws.binary("latin1.yaml", "label: caf\xe9\n".encode("latin-1") + b"space: {name: nb201}\n")]
+
+
+def _config_dir(ws):
+    (ws.root / "configs_dir").mkdir()
+    return [ws.root / "configs_dir"]
+
+
+def _python_tag(ws):
+    return [ws.text("tag.yaml", f"space: !!python/object/apply:os.system ['touch {ws.root / 'code_ran'}']\n")]
+
+
+def _bad_npz_run(ws):
+    npz = ws.binary("images.npz", RANDOM_BYTES)
+    return [ws.config(hook=PROXY_HOOK, data={"npz": str(npz)}, cache_dir=str(ws.root / "cache"))]
+
+
+def _bad_npz_precompute(ws):
+    npz = ws.binary("images.npz", RANDOM_BYTES)
+    return ["nasearch", "precompute", "--proxy", "grad_norm", "--batch-size", "8", "--data", npz, "--limit", "1",
+            "--workers", "1", "--quiet", "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
+
+
+def _silent_download(ws):
+    server = silent_server()
+    ws.env["CATALOGUE_PRELUDE"] = (
+        "import torchvision.datasets\n"
+        f"torchvision.datasets.CIFAR10.url = 'http://127.0.0.1:{server.port}/cifar-10-python.tar.gz'\n"
+    )
+    ws.env["NASEARCH_DOWNLOAD_TIMEOUT"] = "0.5"
+    data = {"torchvision_root": str(ws.root / "cifar"), "download": True}
+    return [ws.config(hook=PROXY_HOOK, data=data, cache_dir=str(ws.root / "cache"))]
+
+
+def _cache_dir_under_file(ws):
+    blocker = ws.text("blocker", "a file where the cache directory should go\n")
+    return [ws.config(hook=PROXY_HOOK, cache_dir=str(blocker / "cache"))]
+
+
+def _random_csv(ws):
+    table = ws.binary("table.csv", RANDOM_BYTES)
+    return [ws.config(space={"name": "tabular", "args": {"path": str(table)}})]
+
+
+def _searcher_arg(value):
+    return lambda ws: [ws.config(searcher={"name": "rea", "args": {"population_size": value}})]
+
+
+def _budget_flag(value):
+    return lambda ws: [ws.config(), "--budget", value]
+
+
+def _budget_yaml(text):
+    def setup(ws):
+        path = ws.config()
+        content = yaml.safe_load(path.read_text())
+        del content["budget_seconds"]
+        path.write_text(yaml.safe_dump(content) + f"budget_seconds: {text}\n")
+        return [path]
+    return setup
+
+
+def _hook_cost(text):
+    def setup(ws):
+        path = ws.config()
+        path.write_text(path.read_text() + f"hook: {{proxy: synflow, cost: {text}}}\n")
+        return [path]
+    return setup
+
+
+OUTSIDE_SEARCHER = '''
+from searchers.base import Searcher, Trial
+
+
+class Outside(Searcher):
+    name = "outside"
+    arch = {arch!r}
+
+    def propose(self, rng):
+        return Trial(self.arch)
+
+    def observe(self, trial, evaluation):
+        pass
+'''
+
+
+def _outside_arch(arch):
+    def setup(ws):
+        module = ws.text("outside.py", OUTSIDE_SEARCHER.format(arch=arch))
+        return [ws.config(searcher={"name": f"{module}:Outside"})]
+    return setup
+
+
+def _crafted_nb201(ws):
+    import torch
+
+    path = ws.root / "bench" / "NAS-Bench-201-v1_1-096897.pth"
+    path.parent.mkdir()
+    torch.save({"meta_archs": [], "arch2infos": {0: _Marker(ws.root / "code_ran")}, "evaluated_indexes": []}, path)
+    return [ws.config(space={"name": "nb201", "args": {"backend": "nb201", "path": str(path)}})]
+
+
+def _crafted_nats(ws):
+    import bz2
+
+    directory = ws.root / "NATS-tss-v1_0-3ffb9-simple"
+    directory.mkdir()
+    with bz2.BZ2File(directory / "meta.pickle.pbz2", "wb") as handle:
+        pickle.dump({"meta_archs": _Marker(ws.root / "code_ran")}, handle)
+    return [ws.config(space={"name": "nb201", "args": {"backend": "nats", "path": str(directory)}})]
+
+
+CASES: list[Case] = [
+    Case("config-not-utf8", _not_utf8, r"latin1\.yaml: not UTF-8 .*save the config as UTF-8"),
+    Case("config-is-a-directory", _config_dir, r"configs_dir is a directory; pass a YAML file"),
+    Case("yaml-python-tag", _python_tag, r"Python tags \(!!python/\.\.\.\) are refused", after=_marker_absent),
+    Case("npz-not-an-npz-run", _bad_npz_run, r"images\.npz is not a readable npz"),
+    Case("npz-not-an-npz-precompute", _bad_npz_precompute, r"images\.npz is not a readable npz"),
+    Case("cifar10-download-never-answers", _silent_download, r"CIFAR-10 download .* got no answer within 0\.5 s"),
+    Case("cache-dir-cannot-be-created", _cache_dir_under_file, r"score cache directory .*blocker/cache cannot be created"),
+    Case("tabular-csv-random-bytes", _random_csv, r"table\.csv is not UTF-8 text"),
+    Case("population-size-text", _searcher_arg("ten"), r"searcher\.args\.population_size: expected an integer, got 'ten'"),
+    Case("population-size-fraction", _searcher_arg(10.5), r"searcher\.args\.population_size: expected an integer, got 10\.5"),
+    Case("budget-flag-nan", _budget_flag("nan"), r"--budget: 'nan' is not a finite number"),
+    Case("budget-flag-inf", _budget_flag("inf"), r"--budget: 'inf' is not a finite number"),
+    Case("budget-flag-zero", _budget_flag("0"), r"--budget must be > 0 seconds"),
+    Case("budget-yaml-inf", _budget_yaml(".inf"), r"budget_seconds: must be a finite number, got inf"),
+    Case("budget-yaml-nan", _budget_yaml(".nan"), r"budget_seconds: must be a finite number, got nan"),
+    Case("budget-yaml-zero", _budget_yaml("0"), r"budget_seconds: must be > 0"),
+    Case("hook-cost-inf", _hook_cost(".inf"), r"hook\.cost: inf is not a finite number"),
+    Case("hook-cost-nan", _hook_cost(".nan"), r"hook\.cost: nan is not a finite number"),
+    Case("nb201-op-index-5", _outside_arch((5, 0, 0, 0, 0, 0)), r"NB201 arch must be 6 op indices in 0\.\.4.*\(5, 0, 0, 0, 0, 0\)"),
+    Case("nb201-negative-op", _outside_arch((-1, 0, 0, 0, 0, 0)), r"NB201 arch must be 6 op indices.*\(-1, 0"),
+    Case("nb201-five-edges", _outside_arch((0, 1, 2, 3, 4)), r"NB201 arch must be 6 op indices.*\(0, 1, 2, 3, 4\)"),
+    Case("nb201-seven-edges", _outside_arch((0, 1, 2, 3, 4, 0, 1)), r"NB201 arch must be 6 op indices"),
+    Case("nb201-crafted-pth", _crafted_nb201, r"holds the Python object .*exec, outside the benchmark's allow-list.*"
+         r"NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
+    Case("nats-crafted-archive", _crafted_nats, r"holds the Python object builtins\.exec, outside the benchmark's"
+         r" allow-list.*NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
+]
+
+
+#: stderr lines that are not messages: a run's progress bar, and the notice a hooked run prints
+#: before it starts (how many scores are cached); an error found inside a run follows them
+NOISE = (re.compile(r"^\S+:\s+\d+%\|.*run/s\]"), re.compile(r"^nasearch: \S+: \d+ of \d+ \S+ scores are packaged or cached"))
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
+    ws = Workspace(root)
+    argv = [str(a) for a in case.setup(ws)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")]),
+           "NASEARCH_CACHE_DIR": str(root / "default_cache"), **ws.env}
+    env.pop("NASEARCH_TRUST_PICKLE", None)
+    env.pop("NASEARCH_CIFAR10_NPZ", None)
+    before = _snapshot(root)
+    result = subprocess.run([sys.executable, "-c", NASEARCH, *argv], capture_output=True, text=True, cwd=root, env=env,
+                            timeout=PER_CASE_TIMEOUT)
+    after = _snapshot(root)
+    changed = sorted(name for name, digest in before.items() if after.get(name) != digest)
+    assert not changed, f"files that existed before changed or vanished: {changed}"
+    if case.after is not None:
+        case.after(ws)
+    return result
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_server():
+    yield
+    global _SERVER
+    if _SERVER is not None:
+        _SERVER.stop()
+        _SERVER = None
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(case, tmp_path):
+    result = run_case(case, tmp_path)
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not any(n.search(line) for n in NOISE)]
+    assert result.returncode == 2, f"exit {result.returncode}; stderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    assert len(lines) == 1, f"expected one stderr line, got {len(lines)}:\n{result.stderr}"
+    assert re.search(case.expect, lines[0]), f"{lines[0]!r} does not match {case.expect!r}"
+
+
+def test_catalogue_ids_are_unique():
+    assert len({c.id for c in CASES}) == len(CASES)
