@@ -46,6 +46,9 @@ def config_fingerprint(config: SearchConfig) -> dict:
     data = asdict(config)
     for volatile in ("runs", "workers", "out", "cache_dir", "data"):
         data.pop(volatile)
+    hook = data.get("hook")
+    if hook is not None and hook.get("device") == "cpu":  # added later, left out at its default: old out dirs resume
+        hook.pop("device")
     return data
 
 
