@@ -4,6 +4,7 @@
     python benchmarks/experiment_speed.py --runs 50 --workers 2 # a shorter one
     python benchmarks/experiment_speed.py --micro-only          # only the per-evaluation ratios
     python benchmarks/experiment_speed.py --profile rea         # cProfile of 50 runs of one searcher
+    python benchmarks/experiment_speed.py --per-run bohb g_bohb --runs 10  # CPU s/run, ratios to the first
 
 Part 1 (micro): the per-evaluation overhead of the runner's loop -- ``space.query`` +
 ``clock.charge`` + the trajectory bookkeeping, measured by running the real ``run_one`` with
@@ -151,6 +152,26 @@ def profile(experiment: str, label: str, runs: int) -> None:
     print(text.getvalue())
 
 
+def per_run(experiment: str, labels: list[str], runs: int) -> None:
+    """CPU seconds per run of each searcher (in-process, after one warm run), and ratios to the first.
+
+    CPU time (``time.process_time``), not wall time: on a shared machine the ratio stays meaningful.
+    """
+    seconds = {}
+    for label in labels:
+        config = load_experiment(experiment, runs=runs, workers=1).searcher(label)
+        context = SearchContext.build(config)
+        _preload(context)
+        run_one(context, 0)  # warm: tables loaded, scores memoised as in a long experiment
+        started = time.process_time()
+        for index in range(runs):
+            run_one(context, index)
+        seconds[label] = (time.process_time() - started) / runs
+    first = labels[0]
+    for label in labels:
+        print(f"  {label:<12} {seconds[label]:7.3f} CPU s/run  ({seconds[label] / seconds[first]:5.2f}x {first})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiment", default=str(ROOT / "configs" / "experiments" / "table6.yaml"))
@@ -159,7 +180,11 @@ def main() -> int:
     parser.add_argument("--micro-only", action="store_true")
     parser.add_argument("--exclude", nargs="*", default=[], metavar="LABEL", help="searchers to leave out")
     parser.add_argument("--profile", metavar="LABEL", help="cProfile 50 runs of this searcher of the experiment")
+    parser.add_argument("--per-run", nargs="+", metavar="LABEL", help="CPU seconds per run of these searchers, ratios")
     args = parser.parse_args()
+    if args.per_run:
+        per_run(args.experiment, args.per_run, args.runs or 10)
+        return 0
     if args.profile:
         profile(args.experiment, args.profile, args.runs or 50)
         return 0

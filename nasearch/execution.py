@@ -52,6 +52,8 @@ def config_fingerprint(config: SearchConfig) -> dict:
             hook.pop("select")
         if hook.get("seeds") is None:
             hook.pop("seeds", None)
+        if hook.get("device") == "cpu":
+            hook.pop("device")
     return data
 
 

@@ -54,11 +54,12 @@ def quiet() -> Iterator[None]:
     *before* the logger drops them, printing the KDEs' whole training data each time: with a
     proxy-picked pool (G-BOHB) that formatting was 80% of a run. numpy's print options are
     therefore set to summarise every array while hpbandster runs; only discarded strings
-    change.
+    change. The ERROR threshold is a filter, not ``setLevel``: every ``setLevel`` clears the
+    level caches of all loggers of the process, which was 4% of a BOHB run (hpbandster logs
+    on the ``hpbandster`` logger itself only, so the filter drops exactly what the level did).
     """
     logger = logging.getLogger("hpbandster")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    logger.addFilter(_below_error)
     try:
         with warnings.catch_warnings(), np.printoptions(threshold=0, edgeitems=1):
             warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -71,7 +72,11 @@ def quiet() -> Iterator[None]:
             warnings.filterwarnings("ignore", category=RuntimeWarning)
             yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(_below_error)
+
+
+def _below_error(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
 
 
 class IsolatedNumpyRandom:
@@ -164,6 +169,10 @@ def make_job(config_id: tuple, config: dict, budget: float, loss: float):
     return job
 
 
+#: up to this many columns the row products of every match pattern are tabulated (2^k rows)
+MAX_PATTERN_COLUMNS = 12
+
+
 class CategoricalKDEPdf:
     """``KDEMultivariate.pdf`` of statsmodels 0.14-0.15 for unordered (``'u'``) variables only.
 
@@ -199,14 +208,25 @@ class CategoricalKDEPdf:
         self._off, self._on = off, on
         self._continuous_bandwidths = np.prod(bw[np.zeros(len(bw), dtype=bool)])
         self._bw = np.array(bw, copy=True)
+        self._bw_bytes = self._bw.tobytes()
         self._at_point = {}
+        # A row's kernel depends only on which of its columns equal the point's: with k columns
+        # there are 2^k match patterns, and their row products are computed here once, by the
+        # same numpy product over rows of the same length and layout (bitwise the per-row ones).
+        k_vars = data.shape[1]
+        self._row_products = None
+        if nobs and 1 < k_vars <= MAX_PATTERN_COLUMNS:
+            patterns = np.arange(2**k_vars)[:, None] >> np.arange(k_vars)[None, :] & 1
+            kernels = np.where(patterns.astype(bool), on[:1], off[:1])
+            self._row_products = np.ascontiguousarray(kernels).prod(axis=1)
+            self._bits = np.left_shift(1, np.arange(k_vars))
 
     def __call__(self, data_predict=None):
         if data_predict is None:
             data_predict = self.kde.data
         bw = self.kde.bw
         # hpbandster replaces bw (clipped) after fitting; in-place edits are caught by the compare
-        if self._bw is None or not np.array_equal(bw, self._bw):
+        if self._bw is None or np.asarray(bw).tobytes() != self._bw_bytes:
             with np.errstate(divide="ignore", invalid="ignore"):
                 self._prepare(np.asarray(bw))
         k_vars = self.kde.k_vars
@@ -218,9 +238,17 @@ class CategoricalKDEPdf:
             key = data_predict.tobytes()
             found = self._at_point.get(key)
             if found is None:
-                found = self._at_point[key] = self._estimate(data_predict.reshape(1, k_vars))
+                found = self._at_point[key] = self._estimate_one(data_predict)
             return found
         return self._estimate(self._adjust_shape(data_predict, k_vars))
+
+    def _estimate_one(self, point: np.ndarray) -> np.ndarray:
+        """``_estimate`` of one point: the row products looked up by match pattern."""
+        if self._row_products is None:
+            return self._estimate(point.reshape(1, -1))
+        codes = (self.kde.data == point) @ self._bits
+        value = (self._row_products[codes] / self._continuous_bandwidths).sum(axis=0) / self.kde.nobs
+        return np.asarray(value)  # what np.squeeze of the one-element list gives
 
     def _estimate(self, points: np.ndarray) -> np.ndarray:
         estimates = []

@@ -325,7 +325,15 @@ def test_bohb_runs_silently_on_current_libraries():
         with quiet():  # numpy attributes the KDE's nan/inf arithmetic to its own modules
             np.add.reduce(np.array([np.inf, -np.inf]))
             np.ones(1) / np.zeros(1)
-            assert logging.getLogger("hpbandster").getEffectiveLevel() >= logging.ERROR
+            logger, seen = logging.getLogger("hpbandster"), []
+            handler = logging.Handler()
+            handler.emit = lambda record: seen.append(record.levelname)
+            logger.addHandler(handler)
+            try:
+                logger.debug("d"), logger.info("i"), logger.warning("w"), logger.error("e")
+            finally:
+                logger.removeHandler(handler)
+            assert seen == ["ERROR"]  # held at ERROR while hpbandster runs
     assert len(trials) == 60
     assert [str(w.message) for w in caught] == []
 
@@ -360,6 +368,28 @@ def test_categorical_kde_pdf_is_bitwise_statsmodels():
             many = rng.integers(0, levels, size=(3, k_vars)).astype(float)
             assert np.array_equal(fast(many), kde.pdf(many), equal_nan=True)
     assert checked == 300
+
+
+def test_categorical_kde_pdf_pattern_table_is_bitwise_statsmodels_on_large_kdes():
+    """The match-pattern lookup against statsmodels' pdf on KDEs as large as long BOHB runs fit."""
+    import statsmodels.api as sm
+
+    from searchers._hpbandster_compat import CategoricalKDEPdf
+
+    rng = np.random.default_rng(1)
+    for case in range(12):
+        k_vars, levels = int(rng.integers(2, 9)), int(rng.integers(2, 6))
+        nobs = int(rng.integers(20, 400))
+        data = rng.integers(0, levels, size=(nobs, k_vars)).astype(float)
+        with quiet():
+            kde = sm.nonparametric.KDEMultivariate(data=data, var_type="u" * k_vars, bw="normal_reference")
+            kde.bw = np.clip(kde.bw, 0.3, None)
+            fast = CategoricalKDEPdf(kde)
+            for _ in range(40):
+                point = list(rng.integers(0, levels, size=k_vars))
+                assert np.array_equal(np.asarray(fast(point)), np.asarray(kde.pdf(np.asarray(point, float))),
+                                      equal_nan=True), (case, point)
+            assert fast._row_products is not None  # the table path is the one under test
 
 
 def test_categorical_kde_pdf_refuses_continuous_variables():
