@@ -123,7 +123,9 @@ def test_fisher_sums_activation_times_gradient_over_space_before_squaring():
     G1 = (G2 @ W2).reshape(A1.shape)
     conv_part = 0.5 * ((A1 * G1).sum((2, 3)) ** 2).mean(0).sum()
     linear_part = 0.5 * ((A2 * G2) ** 2).mean(0).sum()
-    assert get_proxy("fisher").fn(net, x, y) == pytest.approx(conv_part + linear_part, rel=1e-10)
+    # fan-in broadcast as the reference: conv 2*1*1, linear 12
+    assert get_proxy("fisher").fn(net, x, y) == pytest.approx(2 * conv_part + 12 * linear_part, rel=1e-10)
+    assert get_proxy("fisher").fn(net, x, y, reference=False) == pytest.approx(conv_part + linear_part, rel=1e-10)
 
 
 def test_synflow_two_layer_linear_product_formula_and_batchnorm_removed():
@@ -305,8 +307,11 @@ def test_fisher_follows_the_zero_cost_reference_no_bn_and_fan_in_weighting():
     x, y = _torch.randn(6, 3, 8, 8), _torch.tensor([0, 1, 2, 0, 1, 2])
     bare = without_batchnorm(net)
     acts = {}
-    hooks = [m.register_forward_hook(lambda m, a, o, k=i: (o.retain_grad(), acts.__setitem__(k, (m, o))))
-             for i, m in enumerate(bare.modules()) if isinstance(m, (_nn.Conv2d, _nn.Linear))]
+    def keep(module, args, output):
+        output.retain_grad()
+        acts[len(acts)] = (module, output)
+
+    hooks = [m.register_forward_hook(keep) for m in bare.modules() if isinstance(m, (_nn.Conv2d, _nn.Linear))]
     _nn.functional.cross_entropy(bare(x), y).backward()
     for h in hooks:
         h.remove()
