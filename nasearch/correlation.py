@@ -223,11 +223,18 @@ def _fmt(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
-def _paper(proxy: str, index: int) -> str:
+#: The datasets of PAPER_SPEARMAN's tuples, matched to a metric by its name (``cifar100_valid`` -> cifar100).
+PAPER_DATASETS = ("cifar10", "cifar100", "imagenet16")
+
+
+def _paper(proxy: str, metric: str) -> str:
+    """The paper's rho for ``proxy`` on ``metric``'s dataset, by NAME (a space may report any number
+    of metrics in any order); "" where the paper has no value for that dataset."""
     value = PAPER_SPEARMAN.get(proxy)
-    if value is None:
+    dataset = metric.split("_")[0]
+    if value is None or dataset not in PAPER_DATASETS:
         return ""
-    return f"{value[index]:.3f}" if isinstance(value, tuple) else f"≈{value:.2f}"
+    return f"{value[PAPER_DATASETS.index(dataset)]:.3f}" if isinstance(value, tuple) else f"≈{value:.2f}"
 
 
 def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header: str) -> str:
@@ -240,7 +247,7 @@ def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header
         n = next(iter(cells.values())).n
         parts = []
         for i, metric in enumerate(metrics):
-            paper = _paper(proxy, i)
+            paper = _paper(proxy, metric)
             cell = cells[metric]
             interval = f" [{_fmt(cell.spearman_low)}, {_fmt(cell.spearman_high)}]" if not math.isnan(cell.spearman_low) else ""
             parts.append(f"{_fmt(cell.spearman)}{interval}" + (f" ({paper})" if paper else "") + f" | {_fmt(cell.kendall)}")
@@ -305,6 +312,17 @@ class StudyResult:
     selections: list[Selection]
 
 
+def _provenance(data: Any) -> str:
+    """What the images were: never name an npz that does not exist (every score then came from
+    the packaged tables or the cache, computed on whatever images those record)."""
+    from pathlib import Path as _Path
+
+    if getattr(data, "npz", None) and not _Path(data.npz).is_file():
+        return (f"{_Path(data.npz).name} does not exist: no image was read here; scores from the packaged "
+                "tables or the score cache, see their provenance")
+    return data.describe()
+
+
 def run_study(
     space: Any,
     proxies: Sequence[str],
@@ -350,7 +368,7 @@ def run_study(
     selections = selection_experiment(scores, {k: s.higher_is_better for k, s in specs.items()}, accuracies,
                                       pool_size=min(pool_size, len(arch_ids)), repeats=repeats, seed=seed)
     setting = (f"space {space.name}@{space.version}, {len(arch_ids)} archs sampled with seed {seed}; "
-               f"proxies on {dataset} images ({data.describe()}), batch {batch_size}, init seed {seed}")
+               f"proxies on {dataset} images ({_provenance(data)}), batch {batch_size}, init seed {seed}")
     write_csv(out / "scores.csv", ["arch_id", *proxies, *metrics],
               ([a, *(repr(float(scores[p][i])) for p in proxies), *(accuracies[m][i] for m in metrics)]
                for i, a in enumerate(arch_ids)))

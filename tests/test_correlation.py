@@ -127,3 +127,30 @@ def test_bootstrap_interval_brackets_rho_and_shrinks_with_n():
         assert low < stats.spearmanr(x, y).statistic < high
         widths.append(high - low)
     assert widths[1] < widths[0] / 2  # ~ 1/sqrt(n)
+
+
+def test_paper_values_are_matched_by_metric_name_with_any_number_of_metrics():
+    """Issue 17: a space with more than three final metrics must not crash the markdown (the paper's
+    values were looked up by position); each value goes to its dataset, unknown metrics get none."""
+    from nasearch.correlation import Correlation, _paper, correlation_markdown
+
+    assert _paper("gradsign", "cifar100_valid") == "0.793"
+    assert _paper("gradsign", "imagenet16_test") == "0.783"
+    assert _paper("gradsign", "cifar10_valid") == "0.765"
+    assert _paper("gradsign", "svhn_valid") == ""
+    metrics = ["svhn_valid", "cifar10_valid", "cifar100_valid", "imagenet16_valid", "x_valid"]
+    rows = [Correlation("gradsign", m, 0.5, 0.4, 10) for m in metrics]
+    text = correlation_markdown(rows, metrics, "header")
+    assert "(0.765)" in text and "(0.793)" in text and "(0.783)" in text
+    assert text.count("(0.") == 3  # svhn and x get no paper value
+
+
+def test_provenance_never_names_a_missing_npz(tmp_path):
+    from nasearch.correlation import _provenance
+    from nasearch.proxies.data import DataSource
+
+    missing = DataSource(npz=str(tmp_path / "missing.npz"))
+    assert "does not exist" in _provenance(missing) and "no image was read" in _provenance(missing)
+    present = tmp_path / "real.npz"
+    present.write_bytes(b"x")
+    assert _provenance(DataSource(npz=str(present))) == "npz:real.npz"

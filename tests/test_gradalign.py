@@ -52,3 +52,53 @@ def test_unknown_mode_is_a_usage_error():
     x, y = _batch(2)
     with pytest.raises(UsageError, match="per_sample"):
         gradalign(nn.Sequential(nn.Flatten(), nn.Linear(3072, 10)), x, y, per_sample="batched")
+
+
+# -- GradAlign-i / -ii (Li & Guo) ------------------------------------------------------------
+import math
+
+from nasearch.proxies.gradalign_li_guo import alignment_with_mean, gradalign_i, gradalign_ii, log_gram_determinant
+from nasearch.proxies.gradsign import scored_weights
+from nasearch.proxies.registry import get_proxy
+
+
+def _loop_gradients(network, x, y):
+    """Per-sample gradients the slow way (batch-1 passes), flattened over all scored weights."""
+    network.train()
+    weights = scored_weights(network)
+    rows = []
+    for i in range(x.shape[0]):
+        loss = nn.functional.cross_entropy(network(x[i:i + 1]), y[i:i + 1])
+        grads = torch.autograd.grad(loss, weights, allow_unused=True)
+        rows.append(torch.cat([(torch.zeros_like(w) if g is None else g).reshape(-1) for w, g in zip(weights, grads)]))
+    return torch.stack(rows).double()
+
+
+@pytest.mark.parametrize("ops", NB201_CASES[:4])
+def test_gradalign_i_and_ii_equal_their_definitions_from_batch1_gradients(ops):
+    torch.manual_seed(0)
+    network = NB201Network(ops, 10, channels=4, cells_per_stage=1).double()
+    x, y = _batch(6, dtype=torch.float64)
+    g = _loop_gradients(copy.deepcopy(network), x, y)
+    mean = g.mean(0)
+    expected_i = float(torch.nn.functional.cosine_similarity(g, mean.expand_as(g), dim=1).mean())
+    unit = g / g.norm(dim=1, keepdim=True)
+    expected_ii = float(torch.logdet(unit @ unit.T))
+    assert gradalign_i(network, x, y) == pytest.approx(expected_i, rel=1e-8)
+    assert gradalign_ii(network, x, y) == pytest.approx(expected_ii, rel=1e-8, abs=1e-10)
+
+
+def test_gram_scores_on_known_geometry():
+    orthogonal = torch.eye(4, dtype=torch.float64) * 3.0
+    assert log_gram_determinant(orthogonal) == pytest.approx(0.0)
+    assert alignment_with_mean(orthogonal) == pytest.approx(0.5)  # cos(e_i, sum e_j / 4) = 1/2
+    parallel = torch.ones(4, 4, dtype=torch.float64)
+    assert log_gram_determinant(parallel) == -math.inf  # linearly dependent: det 0
+    assert alignment_with_mean(parallel) == pytest.approx(1.0)
+    assert alignment_with_mean(torch.zeros(3, 3, dtype=torch.float64)) == -math.inf
+
+
+def test_registered_with_their_directions():
+    assert get_proxy("gradalign_i").higher_is_better is True
+    assert get_proxy("gradalign_ii").higher_is_better is False
+    assert get_proxy("gradalign").name == "gradalign"  # today's name still works

@@ -104,8 +104,11 @@ def test_fisher_two_linear_layers_closed_form():
     A2 = A1 @ W2.T
     G2 = (softmax(A2) - np.eye(C)[y.numpy()]) / N
     G1 = G2 @ W2
-    expected = sum(0.5 * ((a * g) ** 2).mean(0).sum() for a, g in ((A1, G1), (A2, G2)))
+    # the reference broadcasts each output unit's value over its fan-in (D inputs, then 3)
+    expected = sum(0.5 * ((a * g) ** 2).mean(0).sum() * fan for a, g, fan in ((A1, G1, D), (A2, G2, 3)))
     assert get_proxy("fisher").fn(net, x, y) == pytest.approx(expected, rel=1e-10)
+    unweighted = sum(0.5 * ((a * g) ** 2).mean(0).sum() for a, g in ((A1, G1), (A2, G2)))
+    assert get_proxy("fisher").fn(net, x, y, reference=False) == pytest.approx(unweighted, rel=1e-10)
 
 
 def test_fisher_sums_activation_times_gradient_over_space_before_squaring():
@@ -120,7 +123,9 @@ def test_fisher_sums_activation_times_gradient_over_space_before_squaring():
     G1 = (G2 @ W2).reshape(A1.shape)
     conv_part = 0.5 * ((A1 * G1).sum((2, 3)) ** 2).mean(0).sum()
     linear_part = 0.5 * ((A2 * G2) ** 2).mean(0).sum()
-    assert get_proxy("fisher").fn(net, x, y) == pytest.approx(conv_part + linear_part, rel=1e-10)
+    # fan-in broadcast as the reference: conv 2*1*1, linear 12
+    assert get_proxy("fisher").fn(net, x, y) == pytest.approx(2 * conv_part + 12 * linear_part, rel=1e-10)
+    assert get_proxy("fisher").fn(net, x, y, reference=False) == pytest.approx(conv_part + linear_part, rel=1e-10)
 
 
 def test_synflow_two_layer_linear_product_formula_and_batchnorm_removed():
@@ -281,3 +286,42 @@ def test_every_proxy_scores_an_nb201_network_through_the_scorer(tiny_npz):
         first = scorer.compute(arch).score
         assert math.isfinite(first), name
         assert scorer.compute(arch).score == pytest.approx(first, rel=1e-9), name  # same seed, same score
+
+
+def test_fisher_follows_the_zero_cost_reference_no_bn_and_fan_in_weighting():
+    """reference=True = the old definition on a BN-free copy with each channel weighted by its
+    fan-in (C_in*k*k): check it against that composition by hand, and that the caller's net
+    keeps its BatchNorms."""
+    import copy as _copy
+    import math as _math
+
+    import torch as _torch
+    from torch import nn as _nn
+
+    from nasearch.proxies.fisher import fisher
+    from nasearch.proxies.synflow import without_batchnorm
+
+    _torch.manual_seed(0)
+    net = _nn.Sequential(_nn.Conv2d(3, 4, 3, padding=1), _nn.BatchNorm2d(4), _nn.ReLU(),
+                         _nn.Conv2d(4, 5, 1), _nn.AdaptiveAvgPool2d(1), _nn.Flatten(), _nn.Linear(5, 3))
+    x, y = _torch.randn(6, 3, 8, 8), _torch.tensor([0, 1, 2, 0, 1, 2])
+    bare = without_batchnorm(net)
+    acts = {}
+    def keep(module, args, output):
+        output.retain_grad()
+        acts[len(acts)] = (module, output)
+
+    hooks = [m.register_forward_hook(keep) for m in bare.modules() if isinstance(m, (_nn.Conv2d, _nn.Linear))]
+    _nn.functional.cross_entropy(bare(x), y).backward()
+    for h in hooks:
+        h.remove()
+    expected = 0.0
+    for m, o in acts.values():
+        prod = o.detach() * o.grad
+        per_c = prod.sum(dim=tuple(range(2, prod.dim()))) if prod.dim() > 2 else prod
+        expected += float(per_c.pow(2).mean(0).mul(0.5).sum()) * _math.prod(m.weight.shape[1:])
+    before = _copy.deepcopy(net.state_dict())
+    assert fisher(net, x, y) == pytest.approx(expected, rel=1e-5)
+    assert any(isinstance(m, _nn.BatchNorm2d) for m in net.modules())
+    assert all(_torch.equal(before[k], v) for k, v in net.state_dict().items() if "running" not in k and "num_batches" not in k)
+    assert fisher(net, x, y, reference=False) != pytest.approx(expected, rel=1e-3)

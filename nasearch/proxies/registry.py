@@ -56,6 +56,8 @@ PROXIES: dict[str, str] = {
     "jacob_cov": "nasearch.proxies.jacob_cov:SPEC",
     "naswot": "nasearch.proxies.naswot:SPEC",
     "gradalign": "nasearch.proxies.gradalign:SPEC",
+    "gradalign_i": "nasearch.proxies.gradalign_li_guo:SPEC_I",
+    "gradalign_ii": "nasearch.proxies.gradalign_li_guo:SPEC_II",
     "params": "nasearch.proxies.params:SPEC",
     "flops": "nasearch.proxies.flops:SPEC",
     "random": "nasearch.proxies.random_score:SPEC",
