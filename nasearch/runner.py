@@ -17,6 +17,7 @@ from nasearch.clock import SimulatedClock
 from nasearch.config import SearchConfig
 from nasearch.errors import BudgetExhausted
 from nasearch.hook import PoolSelector
+from nasearch.results import RunRecord
 from nasearch.loading import check_capabilities, construct, load_space, searcher_class
 
 #: a safety net for searchers that never stop on their own under a zero-cost budget
@@ -68,12 +69,43 @@ class SearchContext:
         context.new_searcher(SimulatedClock(config.budget_seconds))  # fail on bad args before any run
         return context
 
+    def preload(self) -> None:
+        """Load lazily-read data and warm the score memo, once per process (local pool and Ray alike)."""
+        preload_context(self)
+
     def new_searcher(self, clock: SimulatedClock) -> Any:
         pool = None
         if self.scorer is not None:
             pool = PoolSelector(self.scorer, self.config.hook.k, clock, self.config.hook.cost)
         args = dict(self.config.searcher.get("args") or {})
         return construct(self.searcher_cls, args, "searcher", self.space, pool)
+
+
+def preload_context(context: "SearchContext") -> None:
+    """Load lazily-read data now, once, rather than in every forked worker."""
+    for owner in (context.space, getattr(context.space, "backend", None)):
+        preload = getattr(owner, "preload", None)
+        if callable(preload):
+            preload()
+            break
+    _warm_scores(context.scorer)
+
+
+def _warm_scores(scorer) -> None:
+    """Copy the persistent cache's scores for this key into the scorer's in-process memo.
+
+    A cached score is otherwise one SQLite query per pool member (~1000 per run, several
+    times the run itself). The memo is what ``ProxyScorer.score`` fills from the cache on
+    first use anyway; archs a packaged table covers are skipped, since the table wins over
+    the cache there. Results are unchanged: the same records, read earlier.
+    """
+    cache, memo = getattr(scorer, "cache", None), getattr(scorer, "_memo", None)
+    if cache is None or memo is None or not hasattr(cache, "items"):
+        return
+    table = getattr(scorer, "table", {}) or {}
+    for arch_id, record in cache.items(scorer.key):
+        if arch_id not in table:
+            memo.setdefault(arch_id, record)
 
 
 def run_one(context: SearchContext, run_index: int) -> dict:
@@ -117,19 +149,19 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         best_so_far.append(best_fitness)
     times = [round(t, 6) for t in elapsed]
     pool = getattr(searcher, "pool", None)
-    return {
-        "run": run_index,
-        "seed": config.seed,
-        "label": config.label,
-        "searcher": config.searcher["name"],
-        "proxy": config.hook.proxy if config.hook else None,
-        "best_arch": space.arch_id(best_arch) if best_arch is not None else None,
-        "best_fitness": best_fitness if best_arch is not None else None,
-        "final": incumbents[-1][2] if incumbents else {},
-        "evaluations": len(times),
-        "proxy_scores": pool.scored if pool is not None else 0,
-        "simulated_seconds": round(clock.elapsed, 6),
-        "proxy_seconds": round(clock.proxy_seconds, 6),
-        "trajectory": {"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
-        "incumbents": incumbents,
-    }
+    return RunRecord(
+        run=run_index,
+        seed=config.seed,
+        label=config.label,
+        searcher=config.searcher["name"],
+        proxy=config.hook.proxy if config.hook else None,
+        best_arch=space.arch_id(best_arch) if best_arch is not None else None,
+        best_fitness=best_fitness if best_arch is not None else None,
+        final=incumbents[-1][2] if incumbents else {},
+        evaluations=len(times),
+        proxy_scores=pool.scored if pool is not None else 0,
+        simulated_seconds=round(clock.elapsed, 6),
+        proxy_seconds=round(clock.proxy_seconds, 6),
+        trajectory={"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
+        incumbents=incumbents,
+    ).to_dict()

@@ -5,7 +5,8 @@ import argparse
 from pathlib import Path
 
 from nasearch.config import load_search_config
-from nasearch.execution import RESULTS, run_many
+from nasearch.execution import run_many
+from nasearch.results import RESULTS
 from nasearch.summary import format_summary
 
 
