@@ -10,23 +10,30 @@ p-value (scipy), which is what "does the proxy help here" needs at 20-30 runs.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
+
+from nasearch.results import read_jsonl
+
+
+def _records(path: str) -> list[dict]:
+    """The runs of a runs.jsonl (or progress.jsonl), through nasearch's one reader; says if it is not whole."""
+    found = read_jsonl(path)
+    if found.problem():
+        print(f"note: {found.problem()}")
+    return [found.records[i] for i in sorted(found.records)]
 
 
 def best_after(path: str, evaluations: int) -> dict[int, float]:
     """Best fitness after the first ``evaluations`` trainings of each run (per-training efficiency)."""
     values, short = {}, 0
-    with open(path) as handle:
-        for line in handle:
-            record = json.loads(line)
-            best = record["trajectory"]["best"]
-            if len(best) < evaluations:
-                short += 1
-            if best:
-                values[int(record["run"])] = float(best[min(evaluations, len(best)) - 1])
+    for record in _records(path):
+        best = record["trajectory"]["best"]
+        if len(best) < evaluations:
+            short += 1
+        if best:
+            values[int(record["run"])] = float(best[min(evaluations, len(best)) - 1])
     if short:
         print(f"note: {short} runs of {path} stopped before {evaluations} evaluations; their last best is used")
     return values
@@ -34,12 +41,10 @@ def best_after(path: str, evaluations: int) -> dict[int, float]:
 
 def final_values(path: str, metric: str) -> dict[int, float]:
     values = {}
-    with open(path) as handle:
-        for line in handle:
-            record = json.loads(line)
-            if metric not in record["final"]:
-                raise SystemExit(f"{path}: run {record['run']} has no final metric {metric!r}; have {sorted(record['final'])}")
-            values[int(record["run"])] = float(record["final"][metric])
+    for record in _records(path):
+        if metric not in record["final"]:
+            raise SystemExit(f"{path}: run {record['run']} has no final metric {metric!r}; have {sorted(record['final'])}")
+        values[int(record["run"])] = float(record["final"][metric])
     return values
 
 

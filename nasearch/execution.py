@@ -25,12 +25,11 @@ from tqdm import tqdm
 
 from nasearch.config import SearchConfig
 from nasearch.errors import UsageError
+from nasearch.results import (CONFIG, PROGRESS, RESULTS, OutDirLock, atomic_write_text, check_out_dir,
+                              encode_run, read_json, read_jsonl)
 from nasearch.runner import SearchContext, run_one
 
 BACKENDS = ("local", "ray")
-PROGRESS = "progress.jsonl"
-RESULTS = "runs.jsonl"
-CONFIG = "config.json"
 FSYNC_INTERVAL = 1.0  # seconds
 
 _worker_context: SearchContext | None = None
@@ -61,33 +60,16 @@ def _fingerprint_hash(fingerprint: dict) -> str:
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def read_progress(path: Path) -> dict[int, str]:
-    """Finished runs by index; a torn last line (killed mid-write) is cut off the file."""
-    done: dict[int, str] = {}
-    if not path.exists():
-        return done
-    raw = path.read_bytes()
-    good_end = 0
-    for line in raw.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            break
-        done.setdefault(int(record["run"]), line.decode().rstrip("\n"))
-        good_end += len(line)
-    if good_end != len(raw):
+def read_progress(path: Path, warn: bool = True) -> dict[int, str]:
+    """Finished runs by index. A torn last line (killed mid-write) is cut off the file; a corrupt
+    line in the middle is reported (file and line) and skipped, and every valid line is kept."""
+    found = read_jsonl(path)
+    if found.bad_lines and warn:
+        print(f"nasearch: warning: {found.problem()}", file=sys.stderr)
+    if found.torn:
         with path.open("r+b") as handle:
-            handle.truncate(good_end)
-    return done
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a reader (or a resume) never sees half a file."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+            handle.truncate(found.complete_end)
+    return found.lines
 
 
 def _init_worker(config: SearchConfig) -> None:
@@ -100,13 +82,7 @@ def _init_worker(config: SearchConfig) -> None:
 
 
 def _preload(context: SearchContext) -> None:
-    """Load lazily-read data now, once, rather than in every forked worker."""
-    for owner in (context.space, getattr(context.space, "backend", None)):
-        preload = getattr(owner, "preload", None)
-        if callable(preload):
-            preload()
-            break
-    _warm_scores(context.scorer)
+    context.preload()
 
 
 def _warn_if_live(context: SearchContext) -> None:
@@ -124,25 +100,9 @@ def _warn_if_live(context: SearchContext) -> None:
           f"{scorer.key}; the others will be computed live (slow; see nasearch precompute)", file=sys.stderr)
 
 
-def _warm_scores(scorer) -> None:
-    """Copy the persistent cache's scores for this key into the scorer's in-process memo.
-
-    A cached score is otherwise one SQLite query per pool member (~1000 per run, several
-    times the run itself). The memo is what ``ProxyScorer.score`` fills from the cache on
-    first use anyway; archs a packaged table covers are skipped, since the table wins over
-    the cache there. Results are unchanged: the same records, read earlier.
-    """
-    if scorer is not None:
-        scorer.warm()
-
-
 def _run_in_worker(run_index: int) -> tuple[int, str]:
     assert _worker_context is not None
     return run_index, encode_run(run_one(_worker_context, run_index))
-
-
-def encode_run(record: dict) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
 def _execute(
@@ -170,6 +130,7 @@ def run_many(
     backend: str = "local",
     ray_address: str | None = None,
     on_run: Callable[[int, bool], None] | None = None,
+    context: SearchContext | None = None,
 ) -> list[dict]:
     """Run ``config.runs`` runs into ``out_dir`` (resuming), return the records sorted by run.
 
@@ -178,32 +139,44 @@ def run_many(
     """
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    out = Path(out_dir or config.out)
+    out = check_out_dir(out_dir or config.out)
     fingerprint = config_fingerprint(config)
     config_path = out / CONFIG
-    if config_path.exists():
-        stored = json.loads(config_path.read_text())
-        if stored.get("hash") != _fingerprint_hash(fingerprint):
-            raise UsageError(f"{out} holds runs of a different config; use another --out or delete {out} to start over")
-    context = SearchContext.build(config)  # validates everything before anything is written
+    if context is None or context.config != config:
+        context = SearchContext.build(config)  # validates everything before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    if not config_path.exists():
+    with OutDirLock(out):
+        return _run_locked(config, out, context, fingerprint, show_progress, backend, ray_address, on_run)
+
+
+def _run_locked(config, out, context, fingerprint, show_progress, backend, ray_address, on_run) -> list[dict]:
+    config_path = out / CONFIG
+    progress_path = out / PROGRESS
+    stored = read_json(config_path, "config fingerprint")
+    holds_runs = bool(read_jsonl(progress_path).records)
+    if stored is not None and holds_runs and (not isinstance(stored, dict)
+                                              or stored.get("hash") != _fingerprint_hash(fingerprint)):
+        raise UsageError(f"{out} holds runs of a different config; use another --out or delete {out} to start over")
+    if stored is None or not holds_runs or stored.get("hash") != _fingerprint_hash(fingerprint):
         payload = {"hash": _fingerprint_hash(fingerprint), "config": fingerprint}
         atomic_write_text(config_path, json.dumps(payload, indent=2, default=str) + "\n")
-    progress_path = out / PROGRESS
     done = read_progress(progress_path)
+    stored_beyond = sorted(i for i in done if i >= config.runs)
+    if stored_beyond:
+        print(f"nasearch: {config.label}: {len(done)} runs are stored in {progress_path}; runs.jsonl holds "
+              f"the {config.runs} asked for (runs 0-{config.runs - 1})", file=sys.stderr)
     if on_run is not None:
         for index in sorted(i for i in done if i < config.runs):
             on_run(index, True)
     pending = [i for i in range(config.runs) if i not in done]
     if pending:
+        _warn_if_live(context)
         if backend == "ray":
             from nasearch.ray_backend import execute_on_ray
 
             stream: Iterable[tuple[int, str]] = execute_on_ray(config, pending, address=ray_address)
         else:
             _preload(context)
-            _warn_if_live(context)
             stream = _execute(config, pending, config.workers, context)
         bar = tqdm(total=config.runs, initial=config.runs - len(pending), desc=config.label, unit="run",
                    disable=not show_progress, dynamic_ncols=True)

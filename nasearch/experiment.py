@@ -22,15 +22,18 @@ from tqdm import tqdm
 
 from nasearch.config import SearchConfig, checked_number, parse_search_config, read_yaml
 from nasearch.errors import UsageError
-from nasearch.execution import PROGRESS, RESULTS, atomic_write_text, read_progress, run_many
+from nasearch.execution import read_progress, run_many
+from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir,
+                              read_json)
 
 EXPERIMENT_KEYS = {
     "label", "description", "out", "runs", "budget_seconds", "seed", "workers", "searchers", "pairs", "data", "cache_dir",
 }
 #: what one entry of ``searchers:`` may set; runs/seed/budget are the experiment's, for pairing
 ENTRY_KEYS = {"config", "label", "hook", "searcher", "space", "data", "cache_dir"}
-EXPERIMENT_FILE = "experiment.json"
-TIMING_FILE = "timing.json"
+EXPERIMENT_FILE = EXPERIMENT
+TIMING_FILE = TIMING
+TIMING_INTERVAL = 1.0  # seconds between timing.json updates while a searcher runs
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -232,10 +235,26 @@ def describe(config: ExperimentConfig) -> dict:
 
 
 def _read_timing(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+    timing = read_json(path, "wall-time record", default={})
+    if not isinstance(timing, dict):
+        raise UsageError(f"{path}: the wall-time record is not a mapping; delete it (only wall times are lost)")
+    return timing
+
+
+def check_entries(config: ExperimentConfig) -> dict:
+    """Build every entry (space, searcher and its arguments, proxy scorer and its data) before any run.
+
+    Returns the built contexts by label, so nothing is built twice.
+    """
+    from nasearch.runner import SearchContext
+
+    contexts = {}
+    for searcher in config.searchers:
+        try:
+            contexts[searcher.label] = SearchContext.build(searcher)
+        except UsageError as exc:
+            raise UsageError(f"{searcher.label}: {exc}") from None
+    return contexts
 
 
 def run_experiment(
@@ -246,14 +265,22 @@ def run_experiment(
     Wall time is kept apart from the results (``timing.json``, accumulated over resumed
     sessions) because it is the one thing that differs between two runs of the same config.
     """
-    out = Path(config.out)
+    out = check_out_dir(config.out)
+    contexts = check_entries(config)  # every mistake is found before the first run starts
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / EXPERIMENT_FILE, json.dumps(describe(config), indent=2, default=str) + "\n")
+    with OutDirLock(out):
+        return _run_experiment_locked(config, out, show_progress, backend, ray_address, contexts)
+
+
+def _run_experiment_locked(config: ExperimentConfig, out: Path, show_progress: bool, backend: str,
+                           ray_address: str | None, contexts: dict) -> dict[str, list[dict]]:
     timing_path = out / TIMING_FILE
     timing = _read_timing(timing_path)
+    atomic_write_text(out / EXPERIMENT_FILE, json.dumps(describe(config), indent=2, default=str) + "\n")
     total = config.runs * len(config.searchers)
     # runs finished in an earlier session start the bar, so runs/s and the ETA count new runs only
-    finished = sum(sum(1 for i in read_progress(Path(s.out) / PROGRESS) if i < s.runs) for s in config.searchers)
+    finished = sum(sum(1 for i in read_progress(Path(s.out) / PROGRESS, warn=False) if i < s.runs)
+                   for s in config.searchers)
     results: dict[str, list[dict]] = {}
     bar = tqdm(total=total, initial=finished, desc=config.label, unit="run", disable=not show_progress,
                dynamic_ncols=True, smoothing=0.05)
@@ -261,23 +288,32 @@ def run_experiment(
         for searcher in config.searchers:
             bar.set_postfix_str(searcher.label)
             started = time.perf_counter()
-            counter = {"new": 0}
+            before = dict(timing.get(searcher.label, {"wall_seconds": 0.0, "runs_computed": 0}))
+            state = {"new": 0, "saved": time.monotonic()}
 
-            def on_run(_index: int, existing: bool, counter=counter) -> None:
+            def record_timing(state=state, before=before, started=started, label=searcher.label) -> None:
+                entry = dict(before)
+                if state["new"]:
+                    entry = {"wall_seconds": round(before["wall_seconds"] + time.perf_counter() - started, 3),
+                             "runs_computed": before["runs_computed"] + state["new"]}
+                entry["backend"] = backend
+                entry["workers"] = config.workers if backend == "local" else None
+                timing[label] = entry
+                atomic_write_text(timing_path, json.dumps(timing, indent=2, sort_keys=True) + "\n")
+                state["saved"] = time.monotonic()
+
+            def on_run(_index: int, existing: bool, state=state, record_timing=record_timing) -> None:
                 if not existing:
-                    counter["new"] += 1
+                    state["new"] += 1
                     bar.update(1)
+                    if time.monotonic() - state["saved"] >= TIMING_INTERVAL:
+                        record_timing()  # a kill loses at most this interval's wall time
 
-            records = run_many(searcher, show_progress=False, backend=backend, ray_address=ray_address, on_run=on_run)
-            elapsed = time.perf_counter() - started
-            entry = timing.get(searcher.label, {"wall_seconds": 0.0, "runs_computed": 0})
-            if counter["new"]:
-                entry = {"wall_seconds": round(entry["wall_seconds"] + elapsed, 3),
-                         "runs_computed": entry["runs_computed"] + counter["new"]}
-            entry["backend"] = backend
-            entry["workers"] = config.workers if backend == "local" else None
-            timing[searcher.label] = entry
-            atomic_write_text(timing_path, json.dumps(timing, indent=2, sort_keys=True) + "\n")
+            try:
+                records = run_many(searcher, show_progress=False, backend=backend, ray_address=ray_address,
+                                   on_run=on_run, context=contexts.get(searcher.label))
+            finally:
+                record_timing()
             results[searcher.label] = records
     return results
 

@@ -22,11 +22,16 @@ ADDRESS_ENV = "NASEARCH_RAY_ADDRESS"
 def _run_batch(config: SearchConfig, indices: list[int]) -> list[tuple[int, str]]:
     """Executed inside a Ray worker: several runs per task, to amortise Ray's per-task cost."""
     global _cached
-    from nasearch.execution import encode_run
+    import sys
+
+    from nasearch.results import encode_run
     from nasearch.runner import SearchContext, run_one
 
+    if "torch" in sys.modules:  # the local pool's rule: one torch thread per worker
+        sys.modules["torch"].set_num_threads(1)
     if _cached is None or _cached[0] != config:
         _cached = (config, SearchContext.build(config))
+        _cached[1].preload()  # load lazily-read data and warm the score memo, as the local pool does
     context = _cached[1]
     return [(index, encode_run(run_one(context, index))) for index in indices]
 

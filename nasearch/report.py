@@ -13,8 +13,8 @@ accuracies are normal (they are not: they pile up below the space's best archite
 from __future__ import annotations
 
 import csv
-import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -24,8 +24,7 @@ from scipy import stats
 
 from nasearch.errors import UsageError
 
-RESULTS = "runs.jsonl"
-PROGRESS = "progress.jsonl"
+from nasearch.results import EXPERIMENT, PROGRESS, RESULTS, TIMING, read_json, read_jsonl
 ALPHA = 0.05
 BOOTSTRAP_RESAMPLES = 10_000
 CURVE_POINTS = 241
@@ -81,19 +80,20 @@ def display_name(label: str, proxy: str | None = None) -> str:
 
 
 def read_records(directory: Path) -> tuple[list[dict], bool]:
-    """A searcher's records: ``runs.jsonl`` when finished, else the finished runs of ``progress.jsonl``."""
+    """A searcher's records: ``runs.jsonl`` when finished, else the finished runs of ``progress.jsonl``.
+
+    The flag is False for progress (unfinished) and for a torn or partly corrupt ``runs.jsonl``.
+    """
     path = directory / RESULTS
     complete = path.is_file()
-    if not complete:
-        path = directory / PROGRESS
-    records: dict[int, dict] = {}
-    with path.open() as handle:
-        for line in handle:
-            if not line.endswith("\n"):
-                break  # a torn last line of a killed run
-            record = json.loads(line)
-            records.setdefault(int(record["run"]), record)
-    return [records[i] for i in sorted(records)], complete
+    found = read_jsonl(path if complete else directory / PROGRESS)
+    if found.bad_lines and not found.records:
+        raise UsageError(f"{found.path}: no line is a run record (line {found.bad_lines[0]} is the first bad one); "
+                         f"rerun the searcher into a fresh --out")
+    if found.problem() and (complete or found.bad_lines):
+        print(f"nasearch: warning: {found.problem()}; reported as incomplete", file=sys.stderr)
+    complete = complete and found.complete
+    return [found.records[i] for i in sorted(found.records)], complete
 
 
 def load_results(results_dir: str | Path) -> tuple[list[SearcherResults], dict, dict]:
@@ -101,9 +101,11 @@ def load_results(results_dir: str | Path) -> tuple[list[SearcherResults], dict, 
     root = Path(results_dir)
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory; pass an experiment's output directory, e.g. results/table6")
-    meta_path, timing_path = root / "experiment.json", root / "timing.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+    meta = read_json(root / EXPERIMENT, "experiment description", default={})
+    timing = read_json(root / TIMING, "wall-time record", default={})
+    for name, value in ((EXPERIMENT, meta), (TIMING, timing)):
+        if not isinstance(value, dict):
+            raise UsageError(f"{root / name}: expected a JSON mapping; restore it or delete it")
     if meta.get("searchers"):
         labels = [entry["label"] for entry in meta["searchers"]]
     else:

@@ -17,6 +17,7 @@ from nasearch.clock import SimulatedClock
 from nasearch.config import SearchConfig
 from nasearch.errors import BudgetExhausted
 from nasearch.hook import PoolSelector, build_scorer, selection_label
+from nasearch.results import RunRecord
 from nasearch.loading import check_capabilities, construct, load_space, searcher_class
 
 #: a safety net for searchers that never stop on their own under a zero-cost budget
@@ -51,6 +52,10 @@ class SearchContext:
         context.new_searcher(SimulatedClock(config.budget_seconds))  # fail on bad args before any run
         return context
 
+    def preload(self) -> None:
+        """Load lazily-read data and warm the score memo, once per process (local pool and Ray alike)."""
+        preload_context(self)
+
     def new_searcher(self, clock: SimulatedClock) -> Any:
         pool = None
         if self.config.hook is not None:
@@ -58,6 +63,23 @@ class SearchContext:
             pool = PoolSelector(self.scorer, hook.k, clock, hook.cost, select=hook.select, space=self.space)
         args = dict(self.config.searcher.get("args") or {})
         return construct(self.searcher_cls, args, "searcher", self.space, pool)
+
+
+def preload_context(context: "SearchContext") -> None:
+    """Load lazily-read data now, once, rather than in every forked worker."""
+    for owner in (context.space, getattr(context.space, "backend", None)):
+        preload = getattr(owner, "preload", None)
+        if callable(preload):
+            preload()
+            break
+    _warm_scores(context.scorer)
+
+
+def _warm_scores(scorer) -> None:
+    """Copy the persistent cache's scores for this key into the scorer's in-process memo
+    (one SQLite query per pool member otherwise; results unchanged: the same records, read earlier)."""
+    if scorer is not None and callable(getattr(scorer, "warm", None)):
+        scorer.warm()
 
 
 def run_one(context: SearchContext, run_index: int) -> dict:
@@ -101,23 +123,24 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         best_so_far.append(best_fitness)
     times = [round(t, 6) for t in elapsed]
     pool = getattr(searcher, "pool", None)
-    return {
-        "run": run_index,
-        "seed": config.seed,
-        "label": config.label,
-        "searcher": config.searcher["name"],
-        "proxy": selection_label(config.hook),
-        "best_arch": space.arch_id(best_arch) if best_arch is not None else None,
-        "best_fitness": best_fitness if best_arch is not None else None,
-        "final": incumbents[-1][2] if incumbents else {},
-        "evaluations": len(times),
-        "proxy_scores": pool.scored if pool is not None else 0,
-        "simulated_seconds": round(clock.elapsed, 6),
-        "proxy_seconds": round(clock.proxy_seconds, 6),
-        "trajectory": {"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
-        "incumbents": incumbents,
+    record = RunRecord(
+        run=run_index,
+        seed=config.seed,
+        label=config.label,
+        searcher=config.searcher["name"],
+        proxy=selection_label(config.hook),
+        best_arch=space.arch_id(best_arch) if best_arch is not None else None,
+        best_fitness=best_fitness if best_arch is not None else None,
+        final=incumbents[-1][2] if incumbents else {},
+        evaluations=len(times),
+        proxy_scores=pool.scored if pool is not None else 0,
+        simulated_seconds=round(clock.elapsed, 6),
+        proxy_seconds=round(clock.proxy_seconds, 6),
+        trajectory={"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
+        incumbents=incumbents,
+    ).to_dict()
+    if config.hook is not None and config.hook.device != "cpu":
         # a GPU run says where its live proxy scores ran and which clock their seconds are
         # (CPU runs keep their exact bytes: CPU process time, as documented)
-        **({"proxy_device": config.hook.device, "proxy_clock": "gpu seconds (cuda-synchronized wall time)"}
-           if config.hook is not None and config.hook.device != "cpu" else {}),
-    }
+        record.update(proxy_device=config.hook.device, proxy_clock="gpu seconds (cuda-synchronized wall time)")
+    return record

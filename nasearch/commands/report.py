@@ -16,5 +16,10 @@ def main(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    from nasearch.results import check_out_dir
+
+    check_out_dir(args.results, "RESULTS")
+    if args.out:
+        check_out_dir(args.out)
     print(f"report: {write_report(args.results, args.out, seed=args.seed)}")
     return 0

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from nasearch.cli import finite_float
 from nasearch.config import load_search_config
-from nasearch.execution import RESULTS, run_many
+from nasearch.execution import run_many
+from nasearch.results import RESULTS
 from nasearch.summary import format_summary
 
 

@@ -1,0 +1,207 @@
+"""Nothing lost, nothing duplicated: torn and corrupt files, a second writer, bad --out paths."""
+from __future__ import annotations
+
+import ast
+import fcntl
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nasearch.results import LOCK, RunRecord, encode_run, read_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+RS = ROOT / "configs" / "rs.yaml"
+
+
+def _cli(*args, cwd=ROOT):
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "run_search.py", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env=env)
+
+
+def _report(*args):
+    code = "import sys; from nasearch.cli import main; sys.exit(main(['report', *sys.argv[1:]]))"
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+def _one_line_exit_2(result):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file() and p.name != LOCK}
+
+
+def test_a_record_round_trips_through_its_encoding():
+    record = RunRecord(run=3, seed=1, label="x", searcher="rs", proxy=None, best_arch="a", best_fitness=0.5,
+                       final={"m": 1.0}, evaluations=2, trajectory={"t": [1.0, 2.0]}, incumbents=[[0, "a", {}]])
+    line = record.encode()
+    assert RunRecord.from_dict(json.loads(line)) == record
+    assert line == encode_run(json.loads(line))
+
+
+def test_mid_file_corruption_keeps_every_valid_line_and_names_the_bad_one(tmp_path):
+    path = tmp_path / "progress.jsonl"
+    lines = [encode_run({"run": i}) for i in range(5)]
+    path.write_text(lines[0] + "\n" + lines[1] + "\n{garbage\n" + "\n".join(lines[2:]) + "\n" + '{"run": 9')
+    found = read_jsonl(path)
+    assert sorted(found.records) == [0, 1, 2, 3, 4]
+    assert found.bad_lines == [3] and found.torn and not found.complete
+    assert "line 3" in found.problem()
+
+
+def test_resume_after_mid_file_corruption_recomputes_nothing(tmp_path):
+    out = tmp_path / "out"
+    assert _cli(RS, "--runs", 4, "--budget", 2000, "--out", out).returncode == 0
+    progress = out / "progress.jsonl"
+    good = progress.read_text().splitlines()
+    progress.write_text(good[0] + "\nnot json\n" + "\n".join(good[1:]) + "\n")
+    before = (out / "runs.jsonl").read_bytes()
+    result = _cli(RS, "--runs", 4, "--budget", 2000, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "line 2" in result.stderr
+    assert (out / "runs.jsonl").read_bytes() == before
+    assert len(progress.read_text().splitlines()) == 5  # nothing appended: nothing recomputed
+
+
+def test_fewer_runs_than_stored_says_what_runs_jsonl_shows(tmp_path):
+    out = tmp_path / "out"
+    assert _cli(RS, "--runs", 5, "--budget", 2000, "--out", out).returncode == 0
+    result = _cli(RS, "--runs", 2, "--budget", 2000, "--out", out)
+    assert result.returncode == 0 and "5 runs are stored" in result.stderr
+    assert len((out / "runs.jsonl").read_text().splitlines()) == 2
+    assert len((out / "progress.jsonl").read_text().splitlines()) == 5
+
+
+def test_an_out_dir_holding_no_runs_accepts_any_config(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps({"hash": "0000", "config": {}}))
+    result = _cli(RS, "--runs", 2, "--budget", 2000, "--out", out)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_second_writer_is_refused_in_one_line(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with (out / LOCK).open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        before = _snapshot(out)
+        result = _cli(RS, "--runs", 2, "--budget", 2000, "--out", out)
+    _one_line_exit_2(result)
+    assert "another nasearch process" in result.stderr
+    assert _snapshot(out) == before
+
+
+def _make_file_out(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("keep")
+    return target
+
+
+@pytest.mark.parametrize("under", [False, True], ids=["is-a-file", "under-a-file"])
+def test_out_naming_a_file_is_one_line(tmp_path, under):
+    target = _make_file_out(tmp_path)
+    out = target / "sub" if under else target
+    _one_line_exit_2(_cli(RS, "--runs", 1, "--out", out))
+    _one_line_exit_2(_report(tmp_path, "--out", out))
+    assert target.read_text() == "keep"
+
+
+@pytest.mark.parametrize("name, content", [
+    ("config.json", "{not json"),
+])
+def test_corrupt_out_config_in_run_is_one_line(tmp_path, name, content):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_text(content)
+    (out / "progress.jsonl").write_text("")
+    before = _snapshot(out)
+    _one_line_exit_2(_cli(RS, "--runs", 1, "--out", out))
+    assert _snapshot(out) == before
+
+
+def _experiment_dir(tmp_path) -> Path:
+    root = tmp_path / "exp"
+    (root / "rs").mkdir(parents=True)
+    record = {"run": 0, "seed": 0, "label": "rs", "searcher": "rs", "proxy": None, "final": {"m": 1.0},
+              "evaluations": 1, "trajectory": {"t": [1.0], "best": [1.0]}}
+    (root / "rs" / "runs.jsonl").write_text(encode_run(record) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("name, content", [
+    ("experiment.json", '{"label": "x", "searc'),
+    ("timing.json", "{"),
+    ("rs/progress.jsonl", "garbage\nmore garbage\n"),
+])
+def test_report_on_a_corrupt_file_is_one_line(tmp_path, name, content):
+    root = _experiment_dir(tmp_path)
+    if name == "rs/progress.jsonl":
+        (root / "rs" / "runs.jsonl").unlink()
+    (root / name).write_text(content)
+    before = _snapshot(root)
+    _one_line_exit_2(_report(root))
+    assert _snapshot(root) == before
+
+
+def test_report_marks_a_torn_runs_jsonl_incomplete(tmp_path):
+    from nasearch.report import read_records
+
+    root = _experiment_dir(tmp_path)
+    path = root / "rs" / "runs.jsonl"
+    path.write_text(path.read_text() + '{"run": 1, "se')
+    records, complete = read_records(root / "rs")
+    assert len(records) == 1 and not complete
+
+
+def test_table6_results_read_as_complete():
+    table6 = ROOT / "docs" / "results" / "table6"
+    files = sorted(table6.glob("*/runs.jsonl"))
+    if not files:
+        pytest.skip("docs/results/table6 ships no runs.jsonl")
+    for path in files:
+        assert read_jsonl(path).complete, path
+
+
+def _imports(path: Path, package: str = "nasearch") -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name == package or name.startswith(package + ".")}
+
+
+def test_no_import_cycles_among_nasearch_modules():
+    base = ROOT / "nasearch"
+    modules = {}
+    for path in base.rglob("*.py"):
+        name = ".".join(("nasearch", *path.relative_to(base).with_suffix("").parts))
+        modules[name.removesuffix(".__init__")] = path
+    graph = {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node):
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(nxt):] + [nxt]))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
