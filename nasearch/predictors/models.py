@@ -124,7 +124,7 @@ class GPPredictor(ModelPredictor):
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        kernel = ConstantKernel(1.0) * Matern(length_scale=np.ones(x.shape[1]) * 3.0, nu=2.5) + WhiteKernel(0.1)
+        kernel = ConstantKernel(1.0) * Matern(length_scale=3.0, nu=2.5) + WhiteKernel(0.1)
         return GaussianProcessRegressor(kernel=kernel, normalize_y=False, random_state=self.seed,
                                         n_restarts_optimizer=0).fit(x, y)
 
