@@ -36,6 +36,8 @@ SEARCHERS: dict[str, str] = {
     "reinforce": "searchers.reinforce:Reinforce",
     "bohb": "searchers.bohb:BOHB",
     "hb": "searchers.bohb:Hyperband",
+    "bananas": "searchers.bananas:Bananas",
+    "npenas": "searchers.npenas:NPENAS",
 }
 #: entry-point group under which installed packages register their spaces
 SPACE_ENTRY_POINTS = "nasearch.spaces"
