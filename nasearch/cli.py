@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "correlate": ("nasearch.commands.correlate", "rank correlation of proxies with final accuracy"),
     "experiment": ("nasearch.commands.experiment", "run a vanilla-vs-assisted experiment config"),
     "report": ("nasearch.commands.report", "write the report of an experiment's results"),
+    "predictors": ("nasearch.commands.predictors", "performance-predictor study (White et al. 2021)"),
 }
 
 

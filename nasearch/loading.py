@@ -44,6 +44,8 @@ SEARCHERS: dict[str, str] = {
     "reinforce": "searchers.reinforce:Reinforce",
     "bohb": "searchers.bohb:BOHB",
     "hb": "searchers.bohb:Hyperband",
+    "bananas": "searchers.bananas:Bananas",
+    "npenas": "searchers.npenas:NPENAS",
 }
 #: entry-point groups under which installed packages register their extensions
 SPACE_ENTRY_POINTS = "nasearch.spaces"

@@ -99,9 +99,12 @@ def run_one(context: SearchContext, run_index: int) -> dict:
     # bound once: this loop runs ~100 times per run and millions of times per experiment
     propose, observe, query, charge, arch_id_of = (
         searcher.propose, searcher.observe, space.query, clock.charge, context.arch_id)
+    take_owed = getattr(searcher, "take_owed", None)
     for _ in range(MAX_STEPS):
         try:
             trial = propose(rng)
+            if take_owed is not None:  # predictor-guided searchers: declared fit cost owed
+                charge(take_owed(), "predictor")
             trial_epochs = trial.epochs
             if trial_epochs is None:
                 evaluation = query(trial.arch, rng)

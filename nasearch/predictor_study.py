@@ -1,0 +1,217 @@
+"""White et al. (2021)'s predictor study: fit each predictor on ``n`` labelled random
+architectures, rank a fixed test set of 200, repeat over seeded trials and train sizes.
+
+Rows (one per predictor, train size and trial) are appended to ``results.csv`` as they finish,
+so an interrupted study resumes; the markdown table and figure are rebuilt from the CSV.
+Initialisation time is the benchmark's training seconds of the labelled archs (zero for
+zero-cost and learning-curve predictors); fit seconds and query seconds are measured apart.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import stats
+
+DEFAULT_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
+FIELDS = ["predictor", "train_size", "trial", "kendall", "sparse_kendall", "spearman", "pearson", "precision10",
+          "precision20", "init_seconds", "fit_seconds", "query_seconds"]
+
+
+def metric_name(space: Any) -> str:
+    return getattr(space, "dataset", "cifar10") + "_valid" if getattr(space, "name", "") == "nb201" else \
+        next(iter(space.final_metrics(space.sample(np.random.default_rng(0)))))
+
+
+def sample_unique(space: Any, n: int, rng: np.random.Generator, exclude: set) -> list:
+    archs, seen = [], set(exclude)
+    for _ in range(50 * n + 100):
+        if len(archs) == n:
+            break
+        arch = space.sample(rng)
+        key = space.arch_id(arch)
+        if key not in seen:
+            seen.add(key)
+            archs.append(arch)
+    return archs
+
+
+def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    def precision(k: int) -> float:
+        k = min(k, len(y_true))
+        return len(set(np.argsort(-y_true)[:k]) & set(np.argsort(-y_pred)[:k])) / k
+
+    constant = np.all(y_pred == y_pred[0])
+    return {
+        "kendall": 0.0 if constant else float(stats.kendalltau(y_true, y_pred)[0]),
+        "sparse_kendall": 0.0 if constant else float(stats.kendalltau(y_true, np.round(y_pred, 1))[0]),
+        "spearman": 0.0 if constant else float(stats.spearmanr(y_true, y_pred)[0]),
+        "pearson": 0.0 if constant else float(stats.pearsonr(y_true, y_pred)[0]),
+        "precision10": precision(10),
+        "precision20": precision(20),
+    }
+
+
+def _train_seconds(space: Any, archs: Sequence[Any]) -> float:
+    """The benchmark's training seconds of ``archs`` (what labelling them cost)."""
+    backend = getattr(space, "backend", None)
+    table = getattr(backend, "_search", None)
+    if table is not None and hasattr(table, "train_seconds"):  # embedded NB201: 200-epoch training time
+        from spaces.nb201.genotype import to_index
+
+        return float(sum(table.train_seconds[to_index(a)] for a in archs))
+    rng = np.random.default_rng(0)
+    return float(sum(space.query(a, rng).cost_seconds for a in archs))
+
+
+def run_one(task: tuple) -> dict:
+    """One (predictor, size, trial): a pure function of its inputs (seeded), returns a CSV row."""
+    space, features, name, size, trial, seed, test, y_test = task
+    from nasearch.predictors import make_predictor
+
+    metric = metric_name(space)
+    predictor = make_predictor(name, space, features=features, seed=seed + trial, check=False)
+    init = fit = 0.0
+    if predictor.trainable:
+        rng = np.random.default_rng([seed, trial, size])
+        exclude = {space.arch_id(a) for a in test}
+        train = sample_unique(space, size, rng, exclude)
+        y = [space.final_metrics(a)[metric] for a in train]
+        init = _train_seconds(space, train)
+        start = time.process_time()
+        predictor.fit(train, y)
+        fit = time.process_time() - start
+    start = time.process_time()
+    pred = np.asarray(predictor.predict(test), dtype=float)
+    query = (time.process_time() - start + float(getattr(predictor, "query_seconds", 0.0))) / len(test)
+    row = {"predictor": name, "train_size": size if predictor.trainable else 0, "trial": trial,
+           **metrics(np.asarray(y_test, float), pred), "init_seconds": init, "fit_seconds": fit,
+           "query_seconds": query}
+    return row
+
+
+def run_tasks(tasks: list[tuple], workers: int, on_row) -> None:
+    """Run tasks serially or over a fork pool; ``on_row`` gets each row as it finishes (the one
+    place to swap the executor)."""
+    if workers <= 1:
+        for task in tasks:
+            on_row(run_one(task))
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for row in pool.imap_unordered(run_one, tasks):
+            on_row(row)
+
+
+def run_study(space: Any, names: Sequence[str], out: Path, features: Any, sizes: Sequence[int] = DEFAULT_SIZES,
+              trials: int = 20, test_size: int = 200, seed: int = 0, workers: int = 1, progress: bool = True) -> list[dict]:
+    from nasearch.predictors import make_predictor
+
+    out.mkdir(parents=True, exist_ok=True)
+    metric = metric_name(space)
+    test = sample_unique(space, test_size, np.random.default_rng([seed, 10**6]), set())
+    y_test = [space.final_metrics(a)[metric] for a in test]
+    path = out / "results.csv"
+    done: set[tuple] = set()
+    if path.is_file():
+        with path.open() as handle:
+            done = {(r["predictor"], int(r["train_size"]), int(r["trial"])) for r in csv.DictReader(handle)}
+    tasks = []
+    for name in names:
+        trainable = make_predictor(name, space, features=features, seed=seed).trainable
+        for size in (sizes if trainable else [0]):
+            for trial in range(trials):
+                if (name, size, trial) not in done:
+                    tasks.append((space, features, name, size, trial, seed, test, y_test))
+    # zero-cost scores computed once, before forking, so workers read them from memory
+    for name in names:
+        predictor = make_predictor(name, space, features=features, seed=seed, check=False)
+        for proxy in predictor.needs.zero_cost:
+            features.scores(proxy, test)
+    new_file = not path.is_file()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        if new_file:
+            writer.writeheader()
+        count = [0]
+
+        def on_row(row: dict) -> None:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+            handle.flush()
+            count[0] += 1
+            if progress:
+                print(f"[{count[0]}/{len(tasks)}] {row['predictor']} n={row['train_size']} trial={row['trial']} "
+                      f"tau={row['kendall']:.3f}", flush=True)
+
+        run_tasks(tasks, workers, on_row)
+    rows = read_rows(path, names)
+    (out / "predictors.md").write_text(markdown(rows, space, metric))
+    figure(rows, out / "predictors.png")
+    return rows
+
+
+def read_rows(path: Path, names: Sequence[str]) -> list[dict]:
+    with path.open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["predictor"] in set(names)]
+    for r in rows:
+        for key in FIELDS[1:]:
+            r[key] = float(r[key])
+    return rows
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["predictor"], int(r["train_size"])), []).append(r)
+    out = []
+    for (name, size), items in groups.items():
+        summary = {"predictor": name, "train_size": size, "trials": len(items)}
+        for key in FIELDS[3:]:
+            values = np.array([i[key] for i in items])
+            summary[key] = float(values.mean())
+            summary[key + "_sd"] = float(values.std())
+        out.append(summary)
+    order = {n: i for i, n in enumerate(dict.fromkeys(r["predictor"] for r in rows))}
+    return sorted(out, key=lambda s: (order[s["predictor"]], s["train_size"]))
+
+
+def markdown(rows: list[dict], space: Any, metric: str) -> str:
+    lines = [f"Predictor study on {space.name} ({metric}); mean ± sd over trials; test set of 200 archs.", "",
+             "| predictor | train size | trials | Kendall τ | sparse τ | Spearman | Pearson | prec@10 | prec@20 | init s | fit s | query s/arch |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summarise(rows):
+        lines.append(f"| {s['predictor']} | {s['train_size']} | {s['trials']} | {s['kendall']:.3f} ± {s['kendall_sd']:.3f} "
+                     f"| {s['sparse_kendall']:.3f} | {s['spearman']:.3f} | {s['pearson']:.3f} | {s['precision10']:.2f} "
+                     f"| {s['precision20']:.2f} | {s['init_seconds']:.3g} | {s['fit_seconds']:.3g} | {s['query_seconds']:.3g} |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(rows: list[dict], path: Path) -> None:
+    """White et al.'s figure: Kendall τ against initialisation time; zero-cost as points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    summaries = summarise(rows)
+    for name in dict.fromkeys(s["predictor"] for s in summaries):
+        items = [s for s in summaries if s["predictor"] == name]
+        x = [max(s["init_seconds"], 1.0) for s in items]
+        y = [s["kendall"] for s in items]
+        if len(items) == 1 and items[0]["train_size"] == 0:
+            ax.scatter(x, y, marker="*", s=80, label=name, zorder=3)
+        else:
+            ax.plot(x, y, marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("initialisation time (benchmark training seconds of labelled archs)")
+    ax.set_ylabel("Kendall τ on 200 test archs")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

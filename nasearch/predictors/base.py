@@ -1,0 +1,143 @@
+"""The predictor protocol, and the features predictors are built from.
+
+A predictor maps architectures to a score where higher means "better final accuracy". It
+declares what it needs (:class:`PredictorNeeds`) so a study or a search can refuse a space
+that lacks it before anything runs. A zero-cost proxy is a predictor with nothing to fit:
+``fit`` is a no-op and ``predict`` returns the proxy's scores (from the proxy registry, not a
+second copy of it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from nasearch.errors import UsageError
+
+EXTRA_HINT = "pip install 'nasearch[predictors]'"
+
+
+@dataclass(frozen=True)
+class PredictorNeeds:
+    """What a predictor reads. ``encoding``: None, "onehot" or "path"; ``fidelity``: it reads
+    partial learning curves (the space's ``query_at``); ``zero_cost``: proxy names it reads."""
+
+    encoding: str | None = None
+    fidelity: bool = False
+    zero_cost: tuple[str, ...] = ()
+    libraries: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    name: str
+    needs: PredictorNeeds
+    #: True when ``fit`` learns from labels (model-based); False for zero-cost / learning-curve
+    trainable: bool
+
+    def fit(self, archs: Sequence[Any], y: Sequence[float]) -> None: ...
+
+    def predict(self, archs: Sequence[Any]) -> np.ndarray: ...
+
+
+def require_library(module: str, predictor: str) -> None:
+    """One line naming the extra when a predictor's library is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise UsageError(f"predictor {predictor!r} needs the {module!r} library; install it with {EXTRA_HINT}")
+
+
+# -- encodings -----------------------------------------------------------------------------
+def onehot(space: Any, archs: Sequence[Any]) -> np.ndarray:
+    """One-hot of the space's categorical encoding (NB201: 6 edges x 5 ops = 30 dims)."""
+    sizes = [len(c) for c in space.choices()]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+    out = np.zeros((len(archs), int(sum(sizes))), dtype=np.float32)
+    for row, arch in enumerate(archs):
+        out[row, offsets + np.asarray(space.encode(arch), dtype=int)] = 1.0
+    return out
+
+
+#: NB201 cell: the input->output paths as lists of edge indices (edges in arch-string order
+#: (1<-0), (2<-0), (2<-1), (3<-0), (3<-1), (3<-2)).
+_NB201_PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))
+
+
+def path_encoding(space: Any, archs: Sequence[Any]) -> np.ndarray:
+    """BANANAS' path encoding for NB201: one bit per op sequence on an input->output path,
+    5 + 25 + 125 = 155 dims; paths through 'none' carry nothing and are left out."""
+    if getattr(space, "name", None) != "nb201":
+        raise UsageError(f"the path encoding is defined for NB201 cells only, not space {space.name!r}; use onehot")
+    n_ops = 5
+    out = np.zeros((len(archs), 5 + 25 + 125), dtype=np.float32)
+    base = {1: 0, 2: 5, 3: 30}
+    for row, arch in enumerate(archs):
+        ops = space.encode(arch)
+        for path in _NB201_PATHS:
+            seq = [int(ops[e]) for e in path]
+            if 0 in seq:  # 'none' cuts the path
+                continue
+            index = 0
+            for op in seq:
+                index = index * n_ops + op
+            out[row, base[len(seq)] + index] = 1.0
+    return out
+
+
+ENCODINGS = {"onehot": onehot, "path": path_encoding}
+
+
+def encode(space: Any, archs: Sequence[Any], kind: str) -> np.ndarray:
+    return ENCODINGS[kind](space, archs)
+
+
+# -- zero-cost features ----------------------------------------------------------------------
+@dataclass
+class ZeroCostSource:
+    """Zero-cost scores of architectures: a packaged table where one exists, else computed
+    live by the proxy scorer (cached). ``seconds`` sums the measured seconds of what was read."""
+
+    space: Any
+    dataset: str = "cifar10"
+    batch_size: int = 128
+    seed: int = 0
+    data: Any = None
+    cache_dir: str | None = None
+    _scorers: dict = field(default_factory=dict)
+
+    def scorer(self, proxy: str):
+        if proxy not in self._scorers:
+            from nasearch.proxies.scorer import ProxyScorer
+            from nasearch.proxies.store import ScoreCache
+
+            self._scorers[proxy] = ProxyScorer(self.space, proxy, self.dataset, self.batch_size, self.seed,
+                                               data=self.data, cache=ScoreCache(self.cache_dir))
+        return self._scorers[proxy]
+
+    def scores(self, proxy: str, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(scores oriented higher-is-better, measured seconds per arch)."""
+        scorer = self.scorer(proxy)
+        sign = 1.0 if scorer.higher_is_better else -1.0
+        records = [scorer.score(a) for a in archs]
+        return (np.array([sign * r.score for r in records], dtype=float),
+                np.array([r.seconds for r in records], dtype=float))
+
+
+def check_space(needs: PredictorNeeds, space: Any, name: str) -> None:
+    """One line when ``space`` lacks what the predictor needs."""
+    from spaces.protocol import capabilities
+
+    caps = capabilities(space)
+    if needs.encoding and "encoding" not in caps:
+        raise UsageError(f"predictor {name!r} needs an architecture encoding (choices/encode/decode), which space "
+                         f"{getattr(space, 'name', space)!r} lacks; use a zero-cost predictor instead")
+    if needs.encoding == "path" and getattr(space, "name", None) != "nb201":
+        raise UsageError(f"predictor {name!r} uses the NB201 path encoding; space {space.name!r} is not NB201")
+    if needs.fidelity:
+        ok = "fidelity" in caps and (not hasattr(space, "supports_fidelity") or space.supports_fidelity())
+        if not ok:
+            raise UsageError(f"predictor {name!r} needs learning curves (the fidelity capability), which space "
+                             f"{getattr(space, 'name', space)!r} with this backend lacks; use an official NB201/NATS "
+                             "backend (space.backend: nb201 or nats)")

@@ -1,0 +1,189 @@
+"""Model-based predictors: library regressors fitted on (encoding [+ zero-cost scores], accuracy).
+
+Hyper-parameters follow NASLib's defaults (White et al. 2021): XGBoost 500 rounds, depth 6,
+lr 0.3; LightGBM 500 rounds, lr 0.05, 31 leaves; NGBoost 505 estimators, lr 0.081, depth-6
+trees; random forest 116 trees; BANANAS an ensemble of MLPs (mean and spread).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from nasearch.predictors.base import PredictorNeeds, ZeroCostSource, encode, require_library
+
+
+class ModelPredictor:
+    """Encoding (+ appended zero-cost features, z-normalised on the training set) -> regressor."""
+
+    trainable = True
+    library = ""
+
+    def __init__(self, name: str, space: Any, encoding: str = "onehot", zero_cost: Sequence[str] = (),
+                 features: ZeroCostSource | None = None, seed: int = 0) -> None:
+        if self.library:
+            require_library(self.library, name)
+        self.name, self.space, self.seed = name, space, int(seed)
+        self.needs = PredictorNeeds(encoding=encoding, zero_cost=tuple(zero_cost),
+                                    libraries=(self.library,) if self.library else ())
+        self.features = features
+        self.model: Any = None
+        self._zc_stats: list[tuple[float, float]] = []
+        self._y_stats = (0.0, 1.0)
+
+    # -- features ---------------------------------------------------------------------------
+    def _features(self, archs: Sequence[Any], fit: bool) -> np.ndarray:
+        x = encode(self.space, archs, self.needs.encoding)
+        if not self.needs.zero_cost:
+            return x
+        columns = []
+        for i, proxy in enumerate(self.needs.zero_cost):
+            values, _ = self.features.scores(proxy, archs)
+            if fit:
+                if len(self._zc_stats) <= i:
+                    self._zc_stats.append((0.0, 1.0))
+                self._zc_stats[i] = (float(values.mean()), float(values.std()) or 1.0)
+            mean, std = self._zc_stats[i]
+            columns.append((values - mean) / std)
+        return np.hstack([x, np.stack(columns, axis=1).astype(np.float32)])
+
+    def fit(self, archs: Sequence[Any], y: Sequence[float]) -> None:
+        y = np.asarray(y, dtype=float)
+        self._y_stats = (float(y.mean()), float(y.std()) or 1.0)
+        self.model = self._fit(self._features(archs, fit=True), (y - self._y_stats[0]) / self._y_stats[1])
+
+    def predict(self, archs: Sequence[Any]) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError(f"predictor {self.name!r}: predict before fit")
+        return self._predict(self._features(archs, fit=False)) * self._y_stats[1] + self._y_stats[0]
+
+    def predict_dist(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation (zero where the model gives no spread)."""
+        mean = self.predict(archs)
+        return mean, np.zeros_like(mean)
+
+    def _fit(self, x: np.ndarray, y: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict(x), dtype=float)
+
+
+class XGBPredictor(ModelPredictor):
+    library = "xgboost"
+
+    def _fit(self, x, y):
+        import xgboost
+
+        model = xgboost.XGBRegressor(n_estimators=500, max_depth=6, learning_rate=0.3, random_state=self.seed,
+                                     n_jobs=1, verbosity=0)
+        return model.fit(x, y)
+
+
+class LGBPredictor(ModelPredictor):
+    library = "lightgbm"
+
+    def _fit(self, x, y):
+        import lightgbm
+
+        model = lightgbm.LGBMRegressor(n_estimators=500, learning_rate=0.05, num_leaves=31, random_state=self.seed,
+                                       n_jobs=1, verbose=-1, min_child_samples=min(20, max(1, len(y) // 4)))
+        return model.fit(x, y)
+
+
+class NGBPredictor(ModelPredictor):
+    library = "ngboost"
+
+    def _fit(self, x, y):
+        from ngboost import NGBRegressor
+        from sklearn.tree import DecisionTreeRegressor
+
+        base = DecisionTreeRegressor(criterion="friedman_mse", max_depth=6, random_state=self.seed)
+        model = NGBRegressor(Base=base, n_estimators=505, learning_rate=0.081, random_state=self.seed, verbose=False)
+        return model.fit(x, y)
+
+    def predict_dist(self, archs):
+        dist = self.model.pred_dist(self._features(archs, fit=False))
+        mean, std = np.asarray(dist.loc, float), np.asarray(dist.scale, float)
+        return mean * self._y_stats[1] + self._y_stats[0], std * self._y_stats[1]
+
+
+class RFPredictor(ModelPredictor):
+    library = "sklearn"
+
+    def _fit(self, x, y):
+        from sklearn.ensemble import RandomForestRegressor
+
+        return RandomForestRegressor(n_estimators=116, random_state=self.seed, n_jobs=1).fit(x, y)
+
+
+class GPPredictor(ModelPredictor):
+    library = "sklearn"
+
+    def _fit(self, x, y):
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        kernel = ConstantKernel(1.0) * Matern(length_scale=3.0, nu=2.5) + WhiteKernel(0.1)
+        return GaussianProcessRegressor(kernel=kernel, normalize_y=False, random_state=self.seed,
+                                        n_restarts_optimizer=0).fit(x, y)
+
+    def predict_dist(self, archs):
+        mean, std = self.model.predict(self._features(archs, fit=False), return_std=True)
+        return mean * self._y_stats[1] + self._y_stats[0], std * self._y_stats[1]
+
+
+class BananasPredictor(ModelPredictor):
+    """BANANAS' predictor: an ensemble of feed-forward torch MLPs (mean and std of members)."""
+
+    library = "torch"
+    members = 5
+    epochs = 200
+
+    def __init__(self, *args, members: int | None = None, **kwargs) -> None:
+        kwargs.setdefault("encoding", "path")
+        super().__init__(*args, **kwargs)
+        if members is not None:
+            self.members = int(members)
+
+    def _fit(self, x, y):
+        import torch
+
+        torch.set_num_threads(1)
+        xs, ys = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+        nets = []
+        for member in range(self.members):
+            torch.manual_seed(self.seed * 1000 + member)
+            net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 20), torch.nn.ReLU(), torch.nn.Linear(20, 20),
+                                      torch.nn.ReLU(), torch.nn.Linear(20, 1))
+            optimiser = torch.optim.Adam(net.parameters(), lr=0.01)
+            batch = 32
+            generator = torch.Generator().manual_seed(self.seed * 1000 + member)
+            for _ in range(self.epochs if len(y) < 500 else max(30, self.epochs * 500 // len(y))):
+                order = torch.randperm(len(ys), generator=generator)
+                for start in range(0, len(ys), batch):
+                    idx = order[start:start + batch]
+                    optimiser.zero_grad()
+                    loss = torch.nn.functional.mse_loss(net(xs[idx]).squeeze(-1), ys[idx])
+                    loss.backward()
+                    optimiser.step()
+            nets.append(net.eval())
+        return nets
+
+    def _members(self, x):
+        import torch
+
+        with torch.no_grad():
+            xs = torch.tensor(x, dtype=torch.float32)
+            return np.stack([net(xs).squeeze(-1).numpy().astype(float) for net in self.model])
+
+    def _predict(self, x):
+        return self._members(x).mean(axis=0)
+
+    def predict_dist(self, archs):
+        values = self._members(self._features(archs, fit=False))
+        return (values.mean(axis=0) * self._y_stats[1] + self._y_stats[0], values.std(axis=0) * self._y_stats[1])
+
+
+MODELS = {"xgb": XGBPredictor, "lgb": LGBPredictor, "ngb": NGBPredictor, "rf": RFPredictor, "gp": GPPredictor,
+          "bananas": BananasPredictor}
