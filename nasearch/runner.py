@@ -15,7 +15,7 @@ import numpy as np
 
 from nasearch.clock import SimulatedClock
 from nasearch.config import SearchConfig
-from nasearch.errors import BudgetExhausted
+from nasearch.errors import BudgetExhausted, UsageError
 from nasearch.hook import PoolSelector, build_scorer, selection_label
 from nasearch.results import RunRecord
 from nasearch.loading import check_capabilities, construct, load_space, searcher_class
@@ -82,6 +82,13 @@ def _warm_scores(scorer) -> None:
         scorer.warm()
 
 
+def _not_an_evaluation(space: Any, epochs: Any, value: Any) -> str:
+    method = "query(arch, rng)" if epochs is None else "query_at(arch, epochs, rng)"
+    shown = repr(value) if len(repr(value)) <= 60 else f"a {type(value).__name__}"
+    return (f"space {getattr(space, 'name', type(space).__name__)!r}: {method} returned {shown}; it must return"
+            " spaces.protocol.Evaluation(fitness, cost_seconds)")
+
+
 def run_one(context: SearchContext, run_index: int) -> dict:
     """Search until the simulated budget is spent; return the run's record."""
     config, space = context.config, context.space
@@ -110,7 +117,11 @@ def run_one(context: SearchContext, run_index: int) -> dict:
                 evaluation = query(trial.arch, rng)
             else:
                 evaluation = space.query_at(trial.arch, trial_epochs, rng)
-            charge(evaluation.cost_seconds)
+            try:
+                cost = evaluation.cost_seconds
+            except AttributeError:
+                raise UsageError(_not_an_evaluation(space, trial_epochs, evaluation)) from None
+            charge(cost)
         except BudgetExhausted:
             break
         observe(trial, evaluation)

@@ -241,3 +241,15 @@ def test_tutorial_runs_as_written(tmp_path):
         assert len(runs) == 5 and all(r["evaluations"] > 0 and "spirals_test" in r["final"] for r in runs)
     g_runs = [json.loads(line) for line in (tmp_path / "results" / "my_g_rea" / "runs.jsonl").read_text().splitlines()]
     assert all(r["proxy_scores"] > 0 and r["proxy_seconds"] > 0 for r in g_runs)
+
+
+def test_a_query_that_returns_none_is_named_in_one_line(tmp_path):
+    """The protocol method and what it returned are named; no traceback into the runner."""
+    write_toy(tmp_path, TOY_SPACE.replace("return Evaluation(float(sum(arch)), 1.0)", "return None"))
+    (tmp_path / "c.yaml").write_text(
+        "space: {class: toy_space.py:ToySpace}\nsearcher: {name: rs}\nbudget_seconds: 10\nruns: 1\nout: out\n")
+    done = nasearch_cli("run", "c.yaml", cwd=tmp_path)
+    lines = [line for line in done.stderr.splitlines() if line.strip() and "it/s" not in line and "run/s" not in line]
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert any("query(arch, rng) returned None" in line and "Evaluation(fitness, cost_seconds)" in line for line in lines)

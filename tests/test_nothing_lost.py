@@ -161,15 +161,6 @@ def test_report_marks_a_torn_runs_jsonl_incomplete(tmp_path):
     assert len(records) == 1 and not complete
 
 
-def test_table6_results_read_as_complete():
-    table6 = ROOT / "docs" / "results" / "table6"
-    files = sorted(table6.glob("*/runs.jsonl"))
-    if not files:
-        pytest.skip("docs/results/table6 ships no runs.jsonl")
-    for path in files:
-        assert read_jsonl(path).complete, path
-
-
 def _imports(path: Path, package: str = "nasearch") -> set[str]:
     tree = ast.parse(path.read_text())
     found = set()

@@ -44,7 +44,7 @@ def gradient_gram(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
     from nasearch.proxies.gradsign_fast import per_sample_gradients
 
     n = inputs.shape[0]
-    gram = torch.zeros(n, n, dtype=torch.float64)
+    gram = torch.zeros(n, n, dtype=torch.float64, device=inputs.device)
     for grad in per_sample_gradients(network, inputs, labels).values():
         flat = grad.reshape(n, -1).double()
         gram += flat @ flat.T
