@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 from nasearch.clock import SimulatedClock  # noqa: E402
 from nasearch.config import parse_search_config  # noqa: E402
-from nasearch.execution import _preload  # noqa: E402
 from nasearch.experiment import load_experiment, run_experiment  # noqa: E402
 from nasearch.runner import SearchContext, run_one  # noqa: E402
 from searchers.base import Searcher, Trial  # noqa: E402
@@ -140,7 +139,7 @@ def macro(experiment: str, runs: int | None, workers: int | None, exclude: list[
 def profile(experiment: str, label: str, runs: int) -> None:
     config = load_experiment(experiment, runs=runs, workers=1).searcher(label)
     context = SearchContext.build(config)
-    _preload(context)  # as run_many does before its workers start
+    context.preload()  # as run_many does before its workers start
     run_one(context, 0)  # warm: tables loaded, scores memoised as in a long experiment
     profiler = cProfile.Profile()
     profiler.enable()
@@ -161,7 +160,7 @@ def per_run(experiment: str, labels: list[str], runs: int) -> None:
     for label in labels:
         config = load_experiment(experiment, runs=runs, workers=1).searcher(label)
         context = SearchContext.build(config)
-        _preload(context)
+        context.preload()
         run_one(context, 0)  # warm: tables loaded, scores memoised as in a long experiment
         started = time.process_time()
         for index in range(runs):

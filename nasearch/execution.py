@@ -81,10 +81,6 @@ def _init_worker(config: SearchConfig) -> None:
         _worker_context = SearchContext.build(config)
 
 
-def _preload(context: SearchContext) -> None:
-    context.preload()
-
-
 def _warn_if_live(context: SearchContext) -> None:
     """Say up front when proxy scores will be computed live: a GradSign score costs ~1 s, a run asks ~1000."""
     scorer = context.scorer
@@ -176,7 +172,7 @@ def _run_locked(config, out, context, fingerprint, show_progress, backend, ray_a
 
             stream: Iterable[tuple[int, str]] = execute_on_ray(config, pending, address=ray_address)
         else:
-            _preload(context)
+            context.preload()
             stream = _execute(config, pending, config.workers, context)
         bar = tqdm(total=config.runs, initial=config.runs - len(pending), desc=config.label, unit="run",
                    disable=not show_progress, dynamic_ncols=True)

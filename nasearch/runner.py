@@ -53,8 +53,18 @@ class SearchContext:
         return context
 
     def preload(self) -> None:
-        """Load lazily-read data and warm the score memo, once per process (local pool and Ray alike)."""
-        preload_context(self)
+        """Load lazily-read data and warm the score memo, once per process (local pool and Ray alike).
+
+        Warming copies the persistent cache's scores for this key into the scorer's memo (one
+        SQLite query per pool member otherwise); results are unchanged: the same records, read earlier.
+        """
+        for owner in (self.space, getattr(self.space, "backend", None)):
+            preload = getattr(owner, "preload", None)
+            if callable(preload):
+                preload()
+                break
+        if self.scorer is not None:
+            self.scorer.warm()
 
     def new_searcher(self, clock: SimulatedClock) -> Any:
         pool = None
@@ -63,23 +73,6 @@ class SearchContext:
             pool = PoolSelector(self.scorer, hook.k, clock, hook.cost, select=hook.select, space=self.space)
         args = dict(self.config.searcher.get("args") or {})
         return construct(self.searcher_cls, args, "searcher", self.space, pool)
-
-
-def preload_context(context: "SearchContext") -> None:
-    """Load lazily-read data now, once, rather than in every forked worker."""
-    for owner in (context.space, getattr(context.space, "backend", None)):
-        preload = getattr(owner, "preload", None)
-        if callable(preload):
-            preload()
-            break
-    _warm_scores(context.scorer)
-
-
-def _warm_scores(scorer) -> None:
-    """Copy the persistent cache's scores for this key into the scorer's in-process memo
-    (one SQLite query per pool member otherwise; results unchanged: the same records, read earlier)."""
-    if scorer is not None and callable(getattr(scorer, "warm", None)):
-        scorer.warm()
 
 
 def _not_an_evaluation(space: Any, epochs: Any, value: Any) -> str:
