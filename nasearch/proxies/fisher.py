@@ -69,5 +69,8 @@ SPEC = ProxySpec(
     needs_labels=True,
     higher_is_better=True,
     options={"reference": True},
+    # version 2: the reference definition (no-BN copy, per-weight channel count); scores cached
+    # by earlier versions under plain "fisher" are never read for it
+    version="2",
     description="sum over Conv2d/Linear output channels of fan_in*0.5*mean_n(sum a*dL/da)^2, BN removed, as the zero-cost reference (Turner et al. 2020)",
 )
