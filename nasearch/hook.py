@@ -14,7 +14,12 @@ hook passes one on, chosen by its selection strategy (``hook.select``):
   carries information, this does worse than ``uniform``.
 
 Every proxy score is charged to the run's clock by the cost policy, once per architecture
-per run (a real search would keep the scores it already paid for).
+per run (a real search would keep the scores it already paid for). The pool never touches
+the clock: each score it takes is *owed* (:meth:`PoolSelector.take_owed`), and the runner,
+which owns the clock, charges the debts in the order they were made right after
+``searcher.propose`` returns, so the paper's stopping rule (the first score or training the
+budget cannot pay ends the run, uncounted) holds without an exception unwinding through a
+searcher or through hpbandster's iteration.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nasearch.clock import ProxyCostPolicy, SimulatedClock
+from nasearch.clock import ProxyCostPolicy
 
 #: hook.select values; the first is the method, the others are controls
 SELECTIONS = ("proxy", "uniform", "oracle", "worst")
@@ -34,7 +39,7 @@ class PoolSelector:
     """Per-run pool selection: over a shared proxy scorer (``proxy``, ``worst``) or without one."""
 
     def __init__(
-        self, scorer: Any, k: int, clock: SimulatedClock, cost: ProxyCostPolicy, select: str = "proxy", space: Any = None
+        self, scorer: Any, k: int, cost: ProxyCostPolicy, select: str = "proxy", space: Any = None
     ) -> None:
         if k < 1:
             raise ValueError(f"pool size k must be >= 1, got {k}")
@@ -42,15 +47,24 @@ class PoolSelector:
             raise ValueError(f"hook.select must be one of {SELECTIONS}, got {select!r}")
         if scorer is None and select in ("proxy", "worst"):
             raise ValueError(f"hook.select: {select} needs a proxy scorer")
-        self.scorer, self.k, self.clock, self.cost, self.select = scorer, k, clock, cost, select
+        self.scorer, self.k, self.cost, self.select = scorer, k, cost, select
         self.space = space if space is not None else getattr(scorer, "space", None)
         self._paid: set[str] = set()
-        self.scored = 0  # proxy scores requested in this run (pool members, repeats included)
+        #: simulated seconds owed, one entry per candidate looked at (0.0 when free or already
+        #: paid), in order; the runner charges them and counts each paid one as a proxy score
+        self._owed: list[float] = []
+        self.scored = 0  # candidates looked at (repeats included), paid for or not
+
+    def take_owed(self) -> list[float]:
+        """The debts made since the last call, oldest first (the runner charges them in order)."""
+        owed, self._owed = self._owed, []
+        return owed
 
     def draw(self, rng: np.random.Generator, generate: Callable[[np.random.Generator], Any]) -> Any:
         candidates = [generate(rng) for _ in range(self.k)]
         if self.select == "uniform":
             # the no-information control: a fresh uniform choice per pool, free of charge
+            self._owed.extend([0.0] * len(candidates))
             self.scored += len(candidates)
             return candidates[int(rng.integers(len(candidates)))]
         if self.select == "oracle":
@@ -82,8 +96,10 @@ class PoolSelector:
         record = self.scorer.score(arch)
         arch_id = self.scorer.space.arch_id(arch)
         if arch_id not in self._paid:
-            self.clock.charge(self.cost.seconds(record.seconds), kind="proxy")
+            self._owed.append(self.cost.seconds(record.seconds))
             self._paid.add(arch_id)
+        else:
+            self._owed.append(0.0)
         self.scored += 1
         return record.score
 

@@ -70,7 +70,7 @@ class SearchContext:
         pool = None
         if self.config.hook is not None:
             hook = self.config.hook
-            pool = PoolSelector(self.scorer, hook.k, clock, hook.cost, select=hook.select, space=self.space)
+            pool = PoolSelector(self.scorer, hook.k, hook.cost, select=hook.select, space=self.space)
         args = dict(self.config.searcher.get("args") or {})
         return construct(self.searcher_cls, args, "searcher", self.space, pool)
 
@@ -100,9 +100,16 @@ def run_one(context: SearchContext, run_index: int) -> dict:
     propose, observe, query, charge, arch_id_of = (
         searcher.propose, searcher.observe, space.query, clock.charge, context.arch_id)
     take_owed = getattr(searcher, "take_owed", None)
+    pool = getattr(searcher, "pool", None)
+    pool_owed = pool.take_owed if pool is not None else None
+    proxy_scores = 0  # candidates the hook looked at and the budget paid for (repeats included)
     for _ in range(MAX_STEPS):
         try:
             trial = propose(rng)
+            if pool_owed is not None:  # the hook's proxy scores, charged in the order they were taken
+                for seconds in pool_owed():
+                    charge(seconds, "proxy")
+                    proxy_scores += 1
             if take_owed is not None:  # predictor-guided searchers: declared fit cost owed
                 charge(take_owed(), "predictor")
             trial_epochs = trial.epochs
@@ -129,7 +136,6 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         epochs.append(trial_epochs)
         best_so_far.append(best_fitness)
     times = [round(t, 6) for t in elapsed]
-    pool = getattr(searcher, "pool", None)
     record = RunRecord(
         run=run_index,
         seed=config.seed,
@@ -140,7 +146,7 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         best_fitness=best_fitness if best_arch is not None else None,
         final=incumbents[-1][2] if incumbents else {},
         evaluations=len(times),
-        proxy_scores=pool.scored if pool is not None else 0,
+        proxy_scores=proxy_scores,
         simulated_seconds=round(clock.elapsed, 6),
         proxy_seconds=round(clock.proxy_seconds, 6),
         trajectory={"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},

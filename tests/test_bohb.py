@@ -226,7 +226,7 @@ def test_g_hb_picks_each_configuration_from_k_random_architectures():
     space = FidelitySpace()
     scorer = CountingScorer(space, lambda arch: -arch[2])
     k = 4
-    searcher = Hyperband(space, PoolSelector(scorer, k, SimulatedClock(1e9), ProxyCostPolicy("lookup")))
+    searcher = Hyperband(space, PoolSelector(scorer, k, ProxyCostPolicy("lookup")))
     rng = np.random.default_rng(2)
     trials = []
     for _ in range(13):  # one full bracket: 9 new configurations, then 3 + 1 promotions

@@ -53,7 +53,7 @@ def space():
 def test_g_rea_scores_exactly_k_children_of_the_tournament_parent_and_trains_the_argmax(space):
     clock = SimulatedClock(1e9)
     scorer = RecordingScorer(space)
-    pool = PoolSelector(scorer, k=10, clock=clock, cost=ProxyCostPolicy("lookup"))
+    pool = PoolSelector(scorer, k=10, cost=ProxyCostPolicy("lookup"))
     searcher = RegularizedEvolution(space, pool, population_size=10, tournament_size=3)
     rng = np.random.default_rng(0)
     for _ in range(10):  # fill the population (each member drawn through the hook too)
@@ -71,27 +71,42 @@ def test_g_rea_scores_exactly_k_children_of_the_tournament_parent_and_trains_the
 def test_g_rs_picks_the_best_of_k_samples_and_charges_each_new_score_once(space):
     clock = SimulatedClock(1e9)
     scorer = RecordingScorer(space, seconds=2.0)
-    pool = PoolSelector(scorer, k=5, clock=clock, cost=ProxyCostPolicy("measured"))
+    pool = PoolSelector(scorer, k=5, cost=ProxyCostPolicy("measured"))
     searcher = RandomSearch(space, pool)
     trial = searcher.propose(np.random.default_rng(3))
     assert len(scorer.calls) == 5 and trial.arch == max(scorer.calls, key=sum)
-    assert clock.proxy_seconds == 2.0 * len(set(scorer.calls))
+    owed = pool.take_owed()
+    assert len(owed) == 5 and sum(owed) == 2.0 * len(set(scorer.calls))
+    assert clock.elapsed == 0  # the pool never touches the clock: the runner charges what it owes
     pool.choose(scorer.calls[:2])  # already paid in this run: free
-    assert clock.proxy_seconds == 2.0 * len(set(scorer.calls))
+    assert pool.take_owed() == [0.0, 0.0]
 
 
 def test_lower_is_better_proxies_pick_the_minimum(space):
     scorer = RecordingScorer(space)
     scorer.higher_is_better = False
-    pool = PoolSelector(scorer, k=3, clock=SimulatedClock(1e9), cost=ProxyCostPolicy("lookup"))
+    pool = PoolSelector(scorer, k=3, cost=ProxyCostPolicy("lookup"))
     assert pool.choose([(1,) * 6, (0,) * 6, (4,) * 6]) == (0,) * 6
 
 
-def test_proxy_charge_that_overflows_ends_the_run(space):
-    clock = SimulatedClock(5.0)
-    pool = PoolSelector(RecordingScorer(space, seconds=1.0), k=10, clock=clock, cost=ProxyCostPolicy("measured"))
-    with pytest.raises(BudgetExhausted):
-        RandomSearch(space, pool).propose(np.random.default_rng(0))
+def test_proxy_charge_that_overflows_ends_the_run():
+    """The runner charges the pool's debts in order: 5.5 s of budget pays five 1-s scores of the
+    first pool of ten; the sixth ends the run, uncounted, before anything is trained."""
+    from nasearch.config import parse_search_config
+    from nasearch.runner import SearchContext, run_one
+
+    config = parse_search_config({"space": {"name": "nb201"}, "searcher": {"name": "rs"}, "budget_seconds": 5.5,
+                                  "hook": {"proxy": "params", "k": 10, "cost": 1.0}})
+    record = run_one(SearchContext.build(config), 0)
+    assert record["evaluations"] == 0 and record["proxy_scores"] == 5
+    assert record["simulated_seconds"] == record["proxy_seconds"] == 5.0
+
+
+def test_the_pool_raises_nothing_inside_propose_when_the_budget_is_spent(space):
+    """BudgetExhausted never unwinds through a searcher: the pool only records what it owes."""
+    pool = PoolSelector(RecordingScorer(space, seconds=1e9), k=10, cost=ProxyCostPolicy("measured"))
+    RandomSearch(space, pool).propose(np.random.default_rng(0))
+    assert len(pool.take_owed()) == 10 and pool.take_owed() == []
 
 
 def test_rea_ages_out_the_oldest_member(space):
@@ -122,16 +137,16 @@ def test_uniform_control_picks_every_pool_position_equally_often_with_the_run_ge
     must be uniform over 0..k-1 (chi-square), and the pick must follow the run's generator."""
     from scipy import stats
 
-    clock = SimulatedClock(1e9)
     k = 10
-    pool = PoolSelector(None, k=k, clock=clock, cost=ProxyCostPolicy("measured"), select="uniform", space=space)
+    pool = PoolSelector(None, k=k, cost=ProxyCostPolicy("measured"), select="uniform", space=space)
     rng = np.random.default_rng(0)
     generate = _positions(k)
     picks = [pool.draw(rng, generate) for _ in range(5000)]
     counts = np.bincount(picks, minlength=k)
     assert stats.chisquare(counts).pvalue > 1e-3, counts  # a fixed position gives p ~ 0
-    assert counts.min() > 400 and clock.proxy_seconds == 0 and pool.scored == 5000 * k
-    draws = [PoolSelector(None, k, SimulatedClock(1e9), ProxyCostPolicy("lookup"), select="uniform", space=space)
+    owed = pool.take_owed()
+    assert counts.min() > 400 and len(owed) == 5000 * k and set(owed) == {0.0}  # looked at, charged nothing
+    draws = [PoolSelector(None, k, ProxyCostPolicy("lookup"), select="uniform", space=space)
              .draw(np.random.default_rng(seed), _positions(k)) for seed in (1, 1, 2, 3, 4, 5)]
     assert draws[0] == draws[1] and len(set(draws)) > 1  # same generator, same pick; others differ
 
@@ -146,11 +161,10 @@ def test_a_first_candidate_selector_fails_the_uniform_check():
 
 def test_worst_picks_the_lowest_proxy_score_and_oracle_the_best_fitness(space):
     scorer = RecordingScorer(space, seconds=1.0)
-    clock = SimulatedClock(1e9)
     candidates = [(1,) * 6, (0,) * 6, (4,) * 6, (2,) * 6]
-    worst = PoolSelector(scorer, k=4, clock=clock, cost=ProxyCostPolicy("measured"), select="worst")
-    assert worst.choose(candidates) == (0,) * 6 and clock.proxy_seconds == 4.0  # charged like the proxy
-    oracle = PoolSelector(None, k=4, clock=SimulatedClock(1e9), cost=ProxyCostPolicy("measured"), select="oracle",
+    worst = PoolSelector(scorer, k=4, cost=ProxyCostPolicy("measured"), select="worst")
+    assert worst.choose(candidates) == (0,) * 6 and worst.take_owed() == [1.0] * 4  # charged like the proxy
+    oracle = PoolSelector(None, k=4, cost=ProxyCostPolicy("measured"), select="oracle",
                           space=space)
     fitness = {a: space.query(a, np.random.default_rng(0)).fitness for a in candidates}
     iterator = iter(candidates)

@@ -151,7 +151,7 @@ def test_g_reinforce_scores_exactly_k_mutations_per_step_and_trains_the_best():
     space = ToySpace(edges=4, ops=5)
     scorer = CountingScorer(space, lambda arch: sum(arch))
     k = 7
-    searcher = Reinforce(space, PoolSelector(scorer, k, SimulatedClock(1e9), ProxyCostPolicy("lookup")))
+    searcher = Reinforce(space, PoolSelector(scorer, k, ProxyCostPolicy("lookup")))
     rng = np.random.default_rng(4)
     searcher.policy = CategoricalPolicy(searcher.sizes, rng)
     searcher.optimizer = Adam(searcher.policy.logits.shape, 0.01)
@@ -171,7 +171,7 @@ def test_g_reinforce_scores_exactly_k_mutations_per_step_and_trains_the_best():
 def test_g_reinforce_updates_the_policy_with_the_trained_arch():
     space = ToySpace(edges=3, ops=4)
     scorer = CountingScorer(space, lambda arch: -arch[1])
-    searcher = Reinforce(space, PoolSelector(scorer, 5, SimulatedClock(1e9), ProxyCostPolicy("lookup")))
+    searcher = Reinforce(space, PoolSelector(scorer, 5, ProxyCostPolicy("lookup")))
     twin = Reinforce(space)
     rng = np.random.default_rng(5)
     for _ in range(3):
