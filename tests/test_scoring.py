@@ -105,3 +105,27 @@ def test_correlate_passes_proxy_options(tmp_path, capsys):
     assert main([*base, "--proxies", "flops", "--out", str(tmp_path / "d")]) == 0
     assert small != (tmp_path / "d" / "scores.csv").read_text()  # 16x16 inputs: fewer FLOPs
     assert main([*base, "--proxies", "flops", "--option", "bad", "--out", str(tmp_path / "e")]) == 2
+
+
+def test_live_cpu_scores_are_measured_on_one_thread_whatever_the_process_uses(space, tiny_npz):
+    """--workers 1 runs in-process with torch's default threads, the pool with one each: a
+    live score's charged seconds must not depend on which (issue 17)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        scorer = ProxyScorer(space, "grad_norm", batch_size=8, data=DataSource(npz=str(tiny_npz)))
+        seen = []
+        original = scorer.spec.fn
+
+        def spy(*args, **kwargs):
+            seen.append(torch.get_num_threads())
+            return original(*args, **kwargs)
+
+        scorer.spec = type(scorer.spec)(**{**scorer.spec.__dict__, "fn": spy})
+        record = scorer.compute((0, 1, 2, 3, 4, 0))
+        assert seen == [1] and "x1 threads" in record.hardware
+        assert torch.get_num_threads() == 2  # the process's own setting is restored
+    finally:
+        torch.set_num_threads(before)

@@ -32,6 +32,10 @@ PROXY_DATASETS = ("cifar10",)
 SPACE_DATASET = "space"
 
 
+#: torch threads of every live CPU score (its measured seconds are charged to the clock)
+MEASURE_THREADS = 1
+
+
 def hardware_tag() -> str:
     import torch
 
@@ -226,7 +230,11 @@ class ProxyScorer:
         The seconds are this process's CPU seconds (``time.process_time``), not wall time:
         on a shared or niced machine wall time measures the contention, CPU time measures
         the proxy. ``nasearch precompute`` calls this same method, so live and packaged
-        seconds mean the same thing (with several torch threads they add up).
+        seconds mean the same thing. On the CPU a live score is always computed with
+        :data:`MEASURE_THREADS` torch thread(s), whatever the process's own setting (the local
+        pool and Ray already run one thread per worker; ``--workers 1`` runs in-process with
+        torch's default), so the seconds a run is charged do not depend on the worker count;
+        the record's hardware field says ``x1 threads``.
 
         On a GPU (``device: cuda``) the network is still built and initialised on the CPU
         under the seed, then moved with the batch; kernels are deterministic where torch has
@@ -235,8 +243,6 @@ class ProxyScorer:
         """
         import torch
 
-        from nasearch.device import Stopwatch, deterministic, device_tag
-
         inputs = labels = None
         if self.spec.needs_data:
             inputs, labels = self._device_batch()
@@ -244,6 +250,18 @@ class ProxyScorer:
         if self._shape_from_space:
             options = {**options, "input_shape": tuple(self._batch()[0].shape[1:])}
         on_cpu = self.device == "cpu"
+        threads = torch.get_num_threads()
+        if on_cpu and threads != MEASURE_THREADS:
+            torch.set_num_threads(MEASURE_THREADS)
+        try:
+            return self._compute_timed(arch, torch, inputs, labels, options, on_cpu)
+        finally:
+            if on_cpu and threads != MEASURE_THREADS:
+                torch.set_num_threads(threads)
+
+    def _compute_timed(self, arch: Any, torch: Any, inputs: Any, labels: Any, options: dict, on_cpu: bool) -> ScoreRecord:
+        from nasearch.device import Stopwatch, deterministic, device_tag
+
         watch = Stopwatch(self.device)
         watch.start()
         extra = {"arch_id": self.space.arch_id(arch), "seed": self.key.seed} if self.spec.needs_arch_id else {}
