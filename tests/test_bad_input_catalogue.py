@@ -229,6 +229,23 @@ def _outside_arch(arch):
     return setup
 
 
+def _later_entry_missing_images(ws):
+    """An experiment whose second entry needs live NASWOT scores from an npz that is not there:
+    refused before the first entry runs anything."""
+    first = ws.config("first.yaml", label="first", out=str(ws.root / "unused1"))
+    second = ws.config("second.yaml", label="second", out=str(ws.root / "unused2"),
+                       hook={"proxy": "naswot", "k": 2, "batch_size": 8},
+                       data={"npz": str(ws.root / "missing.npz")})
+    experiment = ws.root / "experiment.yaml"
+    experiment.write_text(yaml.safe_dump({"label": "exp", "runs": 2, "budget_seconds": 2000, "out": str(ws.root / "exp"),
+                                          "searchers": [{"config": str(first)}, {"config": str(second)}]}))
+    return [experiment]
+
+
+def _no_runs_started(ws):
+    assert not list(ws.root.glob("exp/**/progress.jsonl")) and not list(ws.root.glob("exp/**/runs.jsonl"))
+
+
 def _crafted_nb201(ws):
     import torch
 
@@ -273,6 +290,8 @@ CASES: list[Case] = [
     Case("nb201-seven-edges", _outside_arch((0, 1, 2, 3, 4, 0, 1)), r"NB201 arch must be 6 op indices"),
     Case("nb201-crafted-pth", _crafted_nb201, r"holds the Python object .*exec, outside the benchmark's allow-list.*"
          r"NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
+    Case("experiment-later-entry-missing-images", _later_entry_missing_images,
+         r"second: .*missing\.npz", after=_no_runs_started),
     Case("nats-crafted-archive", _crafted_nats, r"holds the Python object builtins\.exec, outside the benchmark's"
          r" allow-list.*NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
 ]
