@@ -51,6 +51,28 @@ def test_model_predictors_learn(space, name):
     assert mean.shape == std.shape == (60,)
 
 
+def test_log_gap_target_maps_back_to_the_label_scale_and_keeps_ranks(space):
+    """The default target is -log(y_top - y): predictions come back on the label's scale, below
+    y_top, and a perfectly separable fit keeps the training labels' order."""
+    from nasearch.predictors.models import RFPredictor
+
+    rng = np.random.default_rng(1)
+    train = list({space.sample(rng) for _ in range(80)})
+    y = np.array([space.final_metrics(a)["cifar10_valid"] for a in train])
+    gap = RFPredictor("rf", space, seed=0)
+    raw = RFPredictor("rf", space, seed=0, target="raw")
+    for predictor in (gap, raw):
+        predictor.fit(train, y)
+    top = y.max() + 0.05 * (y.max() - y.min())
+    predicted = gap.predict(train)
+    assert predicted.max() < top and abs(np.median(predicted) - np.median(y)) < 5.0  # percent, not log units
+    mean, std = gap.predict_dist(train)
+    assert np.array_equal(mean, predicted) and np.all(std == 0)
+    assert not np.allclose(predicted, raw.predict(train))  # the target really changes the fit
+    with pytest.raises(UsageError, match="target must be one of log_gap, raw"):
+        RFPredictor("rf", space, target="log")
+
+
 def test_zero_cost_predictors_read_the_proxy_registry(space):
     rng = np.random.default_rng(1)
     archs = [space.sample(rng) for _ in range(20)]
