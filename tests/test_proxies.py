@@ -111,6 +111,26 @@ def test_fisher_two_linear_layers_closed_form():
     assert get_proxy("fisher").fn(net, x, y, reference=False) == pytest.approx(unweighted, rel=1e-10)
 
 
+def test_fisher_keeps_batchnorm_as_the_reference_registration_bn_true():
+    """The reference scores the network as built (``@measure("fisher", bn=True)``): BatchNorm in
+    training mode stays between the conv and the classifier. Checked against autograd."""
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Conv2d(2, 3, 1, bias=False), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(3 * 4, C, bias=False)).double()
+    x, y = torch.randn(N, 2, 2, 2, dtype=torch.float64), torch.tensor([0, 1, 2, 3, 0, 1])
+    net.train()
+    a1 = net[0](x)
+    a1.retain_grad()
+    a2 = net[4](net[3](net[2](net[1](a1))))
+    a2.retain_grad()
+    nn.functional.cross_entropy(a2, y).backward()
+    conv_part = 0.5 * ((a1 * a1.grad).sum((2, 3)) ** 2).mean(0).sum().item()
+    linear_part = 0.5 * ((a2 * a2.grad) ** 2).mean(0).sum().item()
+    net.zero_grad(set_to_none=True)
+    assert get_proxy("fisher").fn(net, x, y) == pytest.approx(2 * conv_part + 12 * linear_part, rel=1e-10)
+    assert get_proxy("fisher").version == "3"
+
+
 def test_fisher_sums_activation_times_gradient_over_space_before_squaring():
     torch.manual_seed(3)
     net = nn.Sequential(nn.Conv2d(2, 3, 1, bias=False), nn.Flatten(), nn.Linear(3 * 4, C, bias=False)).double()
@@ -286,42 +306,3 @@ def test_every_proxy_scores_an_nb201_network_through_the_scorer(tiny_npz):
         first = scorer.compute(arch).score
         assert math.isfinite(first), name
         assert scorer.compute(arch).score == pytest.approx(first, rel=1e-9), name  # same seed, same score
-
-
-def test_fisher_follows_the_zero_cost_reference_no_bn_and_fan_in_weighting():
-    """reference=True = the old definition on a BN-free copy with each channel weighted by its
-    fan-in (C_in*k*k): check it against that composition by hand, and that the caller's net
-    keeps its BatchNorms."""
-    import copy as _copy
-    import math as _math
-
-    import torch as _torch
-    from torch import nn as _nn
-
-    from nasearch.proxies.fisher import fisher
-    from nasearch.proxies.synflow import without_batchnorm
-
-    _torch.manual_seed(0)
-    net = _nn.Sequential(_nn.Conv2d(3, 4, 3, padding=1), _nn.BatchNorm2d(4), _nn.ReLU(),
-                         _nn.Conv2d(4, 5, 1), _nn.AdaptiveAvgPool2d(1), _nn.Flatten(), _nn.Linear(5, 3))
-    x, y = _torch.randn(6, 3, 8, 8), _torch.tensor([0, 1, 2, 0, 1, 2])
-    bare = without_batchnorm(net)
-    acts = {}
-    def keep(module, args, output):
-        output.retain_grad()
-        acts[len(acts)] = (module, output)
-
-    hooks = [m.register_forward_hook(keep) for m in bare.modules() if isinstance(m, (_nn.Conv2d, _nn.Linear))]
-    _nn.functional.cross_entropy(bare(x), y).backward()
-    for h in hooks:
-        h.remove()
-    expected = 0.0
-    for m, o in acts.values():
-        prod = o.detach() * o.grad
-        per_c = prod.sum(dim=tuple(range(2, prod.dim()))) if prod.dim() > 2 else prod
-        expected += float(per_c.pow(2).mean(0).mul(0.5).sum()) * _math.prod(m.weight.shape[1:])
-    before = _copy.deepcopy(net.state_dict())
-    assert fisher(net, x, y) == pytest.approx(expected, rel=1e-5)
-    assert any(isinstance(m, _nn.BatchNorm2d) for m in net.modules())
-    assert all(_torch.equal(before[k], v) for k, v in net.state_dict().items() if "running" not in k and "num_batches" not in k)
-    assert fisher(net, x, y, reference=False) != pytest.approx(expected, rel=1e-3)

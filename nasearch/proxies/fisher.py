@@ -5,19 +5,22 @@ For every Conv2d/Linear layer output ``a`` (shape N x C x ...) and its loss grad
 batch-mean cross-entropy of one batch; ``a`` is the layer's output (bias included), captured
 with forward hooks and ``g`` with tensor hooks instead of monkey-patched forwards (same numbers).
 
-Two details of the zero-cost-proxies reference (Abdelfattah et al. 2021, ``fisher.py`` and
+One detail of the zero-cost-proxies reference (Abdelfattah et al. 2021, ``fisher.py`` and
 ``p_utils.reshape_elements`` in SamsungLabs/zero-cost-nas), which earlier versions of this
-module missed, are now followed by default (``reference=True``):
+module missed, is followed by default (``reference=True``):
 
-* **no BatchNorm**: the reference registers fisher with ``bn=False``, i.e. it scores a copy of
-  the network built *without* BatchNorm layers. We score a deep copy whose BatchNorms are
-  replaced by the identity (the caller's network is untouched), as ``synflow`` does.
 * **per-weight broadcast**: the reference computes fisher per output channel (``mode='channel'``)
   and then broadcasts each channel's value to the shape of that channel's weights
   (``weight.shape[1:]``) before summing, so a channel counts ``C_in * k_h * k_w`` times (its
   fan-in). The score is ``sum_layers sum_c fan_in(layer) * fisher_c``.
 
-``reference=False`` gives the earlier definition (BatchNorm in training mode, each channel
+BatchNorm stays in training mode on the batch: the reference registers fisher with
+``@measure("fisher", bn=True, mode="channel")`` (the scored network keeps its BatchNorms).
+Version 2 of this proxy removed them, reading the registration wrongly as ``bn=False``; on
+300 NB201 cells that version ranked CIFAR-10 accuracy at rho -0.43, and it is withdrawn
+(version 3 is this definition; scores cached under ``fisher@2`` are never read for it).
+
+``reference=False`` gives the earliest definition (BatchNorm in training mode, each channel
 counted once), kept for comparison: on NB201 it ranked CIFAR-10 accuracy at rho 0.39 (N = 3,000).
 """
 from __future__ import annotations
@@ -32,10 +35,6 @@ from nasearch.proxies.registry import ProxySpec
 
 
 def fisher(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, reference: bool = True) -> float:
-    if reference:
-        from nasearch.proxies.synflow import without_batchnorm
-
-        network = without_batchnorm(network)
     network.train()
     totals: list[torch.Tensor] = []
 
@@ -69,8 +68,8 @@ SPEC = ProxySpec(
     needs_labels=True,
     higher_is_better=True,
     options={"reference": True},
-    # version 2: the reference definition (no-BN copy, per-weight channel count); scores cached
-    # by earlier versions under plain "fisher" are never read for it
-    version="2",
-    description="sum over Conv2d/Linear output channels of fan_in*0.5*mean_n(sum a*dL/da)^2, BN removed, as the zero-cost reference (Turner et al. 2020)",
+    # version 3: the reference definition (BN kept, per-weight channel count); scores cached by
+    # earlier versions ("fisher", "fisher@2") are never read for it
+    version="3",
+    description="sum over Conv2d/Linear output channels of fan_in*0.5*mean_n(sum a*dL/da)^2, BN in training mode, as the zero-cost reference (Turner et al. 2020)",
 )
