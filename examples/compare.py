@@ -49,14 +49,17 @@ def final_values(path: str, metric: str) -> dict[int, float]:
 
 
 def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, float]:
-    from scipy.stats import wilcoxon
+    """Means and sample stds (ddof=1) over the run indices both sides have, who wins how often, and
+    the Wilcoxon signed-rank p-value, all through nasearch.stats (the report's own statistics)."""
+    from nasearch.stats import mean_std, wilcoxon_paired
 
     runs = sorted(set(a) & set(b))
     x, y = np.array([a[i] for i in runs]), np.array([b[i] for i in runs])
-    differ = x != y
-    p = float(wilcoxon(x[differ], y[differ]).pvalue) if differ.sum() >= 1 else 1.0
-    return {"runs": len(runs), "mean_a": x.mean(), "std_a": x.std(), "mean_b": y.mean(), "std_b": y.std(),
-            "b_wins": int((y > x).sum()), "a_wins": int((x > y).sum()), "ties": int((~differ).sum()), "wilcoxon_p": p}
+    (mean_a, std_a), (mean_b, std_b) = mean_std(x), mean_std(y)
+    paired = wilcoxon_paired(dict(zip(runs, x)), dict(zip(runs, y)))
+    return {"runs": len(runs), "mean_a": mean_a, "std_a": std_a, "mean_b": mean_b, "std_b": std_b,
+            "b_wins": int((y > x).sum()), "a_wins": int((x > y).sum()), "ties": paired.n_ties,
+            "wilcoxon_p": paired.p_value}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         s = compare(final_values(args.a, args.metric), final_values(args.b, args.metric))
     else:
         parser.error("give --metric or --after-evaluations")
-    print(f"{what} over {s['runs']} paired runs: A {s['mean_a']:.2f}±{s['std_a']:.2f}  B {s['mean_b']:.2f}±{s['std_b']:.2f}"
+    if not s["runs"]:
+        raise SystemExit(f"{args.a} and {args.b} share no run index; nothing to pair")
+    print(f"{what} over {s['runs']} paired runs (mean ± sample std): A {s['mean_a']:.2f}±{s['std_a']:.2f}  B {s['mean_b']:.2f}±{s['std_b']:.2f}"
           f"  | B better {s['b_wins']}, A better {s['a_wins']}, ties {s['ties']} | Wilcoxon p={s['wilcoxon_p']:.3g}")
     return 0
 

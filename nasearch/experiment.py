@@ -14,7 +14,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from tqdm import tqdm
 from nasearch.config import SearchConfig, checked_number, parse_search_config, read_yaml
 from nasearch.errors import UsageError
 from nasearch.execution import read_progress, run_many
+from nasearch.pairs import ROLES, TRIVIAL_PROXIES, Pair, check_role, infer_role
 from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir,
                               read_json)
 
@@ -48,7 +49,7 @@ class ExperimentConfig:
     seed: int
     workers: int
     searchers: tuple[SearchConfig, ...]
-    pairs: tuple[tuple[str, str], ...]
+    pairs: tuple[Pair, ...]  # baseline, treatment and role (nasearch.pairs)
     description: str = ""
     sources: dict[str, str] = field(default_factory=dict)  # label -> searcher config path
 
@@ -177,34 +178,71 @@ def _check_names(config: SearchConfig, where: str) -> None:
         raise UsageError(f"{where}: {exc}") from None
 
 
-def _parse_pairs(raw_pairs: Any, searchers: list[SearchConfig]) -> tuple[tuple[str, str], ...]:
-    labels = {s.label for s in searchers}
+def _parse_pairs(raw_pairs: Any, searchers: list[SearchConfig]) -> tuple[Pair, ...]:
+    """``pairs:`` entries, ``[baseline, treatment]`` or ``{baseline, treatment, role}``; without a
+    role (or without ``pairs:``, see :func:`infer_pairs`) the role is inferred from the hooks, once, here."""
+    from nasearch.hook import selection_label
+
+    by_label = {s.label: s for s in searchers}
     if raw_pairs is None:
         return infer_pairs(searchers)
+    example = "e.g. [[rea, g_rea]] or [{baseline: rea, treatment: g_rea, role: effect}]"
     if not isinstance(raw_pairs, list):
-        raise UsageError("experiment.pairs: expected a list of [baseline, treatment] label pairs, e.g. [[rea, g_rea]]")
+        raise UsageError(f"experiment.pairs: expected a list of [baseline, treatment] label pairs, {example}")
     pairs = []
     for pair in raw_pairs:
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise UsageError(f"experiment.pairs: {pair!r} is not a [baseline, treatment] pair of labels")
-        for name in pair:
-            if str(name) not in labels:
-                raise UsageError(f"experiment.pairs: unknown label {name!r}; labels are {', '.join(sorted(labels))}")
-        pairs.append((str(pair[0]), str(pair[1])))
+        role = None
+        if isinstance(pair, dict):
+            unknown = sorted(set(pair) - {"baseline", "treatment", "role"})
+            if unknown or not {"baseline", "treatment"} <= set(pair):
+                what = f"unknown key {unknown[0]!r}" if unknown else "needs both 'baseline' and 'treatment'"
+                raise UsageError(f"experiment.pairs: {pair!r}: {what}; write {{baseline: A, treatment: B, role: "
+                                 f"{'|'.join(ROLES)}}}")
+            names = (pair["baseline"], pair["treatment"])
+            if "role" in pair:
+                role = check_role(pair["role"], f"experiment.pairs: {names[0]} -> {names[1]}")
+        elif isinstance(pair, (list, tuple)) and len(pair) == 2:
+            names = tuple(pair)
+        else:
+            raise UsageError(f"experiment.pairs: {pair!r} is not a [baseline, treatment] pair of labels "
+                             f"nor a {{baseline, treatment, role}} mapping")
+        for name in names:
+            if str(name) not in by_label:
+                raise UsageError(f"experiment.pairs: unknown label {name!r}; labels are {', '.join(sorted(by_label))}")
+        base, treat = str(names[0]), str(names[1])
+        if role is None:
+            role = infer_role(selection_label(by_label[base].hook), selection_label(by_label[treat].hook))
+        pairs.append(Pair(base, treat, role))
     return tuple(pairs)
 
 
-def infer_pairs(searchers: list[SearchConfig]) -> tuple[tuple[str, str], ...]:
-    """Pair each assisted searcher with the vanilla one running the same searcher on the same space."""
+def infer_pairs(searchers: list[SearchConfig]) -> tuple[Pair, ...]:
+    """Without ``pairs:``: each assisted searcher against the vanilla one running the same searcher
+    on the same space (an ``effect``, or the ``exact_control`` for ``select: uniform``), and each
+    trivial-proxy twin (params, flops) against its proxy twin (``trivial_proxy``): the same hook
+    but for the proxy, else the first assisted twin selecting by a real proxy."""
+    from nasearch.hook import selection_label
+
+    def same_search(a: SearchConfig, b: SearchConfig) -> bool:
+        return a.space == b.space and a.searcher == b.searcher
+
     vanilla = [s for s in searchers if s.hook is None]
     pairs = []
     for assisted in searchers:
         if assisted.hook is None:
             continue
         for base in vanilla:
-            if base.space == assisted.space and base.searcher == assisted.searcher:
-                pairs.append((base.label, assisted.label))
+            if same_search(base, assisted):
+                pairs.append(Pair(base.label, assisted.label, infer_role(None, selection_label(assisted.hook))))
                 break
+    for trivial in searchers:
+        if trivial.hook is None or selection_label(trivial.hook) not in TRIVIAL_PROXIES:
+            continue
+        twins = [s for s in searchers if s.hook is not None and same_search(s, trivial)
+                 and infer_role(selection_label(trivial.hook), selection_label(s.hook)) == "trivial_proxy"]
+        exact = [s for s in twins if replace(s.hook, proxy=trivial.hook.proxy) == trivial.hook]
+        for twin in exact or twins[:1]:
+            pairs.append(Pair(trivial.label, twin.label, "trivial_proxy"))
     return tuple(pairs)
 
 
@@ -218,7 +256,7 @@ def describe(config: ExperimentConfig) -> dict:
         "runs": config.runs,
         "budget_seconds": config.budget_seconds,
         "seed": config.seed,
-        "pairs": [list(p) for p in config.pairs],
+        "pairs": [p.as_json() for p in config.pairs],
         "searchers": [
             {
                 "label": s.label,

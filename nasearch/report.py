@@ -1,33 +1,30 @@
-"""The report of an experiment: what a reader needs to believe (or doubt) an assisted searcher.
+"""The report of an experiment: reading its results and writing the markdown.
 
 ``write_report(RESULTS_DIR)`` reads each searcher's ``runs.jsonl`` and writes, next to them:
-``report.md`` (Table-6 style table, the paper's Table 6 side by side, every declared
-baseline/treatment pair stated plainly, whether GradSign beats a trivial proxy),
-``summary.csv``, ``comparisons.csv``, ``anytime.png`` and ``final_accuracy.png``.
+``report.md`` (Table-6 style table, the paper's Table 6 side by side, every baseline/treatment
+pair with a verdict phrased from its role), ``summary.csv``, ``comparisons.csv``,
+``anytime.png`` and ``final_accuracy.png``.
 
-Statistics are two-sample and unpaired, as the paper's mean ± std comparisons are: the
-difference of means with a seeded 95% bootstrap CI (``scipy.stats.bootstrap``) and a
-two-sided Mann-Whitney U p-value (``scipy.stats.mannwhitneyu``), which does not assume the
-accuracies are normal (they are not: they pile up below the space's best architecture).
+Where things go: a new statistic in :mod:`nasearch.stats` (which also states the std and
+paired/unpaired conventions), a new figure in :mod:`nasearch.plots`, a new section of the
+report here; what a pair is for (its role) is :mod:`nasearch.pairs`.
 """
 from __future__ import annotations
 
 import csv
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy import stats
 
 from nasearch.errors import UsageError
-
+from nasearch.pairs import ROLES, Pair, infer_role, pairs_from_json
 from nasearch.results import EXPERIMENT, PROGRESS, RESULTS, TIMING, read_json, read_jsonl
-ALPHA = 0.05
-BOOTSTRAP_RESAMPLES = 10_000
-CURVE_POINTS = 241
+from nasearch.stats import (ALPHA, BOOTSTRAP_RESAMPLES, Comparison, bonferroni_threshold, compare,
+                            distinct_fractions, mean_std, within_two_se)
 
 #: Paper reference tables (data, not code): ``nasearch/data/papers/<name>.yaml``.
 PAPERS_DIR = Path(__file__).parent / "data" / "papers"
@@ -143,9 +140,27 @@ def infer_pairs_from_labels(labels: Iterable[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-# -- statistics -----------------------------------------------------------------------------
-def metric_values(records: Sequence[dict], metric: str) -> np.ndarray:
-    return np.array([r["final"][metric] for r in records if metric in r.get("final", {})], dtype=float)
+def report_pairs(meta: dict, results: Sequence[SearcherResults]) -> list[Pair]:
+    """The pairs to report, with their roles: as ``experiment.json`` records them; an older file
+    (``[baseline, treatment]``) or none at all gets its roles from :func:`nasearch.pairs.infer_role`
+    on what each searcher's runs selected by."""
+    selections = {res.label: res.proxy for res in results}
+    if meta.get("pairs"):
+        pairs = pairs_from_json(meta["pairs"], selections)
+    else:
+        pairs = [Pair(b, t, infer_role(selections.get(b), selections.get(t)))
+                 for b, t in infer_pairs_from_labels(selections)]
+    return [p for p in pairs if p.baseline in selections and p.treatment in selections]
+
+
+def metric_values(records: Sequence[dict], metric: str) -> dict[int, float]:
+    """Each run's final ``metric`` by run index (runs that found nothing are left out)."""
+    return {int(r.get("run", i)): float(r["final"][metric]) for i, r in enumerate(records)
+            if metric in r.get("final", {})}
+
+
+def metric_array(records: Sequence[dict], metric: str) -> np.ndarray:
+    return np.array(list(metric_values(records, metric).values()), dtype=float)
 
 
 def metrics_present(results: Sequence[SearcherResults]) -> list[str]:
@@ -160,60 +175,10 @@ def primary_metric(metrics: Sequence[str]) -> str:
     return metrics[0]
 
 
-@dataclass(frozen=True)
-class Comparison:
-    baseline: str
-    treatment: str
-    metric: str
-    n_baseline: int
-    n_treatment: int
-    mean_baseline: float
-    mean_treatment: float
-    difference: float  # treatment - baseline
-    ci_low: float
-    ci_high: float
-    p_value: float
-
-
-def _difference_of_means(baseline: np.ndarray, treatment: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(treatment, axis=axis) - np.mean(baseline, axis=axis)
-
-
-def compare(baseline: np.ndarray, treatment: np.ndarray, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES,
-            labels: tuple[str, str] = ("baseline", "treatment"), metric: str = "") -> Comparison:
-    """Difference of means (treatment - baseline), its 95% bootstrap CI, and the Mann-Whitney U p-value."""
-    baseline, treatment = np.asarray(baseline, float), np.asarray(treatment, float)
-    if len(baseline) < 2 or len(treatment) < 2:
-        raise UsageError(f"comparing {labels[0]} and {labels[1]} needs >= 2 runs each; run more runs")
-    difference = float(treatment.mean() - baseline.mean())
-    if np.ptp(baseline) == 0 and np.ptp(treatment) == 0:
-        low = high = difference  # no spread: every resample gives the same difference
-        p_value = 1.0 if difference == 0 else float(stats.mannwhitneyu(treatment, baseline).pvalue)
-    else:
-        ci = _bootstrap_ci(baseline, treatment, seed, resamples)
-        low, high = float(ci.low), float(ci.high)
-        p_value = float(stats.mannwhitneyu(treatment, baseline, alternative="two-sided").pvalue)
-    return Comparison(labels[0], labels[1], metric, len(baseline), len(treatment), float(baseline.mean()),
-                      float(treatment.mean()), difference, low, high, p_value)
-
-
-def _bootstrap_ci(baseline: np.ndarray, treatment: np.ndarray, seed: int, resamples: int):
-    """BCa interval (seeded); the percentile interval where BCa is undefined (tiny or tied samples)."""
-    import warnings
-
-    for method in ("BCa", "percentile"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = stats.bootstrap((baseline, treatment), _difference_of_means, n_resamples=resamples,
-                                     confidence_level=0.95, method=method, vectorized=True,
-                                     rng=np.random.default_rng(seed))
-        interval = result.confidence_interval
-        if np.isfinite(interval.low) and np.isfinite(interval.high):
-            return interval
-    return interval
-
-
+# -- phrasing -------------------------------------------------------------------------------
 def format_p(p: float) -> str:
+    if math.isnan(p):
+        return "n/a"
     if p == 0:
         return "< 1e-300"
     if p < 1e-3:
@@ -222,127 +187,58 @@ def format_p(p: float) -> str:
     return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
-def plain_statement(c: Comparison, baseline_name: str, treatment_name: str, alpha: float = ALPHA) -> str:
-    """One sentence a reader can repeat: who wins, by how much, and how sure we are."""
+def evidence(c: Comparison) -> str:
+    """The numbers behind a verdict: the difference's CI and both tests."""
     ci = f"95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}"
-    p = format_p(c.p_value)
+    if c.paired:
+        return (f"{ci}; Wilcoxon signed-rank p = {format_p(c.p_wilcoxon)} over {c.n_pairs} pairs, "
+                f"Mann–Whitney p = {format_p(c.p_mannwhitney)}")
+    return f"{ci}; Mann–Whitney p = {format_p(c.p_mannwhitney)}, no runs to pair"
+
+
+def plain_statement(c: Comparison, baseline_name: str, treatment_name: str, alpha: float = ALPHA) -> str:
+    """One sentence a reader can repeat: who wins, by how much, and how sure we are (the paired
+    test's p where runs pair up)."""
     if c.p_value >= alpha:
-        return (f"{treatment_name} and {baseline_name} do not differ detectably: {c.difference:+.2f} pt "
-                f"({ci}), p = {p}.")
+        return f"{treatment_name} and {baseline_name} do not differ detectably: {c.difference:+.2f} pt ({evidence(c)})."
     verb = "beats" if c.difference > 0 else "is worse than"
-    return f"{treatment_name} {verb} {baseline_name} by {abs(c.difference):.2f} pt ({ci}), p = {p}."
+    return f"{treatment_name} {verb} {baseline_name} by {abs(c.difference):.2f} pt ({evidence(c)})."
 
 
-# -- anytime curves -------------------------------------------------------------------------
-def anytime_curve(records: Sequence[dict], metric: str, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean (and 95% normal band) over runs of the incumbent's final ``metric`` at each grid time.
-
-    The incumbent is the best-fitness architecture found so far; it is known from the time
-    its evaluation finished (``trajectory.t[step]``). Runs with no incumbent yet at a time
-    are left out of that time's mean; ``count`` says how many runs each point averages.
-    """
-    values = np.full((len(records), len(grid)), np.nan)
-    for row, record in enumerate(records):
-        times = record["trajectory"]["t"]
-        found = [(times[step], final[metric]) for step, _arch, final in record["incumbents"] if metric in final]
-        if not found:
-            continue
-        at = np.array([t for t, _ in found])
-        accuracy = np.array([a for _, a in found])
-        position = np.searchsorted(at, grid, side="right") - 1
-        known = position >= 0
-        values[row, known] = accuracy[position[known]]
-    count = np.sum(~np.isnan(values), axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, np.nansum(values, axis=0) / np.maximum(count, 1), np.nan)
-        squared = np.nansum((values - mean) ** 2, axis=0)
-        sd = np.sqrt(np.where(count > 1, squared / np.maximum(count - 1, 1), np.nan))
-        half = 1.96 * sd / np.sqrt(np.maximum(count, 1))
-    return mean, half, count
+def verdict(role: str, c: Comparison, baseline_name: str, treatment_name: str, alpha: float = ALPHA) -> str:
+    """The sentence for a pair, phrased from what the pair is for (:data:`nasearch.pairs.ROLES`)."""
+    detected = c.p_value < alpha
+    if role == "exact_control":
+        if not detected:
+            ci, tests = evidence(c).split("; ", 1)
+            return (f"{treatment_name} matches {baseline_name} ({tests}; {c.difference:+.2f} pt, {ci}): "
+                    f"the control behaves as it must.")
+        return (f"{treatment_name} differs from {baseline_name} by {c.difference:+.2f} pt ({evidence(c)}): an exact "
+                f"control must match the vanilla searcher in distribution, so something (the hook, the seed stream, "
+                f"the clock) is wrong; distrust this searcher's other pairs until it is found.")
+    if role == "trivial_proxy":
+        if detected and c.difference > 0:
+            return (f"{treatment_name} beats the trivial proxy {baseline_name} by {c.difference:.2f} pt "
+                    f"({evidence(c)}): the proxy does more than the trivial one.")
+        if detected:
+            return (f"The trivial proxy {baseline_name} beats {treatment_name} by {-c.difference:.2f} pt "
+                    f"({evidence(c)}): the proxy does worse than the trivial one.")
+        return (f"{treatment_name} does not beat the trivial proxy {baseline_name} detectably: {c.difference:+.2f} pt "
+                f"({evidence(c)}); what the proxy adds here, the trivial one gives too.")
+    return plain_statement(c, baseline_name, treatment_name, alpha)
 
 
-def _family(res: SearcherResults) -> str:
-    return {"hb": "bohb"}.get(res.searcher, res.searcher) or res.label
+#: the report's subsection per role, in this order
+ROLE_SECTIONS = {
+    "effect": "The method against vanilla (effect)",
+    "exact_control": "Exact controls: must match vanilla",
+    "trivial_proxy": "Is the proxy doing the work? Against a trivial proxy",
+    "proxy_vs_proxy": "Proxy against proxy",
+}
+assert set(ROLE_SECTIONS) == set(ROLES)
 
 
-def plot_anytime(results: Sequence[SearcherResults], metric: str, budget: float, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    families: dict[str, list[SearcherResults]] = {}
-    for res in results:
-        families.setdefault(_family(res), []).append(res)
-    grid = np.linspace(0.0, budget, CURVE_POINTS)
-    columns = min(2, len(families))
-    rows = math.ceil(len(families) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(6.0 * columns, 4.0 * rows), squeeze=False)
-    for ax, (family, members) in zip(axes.flat, families.items()):
-        low_values, high_values = [], []
-        for res in members:
-            mean, half, count = anytime_curve(res.records, metric, grid)
-            shown = count >= max(1, len(res.records) // 2)  # once most runs have an incumbent
-            ax.plot(grid[shown], mean[shown], label=f"{res.display} (n={len(res.records)})")
-            ax.fill_between(grid[shown], (mean - half)[shown], (mean + half)[shown], alpha=0.2)
-            if shown.any():
-                low_values.append(np.nanpercentile(mean[shown], 5))
-                high_values.append(np.nanmax((mean + np.nan_to_num(half))[shown]))
-        if low_values:  # the early climb would squash the differences that matter
-            ax.set_ylim(min(low_values), max(high_values) + 0.05 * (max(high_values) - min(low_values)))
-        ax.set_title(family.upper())
-        ax.set_xlabel("simulated time (s)")
-        ax.set_ylabel(f"incumbent {metric} (%)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
-    for ax in list(axes.flat)[len(families):]:
-        ax.axis("off")
-    fig.suptitle("Anytime performance: mean over runs, 95% band")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def plot_final(results: Sequence[SearcherResults], metric: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(results) + 2), 4.0))
-    data = [metric_values(res.records, metric) for res in results]
-    ax.boxplot(data, showmeans=True, widths=0.6)
-    ax.set_xticks(range(1, len(results) + 1), [res.display for res in results], rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(f"final {metric} (%)")
-    ax.set_title("Final best architecture per run (box: quartiles, triangle: mean)")
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-# -- writing ------------------------------------------------------------------------------
-def _mean_std(values: np.ndarray) -> tuple[float, float]:
-    """Mean and sample std (ddof=1), as a ``mean ± std over runs`` table means."""
-    if len(values) == 0:
-        return math.nan, math.nan
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
-def distinct_fractions(records: Sequence[dict]) -> np.ndarray:
-    """Per run, the share of evaluations that trained an architecture not trained before in that run.
-
-    A searcher that keeps re-proposing the same architectures wastes budget; this is how a
-    proxy that narrows the search (even a random one) shows up.
-    """
-    shares = []
-    for record in records:
-        archs = record.get("trajectory", {}).get("arch") or []
-        if archs:
-            shares.append(len(set(archs)) / len(archs))
-    return np.array(shares, dtype=float)
-
-
+# -- summary table ----------------------------------------------------------------------------
 def _fmt(pair: tuple[float, float], digits: int = 2) -> str:
     mean, std = pair
     return "n/a" if math.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
@@ -354,10 +250,10 @@ def summary_rows(results: Sequence[SearcherResults], metrics: Sequence[str]) -> 
         row: dict = {"label": res.label, "name": res.display, "searcher": res.searcher, "proxy": res.proxy or "",
                      "runs": len(res.records), "complete": res.complete}
         for metric in metrics:
-            row[f"{metric}_mean"], row[f"{metric}_std"] = _mean_std(metric_values(res.records, metric))
-        row["distinct_archs_mean"], row["distinct_archs_std"] = _mean_std(distinct_fractions(res.records))
+            row[f"{metric}_mean"], row[f"{metric}_std"] = mean_std(metric_array(res.records, metric))
+        row["distinct_archs_mean"], row["distinct_archs_std"] = mean_std(distinct_fractions(res.records))
         for field_name in ("evaluations", "proxy_scores", "proxy_seconds"):
-            row[f"{field_name}_mean"], row[f"{field_name}_std"] = _mean_std(
+            row[f"{field_name}_mean"], row[f"{field_name}_std"] = mean_std(
                 np.array([r.get(field_name, 0) for r in res.records], dtype=float))
         row["wall_seconds"] = res.wall_seconds if res.wall_seconds is not None else ""
         row["runs_per_second"] = (round(res.runs_computed / res.wall_seconds, 2)
@@ -380,6 +276,8 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None, seed: int = 0,
                  resamples: int = BOOTSTRAP_RESAMPLES) -> Path:
     """Write report.md, summary.csv, comparisons.csv, anytime.png and final_accuracy.png; return report.md's path."""
+    from nasearch.plots import plot_anytime, plot_final
+
     root = Path(results_dir)
     try:
         results, meta, timing = load_results(root)
@@ -400,21 +298,25 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, see
     if not metrics:
         raise UsageError(f"{root}: no run found any architecture (empty 'final'); is the budget too small?")
     primary = primary_metric(metrics)
-    pairs = [tuple(p) for p in meta.get("pairs", [])] or infer_pairs_from_labels(by_label)
-    pairs = [(b, t) for b, t in pairs if b in by_label and t in by_label]
+    pairs = report_pairs(meta, results)
     budget = float(meta.get("budget_seconds") or max(r["simulated_seconds"] for res in results for r in res.records))
 
     rows = summary_rows(results, metrics)
     _write_csv(out / "summary.csv", rows)
-    comparisons: list[Comparison] = []
-    for index, (base, treat) in enumerate(pairs):
+    comparisons: dict[tuple[Pair, str], Comparison] = {}
+    for index, pair in enumerate(pairs):
         for metric in metrics:
-            comparisons.append(compare(metric_values(by_label[base].records, metric),
-                                       metric_values(by_label[treat].records, metric),
-                                       seed=seed + index, resamples=resamples, labels=(base, treat), metric=metric))
-    _write_csv(out / "comparisons.csv", [c.__dict__ for c in comparisons])
-    plot_anytime(results, primary, budget, out / "anytime.png")
-    plot_final(results, primary, out / "final_accuracy.png")
+            comparisons[pair, metric] = compare(
+                metric_values(by_label[pair.baseline].records, metric),
+                metric_values(by_label[pair.treatment].records, metric),
+                seed=seed + index, resamples=resamples, labels=(pair.baseline, pair.treatment), metric=metric)
+    _write_csv(out / "comparisons.csv", [{"role": pair.role, **asdict(c)} for (pair, _), c in comparisons.items()])
+    families: dict[str, list[tuple[str, list[dict]]]] = {}
+    for res in results:
+        families.setdefault(_family(res), []).append((res.display, res.records))
+    plot_anytime(families, primary, budget, out / "anytime.png")
+    plot_final([(res.display, metric_array(res.records, primary)) for res in results],
+               primary, out / "final_accuracy.png")
 
     names = {res.label: res.display for res in results}
     lines: list[str] = []
@@ -449,32 +351,28 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, see
                   f"{row['wall_seconds']:.1f}" if row["wall_seconds"] != "" else "n/a",
                   f"{row['runs_per_second']:.1f}" if row["runs_per_second"] != "" else "n/a"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Distinct %: share of a run's evaluations that trained an architecture new to that run. "
-              "Wall time is the computation this experiment spent on that searcher (summed over resumed "
-              "sessions); runs/s = runs computed / wall time.", ""]
+    lines += ["", "std: sample standard deviation (ddof = 1). Distinct %: share of a run's evaluations that trained "
+              "an architecture new to that run. Wall time is the computation this experiment spent on that searcher "
+              "(summed over resumed sessions); runs/s = runs computed / wall time.", ""]
 
     lines += paper_section(stats_from_results(results, metrics))
-    lines += _pairs_section(pairs, comparisons, primary, names, metrics, resamples)
-    lines += _proxy_section(pairs, comparisons, primary, by_label, names)
+    lines += pairs_section(pairs, comparisons, primary, names, metrics, resamples)
     lines += ["## Figures", "", "![anytime](anytime.png)", "",
               f"Anytime curves: mean `{primary}` of the incumbent against simulated time, with a 95% normal band "
               "for the mean; a curve starts once half of the runs have an incumbent.", "",
               "![final](final_accuracy.png)", "",
-              "Files: `summary.csv` (this table, unrounded), `comparisons.csv` (every pair, every metric).", ""]
+              "Files: `summary.csv` (this table, unrounded), `comparisons.csv` (every pair, every metric, both "
+              "tests, role).", ""]
     report = out / "report.md"
     report.write_text("\n".join(lines))
     return report
 
 
+def _family(res: SearcherResults) -> str:
+    return {"hb": "bohb"}.get(res.searcher, res.searcher) or res.label
+
+
 _STAR = " \\*"  # within two standard errors
-
-
-def _within_two_se(stat: tuple[float, float, int], mean: float, std: float, runs: int) -> tuple[float, bool]:
-    """Our mean minus the paper's and whether |diff| <= 2 SE of the difference, with
-    ``SE = sqrt(s_ours^2/n_ours + s_paper^2/n_paper)`` (sample std, ddof=1, on our side)."""
-    m, s, n = stat
-    se = math.sqrt(s * s / n + std * std / runs)
-    return m - mean, abs(m - mean) <= 2 * se
 
 
 #: label -> metric -> (mean, sample std, runs)
@@ -486,9 +384,9 @@ def stats_from_results(results: Sequence[SearcherResults], metrics: Sequence[str
     for res in results:
         out[res.label] = {}
         for metric in metrics:
-            values = metric_values(res.records, metric)
+            values = metric_array(res.records, metric)
             if len(values) > 1:
-                out[res.label][metric] = (*_mean_std(values), len(values))
+                out[res.label][metric] = (*mean_std(values), len(values))
     return out
 
 
@@ -507,7 +405,7 @@ def stats_from_summary(path: Path) -> Stats:
 def _ref_row(name: str, ref, stat) -> str:
     if stat is None:
         return f"| {name} | {ref[0]:.2f} ± {ref[1]:.2f} | not run | |"
-    diff, ok = _within_two_se(stat, ref[0], ref[1], RUNS_PAPER)
+    diff, ok = within_two_se(stat, ref[0], ref[1], RUNS_PAPER)
     return f"| {name} | {ref[0]:.2f} ± {ref[1]:.2f} | {stat[0]:.2f} ± {stat[1]:.2f} | {diff:+.2f}{_STAR if ok else ''} |"
 
 
@@ -539,7 +437,7 @@ def paper_section(stats: Stats) -> list[str]:
             elif stat is None:
                 cells += [f"{ref[0]:.2f} ± {ref[1]:.2f}", "not run" if ours is None else "", ""]
             else:
-                diff, ok = _within_two_se(stat, ref[0], ref[1], runs)
+                diff, ok = within_two_se(stat, ref[0], ref[1], runs)
                 cells += [f"{ref[0]:.2f} ± {ref[1]:.2f}", f"{stat[0]:.2f} ± {stat[1]:.2f}", f"{diff:+.2f}{_STAR if ok else ''}"]
         lines.append(f"| {display_name(label)} | " + " | ".join(cells) + " |")
     lines.append("")
@@ -585,71 +483,60 @@ def refresh_paper_section(directory: str | Path) -> Path:
     return report
 
 
-def _pairs_section(pairs, comparisons: list[Comparison], primary: str, names: dict, metrics,
-                   resamples: int = BOOTSTRAP_RESAMPLES) -> list[str]:
+def pairs_section(pairs: Sequence[Pair], comparisons: dict[tuple[Pair, str], Comparison], primary: str,
+                  names: dict, metrics: Sequence[str], resamples: int = BOOTSTRAP_RESAMPLES) -> list[str]:
+    """Every pair on the headline metric (a table with both tests), then one verdict per pair,
+    grouped and phrased by role; the other metrics in a last table."""
     if not pairs:
-        return ["## Pairs", "", "No baseline/treatment pairs declared or inferred.", ""]
+        return ["## Baseline vs treatment", "", "No baseline/treatment pairs declared or inferred.", ""]
     lines = ["## Baseline vs treatment", "",
-             f"Difference of means (treatment − baseline) of `{primary}` with a 95% bootstrap CI (BCa, "
-             f"{resamples} resamples, seeded) and a two-sided Mann–Whitney U p-value; "
-             f"\"do not differ detectably\" means p ≥ {ALPHA}.", ""]
-    for c in comparisons:
-        if c.metric == primary:
-            lines.append(f"- {plain_statement(c, names[c.baseline], names[c.treatment])}")
+             f"Difference of means (treatment − baseline) of `{primary}` with a 95% bootstrap CI (BCa, {resamples} "
+             "resamples, seeded, the two samples resampled independently). Run i of both sides shares the seed stream, "
+             "so runs pair by index: the Wilcoxon signed-rank test on the per-run differences is the primary test "
+             "(zero differences left out of the ranks), the Mann–Whitney U test of the two samples stands beside it; "
+             f"both two-sided. Verdicts use the Wilcoxon p (Mann–Whitney where no runs pair up); \"do not differ "
+             f"detectably\" means p ≥ {ALPHA}. Roles say what a pair is for (`experiment.json`).", "",
+             "| role | baseline → treatment | Δ mean (pt) | 95% CI | Wilcoxon p | Mann–Whitney p | pairs (ties) |",
+             "|---|---|---|---|---|---|---|"]
+    for pair in pairs:
+        c = comparisons[pair, primary]
+        lines.append(f"| {pair.role} | {names[pair.baseline]} → {names[pair.treatment]} | {c.difference:+.2f} | "
+                     f"{c.ci_low:+.2f} to {c.ci_high:+.2f} | {format_p(c.p_wilcoxon)} | {format_p(c.p_mannwhitney)} | "
+                     f"{c.n_pairs} ({c.n_ties}) |")
+    lines.append("")
+    unequal = [(pair, comparisons[pair, primary]) for pair in pairs
+               if comparisons[pair, primary].n_pairs < max(comparisons[pair, primary].n_baseline,
+                                                           comparisons[pair, primary].n_treatment)]
+    if unequal:
+        lines += ["Only run indices both sides have are paired: " + "; ".join(
+            f"{names[p.baseline]} → {names[p.treatment]}: {c.n_pairs} pairs of {c.n_baseline} and {c.n_treatment} runs"
+            for p, c in unequal) + " (the CI and Mann–Whitney use all runs).", ""]
+    for role in ROLES:
+        members = [pair for pair in pairs if pair.role == role]
+        if not members and role != "trivial_proxy":
+            continue
+        lines += [f"### {ROLE_SECTIONS[role]}", ""]
+        if not members:
+            lines += ["- No trivial-proxy pair in this experiment, so whether the proxy beats a trivial one "
+                      "(model size) is not tested here.", ""]
+            continue
+        for pair in members:
+            c = comparisons[pair, primary]
+            lines.append(f"- {verdict(role, c, names[pair.baseline], names[pair.treatment])}")
+        lines.append("")
     if len(pairs) > 1:
-        lines += ["", f"{len(pairs)} pairs are tested on `{primary}`: with a Bonferroni correction a difference is "
-                  f"significant at p < {ALPHA / len(pairs):.2g}; the sentences above use the unadjusted p."]
+        lines += [f"{len(pairs)} pairs are tested on `{primary}`: with a Bonferroni correction a difference is "
+                  f"significant at p < {bonferroni_threshold(len(pairs)):.2g}; the sentences above use the unadjusted p.",
+                  ""]
     others = [m for m in metrics if m != primary]
     if others:
-        lines += ["", "Other metrics (difference of means in pt, p-value):", "",
-                  "| baseline → treatment | " + " | ".join(others) + " |", "|---|" + "---|" * len(others)]
-        for base, treat in pairs:
+        lines += ["Other metrics (difference of means in pt; Wilcoxon p / Mann–Whitney p):", "",
+                  "| role | baseline → treatment | " + " | ".join(others) + " |", "|---|---|" + "---|" * len(others)]
+        for pair in pairs:
             cells = []
             for metric in others:
-                c = next(c for c in comparisons if (c.baseline, c.treatment, c.metric) == (base, treat, metric))
-                cells.append(f"{c.difference:+.2f} (p = {format_p(c.p_value)})")
-            lines.append(f"| {names[base]} → {names[treat]} | " + " | ".join(cells) + " |")
-    lines.append("")
-    return lines
-
-
-def _proxy_section(pairs, comparisons: list[Comparison], primary: str, by_label: dict, names: dict) -> list[str]:
-    lines = ["## Is the proxy doing the work?", ""]
-    proxy = {label: res.proxy for label, res in by_label.items()}
-    found = False
-    for c in comparisons:
-        if c.metric != primary:
-            continue
-        base_proxy, treat_proxy = proxy.get(c.baseline), proxy.get(c.treatment)
-        if base_proxy == "params" and treat_proxy == "gradsign":
-            verdict = ("GradSign beats the trivial model-size proxy" if c.p_value < ALPHA and c.difference > 0 else
-                       "the trivial model-size proxy beats GradSign" if c.p_value < ALPHA else
-                       "GradSign does not beat the trivial model-size proxy detectably")
-            lines.append(f"- {names[c.treatment]} vs {names[c.baseline]}: {verdict}: {c.difference:+.2f} pt "
-                         f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), p = {format_p(c.p_value)}.")
-            found = True
-        elif base_proxy is None and treat_proxy == "random":
-            # a fixed random ranking is not a no-information control: inside one run it keeps picking the
-            # same highest-hashed neighbours and cuts diversity (REA: -0.29 pt); `uniform` is the exact control
-            verdict = ("does not differ detectably from the vanilla searcher" if c.p_value >= ALPHA
-                       else "differs from the vanilla searcher (a fixed random ranking is not the exact control; "
-                            "`uniform` is)")
-            distinct = [_mean_std(distinct_fractions(by_label[label].records))[0] for label in (c.treatment, c.baseline)]
-            shares = (f"; distinct architectures per run {100 * distinct[0]:.0f}% vs {100 * distinct[1]:.0f}%"
-                      if not any(math.isnan(d) for d in distinct) else "")
-            lines.append(f"- Random-score control {names[c.treatment]} {verdict}: {c.difference:+.2f} pt "
-                         f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), p = {format_p(c.p_value)}{shares}.")
-            found = True
-        elif base_proxy is None and treat_proxy == "params":
-            lines.append(f"- Model size alone ({names[c.treatment]} vs {names[c.baseline]}): "
-                         f"{c.difference:+.2f} pt (95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}), "
-                         f"p = {format_p(c.p_value)}.")
-            found = True
-    if not any(proxy.get(label) == "gradsign" for label in by_label):
-        lines.append("- No GradSign-assisted searcher was run in this experiment, so GradSign could not be "
-                     "compared with the trivial proxy here.")
-        found = True
-    if not found:
-        lines.append("- No control pairs (params or random proxy) in this experiment.")
-    lines.append("")
+                c = comparisons[pair, metric]
+                cells.append(f"{c.difference:+.2f} ({format_p(c.p_wilcoxon)} / {format_p(c.p_mannwhitney)})")
+            lines.append(f"| {pair.role} | {names[pair.baseline]} → {names[pair.treatment]} | " + " | ".join(cells) + " |")
+        lines.append("")
     return lines

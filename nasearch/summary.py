@@ -1,18 +1,19 @@
-"""The short stdout summary of a set of runs: mean ± std of each final metric."""
+"""The short stdout summary of a set of runs: mean ± std of each final metric.
+
+std is the sample standard deviation (ddof = 1), the report's convention (:func:`nasearch.stats.mean_std`).
+"""
 from __future__ import annotations
 
-import numpy as np
+from nasearch.stats import mean_std
 
 
 def summarise(records: list[dict]) -> dict[str, tuple[float, float]]:
-    """Mean and (population) std per final metric, over the runs that found anything."""
+    """Mean and sample std per final metric, over the runs that found anything."""
     keys = sorted({key for record in records for key in record["final"]})
     out = {}
     for key in keys:
-        values = np.array([r["final"][key] for r in records if key in r["final"]], dtype=float)
-        out[key] = (float(values.mean()), float(values.std()))
-    evaluations = np.array([r["evaluations"] for r in records], dtype=float)
-    out["evaluations"] = (float(evaluations.mean()), float(evaluations.std()))
+        out[key] = mean_std([r["final"][key] for r in records if key in r["final"]])
+    out["evaluations"] = mean_std([r["evaluations"] for r in records])
     return out
 
 

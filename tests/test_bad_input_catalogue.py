@@ -265,6 +265,31 @@ def _crafted_nats(ws):
     return [ws.config(space={"name": "nb201", "args": {"backend": "nats", "path": str(directory)}})]
 
 
+def _experiment_bad_role(ws: Workspace) -> list:
+    configs = ROOT / "configs"
+    path = ws.root / "exp.yaml"
+    path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "out": str(ws.root / "out"),
+                                    "searchers": [str(configs / "rs.yaml"), str(configs / "g_rs.yaml")],
+                                    "pairs": [{"baseline": "rs", "treatment": "g_rs", "role": "vanilla"}]}))
+    return [path]
+
+
+def _report_bad_role(ws: Workspace) -> list:
+    import json
+
+    results = ws.root / "results"
+    for label in ("rs", "g_rs"):
+        (results / label).mkdir(parents=True)
+        record = {"run": 0, "searcher": "rs", "proxy": None, "final": {"cifar10_valid": 90.0}, "evaluations": 1,
+                  "proxy_scores": 0, "proxy_seconds": 0.0, "simulated_seconds": 10.0, "trajectory": {"t": [10.0]},
+                  "incumbents": [[0, "a", {"cifar10_valid": 90.0}]]}
+        (results / label / "runs.jsonl").write_text(json.dumps(record) + "\n")
+    (results / "experiment.json").write_text(json.dumps(
+        {"searchers": [{"label": "rs"}, {"label": "g_rs"}],
+         "pairs": [{"baseline": "rs", "treatment": "g_rs", "role": "vanilla"}]}))
+    return ["nasearch", "report", results]
+
+
 CASES: list[Case] = [
     Case("config-not-utf8", _not_utf8, r"latin1\.yaml: not UTF-8 .*save the config as UTF-8"),
     Case("config-is-a-directory", _config_dir, r"configs_dir is a directory; pass a YAML file"),
@@ -292,6 +317,10 @@ CASES: list[Case] = [
          r"NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
     Case("experiment-later-entry-missing-images", _later_entry_missing_images,
          r"second: .*missing\.npz", after=_no_runs_started),
+    Case("experiment-pair-role-unknown", _experiment_bad_role,
+         r"experiment\.pairs: rs -> g_rs: role 'vanilla' is not one of effect, exact_control, trivial_proxy, proxy_vs_proxy$"),
+    Case("report-pair-role-unknown", _report_bad_role,
+         r"experiment\.json: pair rs -> g_rs: role 'vanilla' is not one of effect, exact_control, trivial_proxy"),
     Case("nats-crafted-archive", _crafted_nats, r"holds the Python object builtins\.exec, outside the benchmark's"
          r" allow-list.*NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
 ]

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from nasearch.errors import UsageError
-from nasearch.experiment import ENTRY_KEYS, infer_pairs, load_experiment, parse_experiment, run_experiment
+from nasearch.experiment import (ENTRY_KEYS, describe, infer_pairs, load_experiment, parse_experiment,
+                                 run_experiment)
+from nasearch.pairs import ROLES, Pair
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -59,8 +61,54 @@ def test_hook_override_and_inferred_pairs(tmp_path):
     config = parse_experiment(raw, workers=1)
     assert config.searcher("g_rea_k3").hook.k == 3 and config.searcher("g_rea_k3").hook.proxy == "gradsign"
     assert config.searcher("rea_again").hook is None
-    assert config.pairs == (("rea", "g_rea"), ("rea", "g_rea_k3"))
+    assert config.pairs == (Pair("rea", "g_rea", "effect"), Pair("rea", "g_rea_k3", "effect"))
     assert infer_pairs(list(config.searchers)) == config.pairs
+
+
+def test_inferred_pairs_get_their_roles_from_the_hooks():
+    g_rea = str(CONFIGS / "g_rea.yaml")
+    raw = {"searchers": [str(CONFIGS / "rea.yaml"), g_rea,
+                         {"config": g_rea, "label": "g_rea_lookup", "hook": {"cost": "lookup"}},
+                         {"config": g_rea, "label": "g_rea_params", "hook": {"proxy": "params", "cost": "lookup"}},
+                         {"config": g_rea, "label": "g_rea_uniform", "hook": {"select": "uniform", "cost": "lookup"}},
+                         {"config": g_rea, "label": "g_rea_flops", "hook": {"proxy": "flops", "k": 3}}]}
+    config = parse_experiment(raw, workers=1)
+    assert config.pairs == (
+        Pair("rea", "g_rea", "effect"), Pair("rea", "g_rea_lookup", "effect"), Pair("rea", "g_rea_params", "effect"),
+        Pair("rea", "g_rea_uniform", "exact_control"), Pair("rea", "g_rea_flops", "effect"),
+        # the proxy twin with the same hook but for the proxy; else the first proxy twin
+        Pair("g_rea_params", "g_rea_lookup", "trivial_proxy"), Pair("g_rea_flops", "g_rea", "trivial_proxy"))
+
+
+def test_declared_pairs_keep_their_role_and_the_rest_are_inferred(tmp_path):
+    g_rea = str(CONFIGS / "g_rea.yaml")
+    searchers = [str(CONFIGS / "rea.yaml"), g_rea,
+                 {"config": g_rea, "label": "g_rea_params", "hook": {"proxy": "params"}},
+                 {"config": g_rea, "label": "g_rea_uniform", "hook": {"select": "uniform"}}]
+    pairs = [["rea", "g_rea_uniform"], ["g_rea_params", "g_rea"],
+             {"baseline": "rea", "treatment": "g_rea"},
+             {"baseline": "g_rea_uniform", "treatment": "g_rea", "role": "proxy_vs_proxy"}]
+    config = parse_experiment({"searchers": searchers, "pairs": pairs, "out": str(tmp_path / "out")}, workers=1)
+    assert config.pairs == (Pair("rea", "g_rea_uniform", "exact_control"), Pair("g_rea_params", "g_rea", "trivial_proxy"),
+                            Pair("rea", "g_rea", "effect"), Pair("g_rea_uniform", "g_rea", "proxy_vs_proxy"))
+    # experiment.json records the roles, so the report reads them instead of guessing
+    assert describe(config)["pairs"][3] == {"baseline": "g_rea_uniform", "treatment": "g_rea", "role": "proxy_vs_proxy"}
+    # roles never reach a searcher's fingerprint: an out dir run before roles existed still resumes
+    from nasearch.execution import config_fingerprint
+
+    plain = parse_experiment({"searchers": searchers, "out": str(tmp_path / "out")}, workers=1)
+    assert [config_fingerprint(s) for s in config.searchers] == [config_fingerprint(s) for s in plain.searchers]
+
+
+def test_every_shipped_experiment_declares_a_role_for_each_pair():
+    for path in sorted((CONFIGS / "experiments").glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text())
+        for pair in raw.get("pairs") or []:
+            assert isinstance(pair, dict) and pair.get("role") in ROLES, (path.name, pair)
+    config = load_experiment(CONFIGS / "experiments" / "table6.yaml", workers=1)
+    roles = {(p.baseline, p.treatment): p.role for p in config.pairs}
+    assert roles["rea", "g_rea"] == "effect" and roles["rea", "g_rea_uniform"] == "exact_control"
+    assert roles["g_rea_params", "g_rea_lookup"] == "trivial_proxy"
 
 
 @pytest.mark.parametrize("change, message", [
@@ -72,6 +120,11 @@ def test_hook_override_and_inferred_pairs(tmp_path):
     ({"searchers": [{"config": str(CONFIGS / "rs.yaml"), "label": "a/b"}]}, "plain name"),
     ({"pairs": [["rs", "missing"]]}, "unknown label 'missing'"),
     ({"pairs": [["rs"]]}, "pair"),
+    ({"pairs": [{"baseline": "rs", "treatment": "rea", "role": "control"}]},
+     "role 'control' is not one of effect, exact_control, trivial_proxy, proxy_vs_proxy"),
+    ({"pairs": [{"baseline": "rs", "treatment": "rea", "kind": "effect"}]}, "unknown key 'kind'"),
+    ({"pairs": [{"baseline": "rs"}]}, "needs both 'baseline' and 'treatment'"),
+    ({"pairs": [{"baseline": "rs", "treatment": "nope", "role": "effect"}]}, "unknown label 'nope'"),
     ({"runs": 0}, "runs: must be >= 1"),
     ({"searchers": [{"config": str(CONFIGS / "rs.yaml"), "searcher": {"name": "nope"}}]}, "unknown searcher"),
 ])
@@ -86,7 +139,7 @@ def test_entry_keys_are_documented_in_the_table6_config():
     raw = yaml.safe_load((CONFIGS / "experiments" / "table6.yaml").read_text())
     assert all(set(entry) <= ENTRY_KEYS for entry in raw["searchers"] if isinstance(entry, dict))
     labels = {e if isinstance(e, str) else e.get("label") or Path(e["config"]).stem for e in raw["searchers"]}
-    assert {label for pair in raw["pairs"] for label in pair} <= labels
+    assert {pair[side] for pair in raw["pairs"] for side in ("baseline", "treatment")} <= labels
 
 
 def test_cli_reports_a_bad_experiment_with_exit_code_2(tmp_path):
@@ -94,6 +147,18 @@ def test_cli_reports_a_bad_experiment_with_exit_code_2(tmp_path):
     result = subprocess.run([sys.executable, "run_search.py", str(path)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_names_the_allowed_roles_for_a_bad_one(tmp_path):
+    raw = {"searchers": [str(CONFIGS / "rs.yaml"), str(CONFIGS / "g_rs.yaml")],
+           "pairs": [{"baseline": "rs", "treatment": "g_rs", "role": "baseline"}], "out": str(tmp_path / "out")}
+    result = subprocess.run([sys.executable, "run_search.py", str(_write(tmp_path, raw))], cwd=ROOT,
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "nasearch: error: experiment.pairs: rs -> g_rs: role 'baseline' is not one of effect, exact_control, trivial_proxy, "
+        "proxy_vs_proxy"]
+    assert not (tmp_path / "out").exists()
 
 
 # -- execution ------------------------------------------------------------------------------

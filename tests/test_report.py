@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from nasearch.errors import UsageError
+from nasearch.pairs import Pair
 from nasearch.report import (
-    anytime_curve, compare, display_name, format_p, infer_pairs_from_labels, plain_statement, write_report,
+    display_name, format_p, infer_pairs_from_labels, plain_statement, report_pairs, verdict, write_report,
 )
+from nasearch.stats import anytime_curve, compare
 
 
 def _record(run: int, accuracy: float, times=(100.0, 300.0, 600.0), incumbents=None, proxy=None, searcher="rs"):
@@ -33,7 +35,10 @@ def test_mann_whitney_and_difference_of_means_on_separated_samples():
     c = compare(baseline, treatment, labels=("rs", "g_rs"), metric="m")
     assert c.difference == pytest.approx(10.0)
     # exact two-sided test, no ties, complete separation: 2 / C(10, 5)
-    assert c.p_value == pytest.approx(2 / 252)
+    assert c.p_mannwhitney == pytest.approx(2 / 252)
+    # paired by position: five differences of +10, exact signed-rank p = 2 / 2^5
+    assert (c.n_pairs, c.n_ties) == (5, 0) and c.p_wilcoxon == pytest.approx(2 / 32)
+    assert c.p_value == c.p_wilcoxon and c.test == "Wilcoxon signed-rank"
     # every bootstrap resample of separated samples differs by 10 +- (spread of the means)
     assert 6.0 <= c.ci_low <= 10.0 <= c.ci_high <= 14.0
 
@@ -48,12 +53,13 @@ def test_bootstrap_ci_is_seeded_and_covers_a_known_shift():
     assert first.ci_low < 0.3 < first.ci_high
     # half-width ~ 1.96 * sqrt(2 * 0.25 / 400) = 0.069
     assert first.ci_high - first.ci_low == pytest.approx(2 * 0.0693, rel=0.2)
-    assert first.p_value < 1e-10
+    assert first.p_mannwhitney < 1e-10 and first.p_wilcoxon < 1e-10
 
 
 def test_identical_samples_do_not_differ():
     c = compare(np.full(4, 91.0), np.full(4, 91.0))
-    assert (c.difference, c.ci_low, c.ci_high, c.p_value) == (0.0, 0.0, 0.0, 1.0)
+    assert (c.difference, c.ci_low, c.ci_high, c.p_mannwhitney, c.p_wilcoxon) == (0.0, 0.0, 0.0, 1.0, 1.0)
+    assert c.n_ties == 4
     with pytest.raises(UsageError, match="needs >= 2 runs"):
         compare(np.array([1.0]), np.array([1.0, 2.0]))
 
@@ -61,7 +67,9 @@ def test_identical_samples_do_not_differ():
 def test_plain_statements():
     significant = compare(np.arange(6.0), np.arange(6.0) + 0.21 + 10)
     text = plain_statement(significant, "REA", "G-REA")
-    assert text.startswith("G-REA beats REA by 10.21 pt") and "p = 0.002" in text
+    assert text.startswith("G-REA beats REA by 10.21 pt")
+    # six equal differences: Wilcoxon p = 2 / 2^6; Mann-Whitney (separated) p = 2 / C(12, 6)
+    assert "Wilcoxon signed-rank p = 0.031 over 6 pairs, Mann–Whitney p = 0.002" in text
     worse = plain_statement(compare(np.arange(6.0) + 10, np.arange(6.0)), "REA", "G-REA")
     assert worse.startswith("G-REA is worse than REA by 10.00 pt")
     same = plain_statement(compare(np.array([1.0, 2, 3, 4]), np.array([1.0, 2, 3, 4.5])), "RS", "G-RS")
@@ -111,9 +119,12 @@ def test_write_report_produces_table_stats_and_figures(tmp_path):
     difference = values["g_rs"].mean() - values["rs"].mean()
     assert f"- G-RS beats RS by {difference:.2f} pt (95% CI " in text
     assert "500 resamples" in text
-    assert "GradSign beats the trivial model-size proxy" in text
-    assert "Random-score control G-RS (random) does not differ detectably from the vanilla searcher" in text
-    assert "as it must" not in text
+    # an experiment.json without roles (written before them): roles inferred from the runs' proxies
+    assert "- G-RS beats the trivial proxy G-RS (params) by" in text and "does more than the trivial one" in text
+    assert "| trivial_proxy | G-RS (params) → G-RS |" in text and "| effect | RS → G-RS (random) |" in text
+    assert "| 30 (0) |" in text  # 30 pairs, no tie
+    assert "G-RS (random) and RS do not differ detectably" in text
+    assert "as it must" not in text  # no exact control here
     assert "has nothing to stand beside" in text and "one protocol difference" in text
     ours = values["g_rs"].mean()
     # paper's validation column beside ours, then the difference (Δ within 2 SE or not)
@@ -124,6 +135,79 @@ def test_write_report_produces_table_stats_and_figures(tmp_path):
     with (tmp_path / "comparisons.csv").open() as handle:
         comparisons = list(csv.DictReader(handle))
     assert len(comparisons) == 4 * 2  # 4 pairs x 2 metrics
+    assert {"role", "p_wilcoxon", "p_mannwhitney", "n_pairs", "n_ties"} <= set(comparisons[0])
+    assert [c["role"] for c in comparisons if c["metric"] == "cifar10_valid"] == [
+        "effect", "effect", "effect", "trivial_proxy"]
+
+
+def _control_experiment(root: Path, pairs, shift: float = 0.0, uniform_runs: int = 40) -> None:
+    rng = np.random.default_rng(3)
+    base = 90.0 + rng.normal(0, 0.3, 40)
+    levels = {"rs": (base, None), "g_rs": (base + 0.5, "gradsign"), "g_rs_params": (base + 0.5, "params"),
+              "g_rs_uniform": (90.0 + shift + rng.normal(0, 0.3, 40), "uniform")}
+    for label, (values, proxy) in levels.items():
+        count = uniform_runs if label == "g_rs_uniform" else 40
+        _write_searcher(root, label, [_record(i, float(v), proxy=proxy) for i, v in enumerate(values[:count])])
+    (root / "experiment.json").write_text(json.dumps({
+        "label": "roles", "budget_seconds": 1000, "seed": 0, "searchers": [{"label": label} for label in levels],
+        "pairs": pairs}))
+
+
+def test_report_phrases_verdicts_from_the_recorded_roles(tmp_path):
+    pairs = [{"baseline": "rs", "treatment": "g_rs_uniform", "role": "exact_control"},
+             {"baseline": "g_rs_params", "treatment": "g_rs", "role": "trivial_proxy"},
+             # a role as written wins over what inference would say (trivial_proxy)
+             {"baseline": "g_rs_params", "treatment": "g_rs", "role": "proxy_vs_proxy"}]
+    _control_experiment(tmp_path / "same", pairs)
+    text = write_report(tmp_path / "same", resamples=200).read_text()
+    assert "the control behaves as it must" in text and "G-RS (uniform) matches RS (Wilcoxon signed-rank p = " in text
+    # identical values run by run: all 40 differences are ties, p = 1 by both tests (the unpaired CI still has width)
+    assert "G-RS does not beat the trivial proxy G-RS (params) detectably: +0.00 pt (95% CI " in text
+    assert "Wilcoxon signed-rank p = 1.00 over 40 pairs, Mann–Whitney p = 1.00); what the proxy adds here" in text
+    assert "| proxy_vs_proxy | G-RS (params) → G-RS | +0.00 |" in text and "40 (40) |" in text
+    assert "G-RS and G-RS (params) do not differ detectably" in text
+    assert "### Exact controls: must match vanilla" in text and "### Proxy against proxy" in text
+    assert "### The method against vanilla" not in text  # no effect pair: no empty section
+
+    _control_experiment(tmp_path / "shifted", pairs[:1], shift=0.6, uniform_runs=25)
+    text = write_report(tmp_path / "shifted", resamples=200).read_text()
+    assert "G-RS (uniform) differs from RS by +0.5" in text and "an exact control must match" in text
+    assert "over 25 pairs" in text and "RS → G-RS (uniform): 25 pairs of 40 and 25 runs" in text
+    assert "No trivial-proxy pair in this experiment" in text
+
+
+def test_report_pairs_reads_roles_and_falls_back_to_inference_for_old_files():
+    results = [type("R", (), {"label": label, "proxy": proxy})()
+               for label, proxy in (("rea", None), ("g_rea", "gradsign"), ("g_rea_params", "params"),
+                                    ("g_rea_uniform", "uniform"), ("g_rea_flops", "flops"))]
+    old = {"pairs": [["rea", "g_rea"], ["rea", "g_rea_uniform"], ["g_rea_params", "g_rea"], ["g_rea_flops", "g_rea_params"],
+                     ["rea", "missing"]]}
+    assert report_pairs(old, results) == [
+        Pair("rea", "g_rea", "effect"), Pair("rea", "g_rea_uniform", "exact_control"),
+        Pair("g_rea_params", "g_rea", "trivial_proxy"), Pair("g_rea_flops", "g_rea_params", "proxy_vs_proxy")]
+    new = {"pairs": [{"baseline": "rea", "treatment": "g_rea", "role": "exact_control"}]}
+    assert report_pairs(new, results) == [Pair("rea", "g_rea", "exact_control")]
+    # no experiment.json at all: pairs from label prefixes, roles from the same inference
+    assert report_pairs({}, results) == [Pair("rea", "g_rea", "effect"), Pair("rea", "g_rea_params", "effect"),
+                                         Pair("rea", "g_rea_uniform", "exact_control"),
+                                         Pair("rea", "g_rea_flops", "effect")]
+    with pytest.raises(UsageError, match=r"role 'control' is not one of effect, exact_control, trivial_proxy, "
+                                         r"proxy_vs_proxy") as info:
+        report_pairs({"pairs": [{"baseline": "rea", "treatment": "g_rea", "role": "control"}]}, results)
+    assert "\n" not in str(info.value)
+    with pytest.raises(UsageError, match="neither"):
+        report_pairs({"pairs": [["rea"]]}, results)
+
+
+def test_verdicts_by_role():
+    shifted = compare(np.arange(8.0), np.arange(8.0) + 1.0)  # every pair +1: Wilcoxon p = 2/256
+    assert verdict("exact_control", shifted, "REA", "G-REA (uniform)").startswith(
+        "G-REA (uniform) differs from REA by +1.00 pt")
+    assert verdict("trivial_proxy", shifted, "G-REA (params)", "G-REA").startswith(
+        "G-REA beats the trivial proxy G-REA (params) by 1.00 pt")
+    assert verdict("trivial_proxy", compare(np.arange(8.0) + 1, np.arange(8.0)), "G-REA (params)", "G-REA").startswith(
+        "The trivial proxy G-REA (params) beats G-REA by 1.00 pt")
+    assert verdict("effect", shifted, "REA", "G-REA").startswith("G-REA beats REA by 1.00 pt")
 
 
 def test_report_on_an_empty_directory_is_a_usage_error(tmp_path):
