@@ -196,7 +196,11 @@ def protocol_problems(space: object) -> list[str]:
     mistyped required methods; optional methods present with the wrong arguments; optional
     attributes of the wrong type."""
     problems = [p for m in REQUIRED if (p := _call_problem(space, m.name, m.arguments))]
-    optional = [member for c in CAPABILITY_DECLARATIONS for member in (*c.methods, *c.attributes, *c.extras)]
+    optional, seen = [], set()
+    for member in (m for c in CAPABILITY_DECLARATIONS for m in (*c.methods, *c.attributes, *c.extras)):
+        if member.name not in seen:  # a member two capabilities share (max_epochs) is checked once
+            seen.add(member.name)
+            optional.append(member)
     for member in (*optional, *OPTIONAL_MEMBERS):
         if isinstance(member, Attribute):
             problem = member.problem(space)
