@@ -1,7 +1,7 @@
 """The simulated wall clock of one search run.
 
 Every cost a real search would pay goes through :meth:`SimulatedClock.charge`: training
-(each ``query``) and proxy scoring. The paper's stopping rule is kept exactly: a charge
+(each ``query``), proxy scoring and predictor fits/queries. The paper's stopping rule is kept exactly: a charge
 that would overflow the budget is refused and the run ends without counting that step.
 """
 from __future__ import annotations
@@ -19,7 +19,10 @@ class SimulatedClock:
     budget_seconds: float
     elapsed: float = 0.0
     training_seconds: float = 0.0
+    #: every non-training charge (proxy scores and predictors alike), as it always was
     proxy_seconds: float = 0.0
+    #: the part of ``proxy_seconds`` charged as kind "predictor" (fits and queries)
+    predictor_seconds: float = 0.0
 
     def charge(self, seconds: float, kind: str = "training") -> None:
         """Advance the clock, or raise :class:`BudgetExhausted` if the budget cannot pay."""
@@ -30,6 +33,8 @@ class SimulatedClock:
             self.training_seconds += seconds
         else:
             self.proxy_seconds += seconds
+            if kind == "predictor":
+                self.predictor_seconds += seconds
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,48 @@ class ProxyCostPolicy:
         if self.mode == "lookup":
             return 0.0
         return self.fixed_seconds
+
+
+#: defaults of ``hook.predictor_cost`` (seconds): a fit costs FIT_BASE + FIT_PER_POINT x training
+#: points (the fit cost npenas/bananas declare), a query QUERY_PER_CANDIDATE per candidate scored
+PREDICTOR_FIT_BASE, PREDICTOR_FIT_PER_POINT, PREDICTOR_QUERY_PER_CANDIDATE = 1.0, 0.01, 0.001
+
+
+@dataclass(frozen=True)
+class PredictorCostModel:
+    """The declared simulated cost of an online predictor (``hook.predictor_cost``).
+
+    A pure function of the inputs, never measured time, so a run's bytes do not depend on the
+    machine: a fit on ``n`` points costs ``fit_base + fit_per_point * n`` seconds, scoring a pool
+    costs ``query_per_candidate`` per candidate. Zero-cost features are charged apart, by the
+    hook's proxy cost policy, and learning curves by their partial training seconds.
+    """
+
+    fit_base: float = PREDICTOR_FIT_BASE
+    fit_per_point: float = PREDICTOR_FIT_PER_POINT
+    query_per_candidate: float = PREDICTOR_QUERY_PER_CANDIDATE
+
+    def fit_seconds(self, n_points: int) -> float:
+        return self.fit_base + self.fit_per_point * n_points
+
+    @classmethod
+    def parse(cls, value: object) -> "PredictorCostModel":
+        where = "hook.predictor_cost"
+        if not isinstance(value, dict):
+            raise UsageError(f"{where}: expected a mapping such as {{fit: [1.0, 0.01], query: 0.001}}, got {value!r}")
+        unknown = sorted(set(value) - {"fit", "query"})
+        if unknown:
+            raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed keys: fit ([base, per point] seconds), "
+                             "query (seconds per candidate)")
+        fit = value.get("fit", [PREDICTOR_FIT_BASE, PREDICTOR_FIT_PER_POINT])
+        if not isinstance(fit, (list, tuple)) or len(fit) != 2:
+            raise UsageError(f"{where}.fit: expected [base, per point] seconds, e.g. [1.0, 0.01], got {fit!r}")
+        numbers = [_seconds(f, f"{where}.fit") for f in fit] + [
+            _seconds(value.get("query", PREDICTOR_QUERY_PER_CANDIDATE), f"{where}.query")]
+        return cls(*numbers)
+
+
+def _seconds(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise UsageError(f"{where}: expected finite seconds >= 0, got {value!r}")
+    return float(value)

@@ -12,13 +12,20 @@ from typing import Any
 
 import yaml
 
-from nasearch.clock import ProxyCostPolicy
+from nasearch.clock import PredictorCostModel, ProxyCostPolicy
 from nasearch.errors import UsageError
 
 TOP_KEYS = {"space", "searcher", "hook", "budget_seconds", "runs", "seed", "out", "data", "cache_dir", "label", "workers"}
 SPACE_KEYS = {"name", "class", "args"}
 SEARCHER_KEYS = {"name", "args"}
-HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "seeds", "dataset", "cost", "options", "tables", "select", "device"}
+HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "seeds", "dataset", "cost", "options", "tables", "select", "device",
+             "predictor", "warmup", "refit_every", "predictor_cost"}
+#: the online-predictor keys, which mean nothing without ``hook.predictor``
+PREDICTOR_KEYS = ("warmup", "refit_every", "predictor_cost")
+#: defaults: the predictor picks once this many full-fidelity evaluations are observed (the
+#: hook's proxy, or a uniform pick, before), and is refitted every this many new ones
+DEFAULT_WARMUP = 20
+DEFAULT_REFIT_EVERY = 20
 #: hook.select values (nasearch.hook.SELECTIONS): the proxy's best, or a control
 HOOK_SELECTIONS = ("proxy", "uniform", "oracle", "worst")
 _deprecation_said: set[str] = set()
@@ -38,6 +45,12 @@ class HookConfig:
     select: str = "proxy"  # how the hook picks from its pool: proxy | uniform | oracle | worst
     seeds: tuple[int, ...] | None = None  # average the proxy over these seeds (None: `seed` alone)
     device: str = "cpu"  # where live proxy scores are computed: auto, cpu, cuda or cuda:N
+    #: an online predictor (any name of nasearch.predictors) that picks from the pool once
+    #: ``warmup`` evaluations are observed, refitted every ``refit_every`` new ones (None: off)
+    predictor: str | None = None
+    warmup: int = DEFAULT_WARMUP
+    refit_every: int = DEFAULT_REFIT_EVERY
+    predictor_cost: PredictorCostModel = PredictorCostModel()
 
 
 @dataclass(frozen=True)
@@ -194,7 +207,23 @@ def parse_hook(hook: dict) -> HookConfig:
         seeds = tuple(checked_number(s, "hook.seeds", int, 0) for s in seeds)
         if len(set(seeds)) != len(seeds):
             raise UsageError(f"hook.seeds: {list(seeds)} repeats a seed; give distinct seeds")
+    predictor = hook.get("predictor")
+    if predictor is None:
+        given = [key for key in PREDICTOR_KEYS if key in hook]
+        if given:
+            raise UsageError(f"hook.{given[0]}: only means something with hook.predictor (e.g. predictor: xgb+gradsign)")
+    else:
+        if not isinstance(predictor, str) or not predictor.strip():
+            raise UsageError(f"hook.predictor: expected a predictor name such as xgb+gradsign, got {predictor!r}")
+        predictor = predictor.strip()
+        if select not in ("proxy", "uniform"):
+            raise UsageError(f"hook.predictor with hook.select: {select}; the predictor picks after the warm-up, which "
+                             "hook.select proxy (the proxy picks) or uniform (a uniform pick) decides")
     return HookConfig(
+        predictor=predictor,
+        warmup=checked_number(hook.get("warmup", DEFAULT_WARMUP), "hook.warmup", int, 0),
+        refit_every=checked_number(hook.get("refit_every", DEFAULT_REFIT_EVERY), "hook.refit_every", int, 1),
+        predictor_cost=PredictorCostModel.parse(hook.get("predictor_cost", {})),
         proxy=proxy,
         k=checked_number(hook.get("k", 10), "hook.k", int, 1),
         batch_size=checked_number(hook.get("batch_size", 128), "hook.batch_size", int, 1),

@@ -53,6 +53,12 @@ def config_fingerprint(config: SearchConfig) -> dict:
             hook.pop("seeds", None)
         if hook.get("device") == "cpu":
             hook.pop("device")
+        from nasearch.config import HookConfig
+
+        defaults = asdict(HookConfig())
+        for key in ("predictor", "warmup", "refit_every", "predictor_cost"):
+            if hook.get(key) == defaults[key]:
+                hook.pop(key)
     return data
 
 

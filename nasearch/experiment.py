@@ -174,6 +174,11 @@ def _check_names(config: SearchConfig, where: str) -> None:
         searcher_class(config.searcher["name"])
         if config.hook is not None and config.hook.select in ("proxy", "worst"):  # controls score nothing
             get_proxy(config.hook.proxy)
+        if config.hook is not None and config.hook.predictor is not None:
+            from nasearch.predictors import make_predictor
+
+            # the name and its library now; what it needs of the space is checked when its runs start
+            make_predictor(config.hook.predictor, None, check=False)
     except UsageError as exc:
         raise UsageError(f"{where}: {exc}") from None
 
@@ -266,6 +271,8 @@ def describe(config: ExperimentConfig) -> dict:
                 "proxy": selection_label(s.hook),
                 "k": s.hook.k if s.hook else None,
                 "cost": (s.hook.cost.mode if s.hook.cost.mode != "fixed" else s.hook.cost.fixed_seconds) if s.hook else None,
+                # only entries with an online predictor say so (other experiments keep their bytes)
+                **({"predictor": s.hook.predictor} if s.hook is not None and s.hook.predictor is not None else {}),
             }
             for s in config.searchers
         ],

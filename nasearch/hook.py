@@ -20,14 +20,28 @@ which owns the clock, charges the debts in the order they were made right after
 ``searcher.propose`` returns, so the paper's stopping rule (the first score or training the
 budget cannot pay ends the run, uncounted) holds without an exception unwinding through a
 searcher or through hpbandster's iteration.
+
+With ``hook.predictor`` (any name of :mod:`nasearch.predictors`), an :class:`OnlinePredictor`
+takes over the choice once ``hook.warmup`` full-fidelity evaluations have been observed
+(:meth:`PoolSelector.observe`, called by the runner): it is fitted on the run's own
+(architecture, fitness) pairs, refitted every ``hook.refit_every`` new ones, and picks the
+candidate it predicts best. Before that, ``hook.select`` picks (the proxy, or uniform). Its
+costs are owed like proxy scores, as ``(seconds, "predictor")`` entries: each fit by the
+declared cost model (``hook.predictor_cost``), each pool scored ``query`` seconds per
+candidate, a learning curve its partial training seconds (once per architecture per run);
+zero-cost features are owed as proxy scores under ``hook.cost``, once per (proxy,
+architecture) per run, shared with the hook's own proxy. Measured fit seconds are kept on the
+:class:`PredictorSpec` (process-local, never in a run record).
 """
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nasearch.clock import ProxyCostPolicy
+from nasearch.clock import PredictorCostModel, ProxyCostPolicy
 
 #: hook.select values; the first is the method, the others are controls
 SELECTIONS = ("proxy", "uniform", "oracle", "worst")
@@ -36,10 +50,12 @@ ORACLE_SEED = 0
 
 
 class PoolSelector:
-    """Per-run pool selection: over a shared proxy scorer (``proxy``, ``worst``) or without one."""
+    """Per-run pool selection: over a shared proxy scorer (``proxy``, ``worst``) or without one,
+    and with ``predictor`` (a :class:`PredictorSpec`) an online predictor after the warm-up."""
 
     def __init__(
-        self, scorer: Any, k: int, cost: ProxyCostPolicy, select: str = "proxy", space: Any = None
+        self, scorer: Any, k: int, cost: ProxyCostPolicy, select: str = "proxy", space: Any = None,
+        predictor: "PredictorSpec | None" = None,
     ) -> None:
         if k < 1:
             raise ValueError(f"pool size k must be >= 1, got {k}")
@@ -54,6 +70,16 @@ class PoolSelector:
         #: paid), in order; the runner charges them and counts each paid one as a proxy score
         self._owed: list[float] = []
         self.scored = 0  # candidates looked at (repeats included), paid for or not
+        #: proxy name -> arch ids whose score this run has paid (the hook's proxy included)
+        self._paid_by: dict[str, set[str]] = {}
+        if predictor is not None and scorer is not None:
+            self._paid_by[predictor.hook_proxy] = self._paid  # one payment per arch for the shared proxy
+        self.online = OnlinePredictor(predictor, self) if predictor is not None else None
+
+    def observe(self, arch: Any, fitness: float) -> None:
+        """A full-fidelity evaluation of the run (the runner calls it after ``searcher.observe``)."""
+        if self.online is not None:
+            self.online.observe(arch, fitness)
 
     def take_owed(self) -> list[float]:
         """The debts made since the last call, oldest first (the runner charges them in order)."""
@@ -62,6 +88,8 @@ class PoolSelector:
 
     def draw(self, rng: np.random.Generator, generate: Callable[[np.random.Generator], Any]) -> Any:
         candidates = [generate(rng) for _ in range(self.k)]
+        if self.online is not None and self.online.ready():
+            return self.online.choose(candidates)
         if self.select == "uniform":
             # the no-information control: a fresh uniform choice per pool, free of charge
             self._owed.extend([0.0] * len(candidates))
@@ -102,6 +130,153 @@ class PoolSelector:
             self._owed.append(0.0)
         self.scored += 1
         return record.score
+
+    def feature(self, proxy: str, scorer: Any, arch: Any) -> Any:
+        """A zero-cost feature score for the predictor, owed as a proxy score once per (proxy, arch)."""
+        record = scorer.score(arch)
+        arch_id = self.space.arch_id(arch)
+        paid = self._paid_by.setdefault(proxy, set())
+        if arch_id not in paid:
+            self._owed.append(self.cost.seconds(record.seconds))
+            paid.add(arch_id)
+        else:
+            self._owed.append(0.0)
+        return record
+
+
+@dataclass
+class PredictorSpec:
+    """What every run of a config shares about its online predictor: the name, the schedule, the
+    cost model and the zero-cost feature scorers (proxy -> scorer, the hook's own among them).
+
+    Built (and checked against the space: unknown name, missing library, missing encoding or
+    learning curves, all one line) before any run by :func:`build_predictor_spec`.
+    """
+
+    name: str
+    space: Any
+    warmup: int
+    refit_every: int
+    cost: PredictorCostModel
+    trainable: bool
+    scorers: dict = field(default_factory=dict)
+    #: the hook's own proxy when it scores (its payments are shared with the feature of that name)
+    hook_proxy: str | None = None
+    seed: int = 0
+    #: measured process seconds of every fit in this process (benchmarks read it; never recorded)
+    measured_fit_seconds: float = 0.0
+    fits: int = 0
+
+    def make(self, features: Any) -> Any:
+        from nasearch.predictors import make_predictor
+
+        return make_predictor(self.name, self.space, features=features, seed=self.seed, check=False)
+
+
+class ChargedFeatures:
+    """The predictor's zero-cost source within one run: the shared scorers' scores, each owed
+    through the pool (:meth:`PoolSelector.feature`), so features are paid as proxy scores."""
+
+    def __init__(self, scorers: dict, pool: PoolSelector) -> None:
+        self._scorers, self.pool = scorers, pool
+
+    def scorer(self, proxy: str) -> Any:
+        return self._scorers[proxy]
+
+    def scores(self, proxy: str, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        scorer = self._scorers[proxy]
+        sign = 1.0 if scorer.higher_is_better else -1.0
+        records = [self.pool.feature(proxy, scorer, a) for a in archs]
+        return (np.array([sign * r.score for r in records], dtype=float),
+                np.array([r.seconds for r in records], dtype=float))
+
+
+class OnlinePredictor:
+    """One run's online predictor: fitted on the run's full-fidelity evaluations (trainable
+    predictors), refitted every ``refit_every`` new ones, and asked for the pool's best."""
+
+    def __init__(self, spec: PredictorSpec, pool: PoolSelector) -> None:
+        self.spec, self.pool = spec, pool
+        self.features = ChargedFeatures(spec.scorers, pool)
+        self.archs: list[Any] = []
+        self.fitness: list[float] = []
+        self.model: Any = None if spec.trainable else spec.make(self.features)
+        self.fitted_on = 0  # evaluations the current model was fitted on
+        self.fits = 0
+        self._curve_paid: set[str] = set()
+
+    def observe(self, arch: Any, fitness: float) -> None:
+        self.archs.append(arch)
+        self.fitness.append(float(fitness))
+
+    def ready(self) -> bool:
+        return len(self.archs) >= self.spec.warmup
+
+    def _refit_if_due(self) -> None:
+        n = len(self.archs)
+        if self.model is not None and n < self.fitted_on + self.spec.refit_every:
+            return
+        model = self.spec.make(self.features)
+        start = time.process_time()
+        model.fit(list(self.archs), list(self.fitness))  # reads (and owes) the training archs' features
+        self.spec.measured_fit_seconds += time.process_time() - start
+        self.pool._owed.append((self.spec.cost.fit_seconds(n), "predictor"))
+        self.model, self.fitted_on = model, n
+        self.fits += 1
+        self.spec.fits += 1
+
+    def choose(self, candidates: Sequence[Any]) -> Any:
+        """The candidate with the highest prediction (first on ties); the query is owed."""
+        if self.spec.trainable:
+            self._refit_if_due()
+        scores = np.asarray(self.model.predict(list(candidates)), dtype=float)
+        owed = self.pool._owed
+        query = self.spec.cost.query_per_candidate * len(candidates)
+        if query:
+            owed.append((query, "predictor"))
+        per_arch = getattr(self.model, "arch_seconds", None)  # learning curves: their partial training
+        if per_arch is not None:
+            arch_id = self.pool.space.arch_id
+            for arch, seconds in zip(candidates, per_arch):
+                key = arch_id(arch)
+                if key not in self._curve_paid:
+                    self._curve_paid.add(key)
+                    owed.append((float(seconds), "predictor"))
+        self.pool.scored += len(candidates)
+        return candidates[int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))]
+
+
+def build_predictor_spec(config: Any, space: Any, scorer: Any) -> PredictorSpec | None:
+    """The online predictor of a config's hook, checked against ``space`` now (one line when it
+    cannot work), with a scorer per zero-cost feature (the hook's own scorer where it is one)."""
+    hook = config.hook
+    if hook is None or getattr(hook, "predictor", None) is None:
+        return None
+    from dataclasses import replace
+
+    from nasearch.errors import UsageError
+    from nasearch.predictors import make_predictor
+    from nasearch.predictors.base import ZeroCostSource
+    from nasearch.proxies.data import DataSource
+    from nasearch.proxies.scorer import ScorerSpec
+    from nasearch.proxies.store import ScoreCache
+
+    probe = make_predictor(hook.predictor, space, features=ZeroCostSource(space), seed=0)
+    trainable = bool(getattr(probe, "trainable", True))
+    if trainable and hook.warmup < 2:
+        raise UsageError(f"hook.warmup: {hook.warmup}; predictor {hook.predictor!r} learns from the run's evaluations, "
+                         "so it needs warmup >= 2 (default 20)")
+    scorers: dict[str, Any] = {}
+    needs = getattr(probe, "needs", None)
+    for proxy in (getattr(needs, "zero_cost", ()) or ()):
+        if scorer is not None and proxy == hook.proxy:
+            scorers[proxy] = scorer
+        elif proxy not in scorers:
+            spec = replace(ScorerSpec.from_hook(hook), proxy=proxy,
+                           options=tuple(sorted(dict(hook.options).items())) if proxy == hook.proxy else ())
+            scorers[proxy] = spec.build(space, DataSource.from_config(config.data), ScoreCache(config.cache_dir))
+    return PredictorSpec(hook.predictor, space, hook.warmup, hook.refit_every, hook.predictor_cost, trainable, scorers,
+                         hook_proxy=hook.proxy if scorer is not None else None)
 
 
 def selection_label(hook: Any) -> str | None:

@@ -28,6 +28,10 @@ TIMING = "timing.json"  # wall time per searcher, accumulated over sessions
 LOCK = ".nasearch.lock"  # held (flock) by the one process writing a directory
 
 
+#: record fields written only when set (see :class:`RunRecord`)
+OPTIONAL_FIELDS = ("predictor", "predictor_fits", "predictor_seconds")
+
+
 @dataclass
 class RunRecord:
     """One run's result. Field order is the JSON key order after ``sort_keys`` anyway."""
@@ -46,9 +50,19 @@ class RunRecord:
     proxy_seconds: float = 0.0
     trajectory: dict = field(default_factory=dict)
     incumbents: list = field(default_factory=list)
+    #: only with an online hook predictor (``hook.predictor``); absent from every other record, so
+    #: their bytes are unchanged: its name, how many fits it made, and the simulated seconds of
+    #: its fits and queries (declared cost model; part of ``proxy_seconds``, as every non-training charge)
+    predictor: str | None = None
+    predictor_fits: int | None = None
+    predictor_seconds: float | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        for optional in OPTIONAL_FIELDS:
+            if data[optional] is None:
+                del data[optional]
+        return data
 
     def encode(self) -> str:
         return encode_run(self.to_dict())

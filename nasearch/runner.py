@@ -16,7 +16,7 @@ import numpy as np
 from nasearch.clock import SimulatedClock
 from nasearch.config import SearchConfig
 from nasearch.errors import BudgetExhausted, UsageError
-from nasearch.hook import PoolSelector, build_scorer, selection_label
+from nasearch.hook import PoolSelector, build_predictor_spec, build_scorer, selection_label
 from nasearch.results import RunRecord
 from nasearch.loading import check_capabilities, construct, load_space, searcher_class
 
@@ -32,6 +32,8 @@ class SearchContext:
     space: Any
     searcher_cls: Any
     scorer: Any = None
+    #: the hook's online predictor (:class:`nasearch.hook.PredictorSpec`), None without ``hook.predictor``
+    predictor: Any = None
     #: arch -> arch id, shared by all runs of this context: ids are recomputed otherwise once
     #: per evaluation, the largest bookkeeping cost of a simulated run
     arch_ids: dict = field(default_factory=dict, repr=False, compare=False)
@@ -48,7 +50,8 @@ class SearchContext:
         searcher_cls = searcher_class(config.searcher["name"])
         check_capabilities(searcher_cls, space)
         scorer = build_scorer(config, space)  # None when the hook's selection scores nothing
-        context = cls(config, space, searcher_cls, scorer)
+        predictor = build_predictor_spec(config, space, scorer)  # checked against the space now
+        context = cls(config, space, searcher_cls, scorer, predictor)
         context.new_searcher(SimulatedClock(config.budget_seconds))  # fail on bad args before any run
         return context
 
@@ -65,12 +68,17 @@ class SearchContext:
                 break
         if self.scorer is not None:
             self.scorer.warm()
+        if self.predictor is not None:
+            for scorer in self.predictor.scorers.values():
+                if scorer is not self.scorer:
+                    scorer.warm()
 
     def new_searcher(self, clock: SimulatedClock) -> Any:
         pool = None
         if self.config.hook is not None:
             hook = self.config.hook
-            pool = PoolSelector(self.scorer, hook.k, hook.cost, select=hook.select, space=self.space)
+            pool = PoolSelector(self.scorer, hook.k, hook.cost, select=hook.select, space=self.space,
+                                predictor=self.predictor)
         args = dict(self.config.searcher.get("args") or {})
         return construct(self.searcher_cls, args, "searcher", self.space, pool)
 
@@ -102,14 +110,19 @@ def run_one(context: SearchContext, run_index: int) -> dict:
     take_owed = getattr(searcher, "take_owed", None)
     pool = getattr(searcher, "pool", None)
     pool_owed = pool.take_owed if pool is not None else None
+    # the hook's online predictor learns from the run's full-fidelity evaluations
+    pool_observe = pool.observe if pool is not None and getattr(pool, "online", None) is not None else None
     proxy_scores = 0  # candidates the hook looked at and the budget paid for (repeats included)
     for _ in range(MAX_STEPS):
         try:
             trial = propose(rng)
-            if pool_owed is not None:  # the hook's proxy scores, charged in the order they were taken
+            if pool_owed is not None:  # the hook's debts, charged in the order they were made
                 for seconds in pool_owed():
-                    charge(seconds, "proxy")
-                    proxy_scores += 1
+                    if seconds.__class__ is tuple:  # (seconds, kind): an online predictor's fit or query
+                        charge(seconds[0], seconds[1])
+                    else:  # a proxy score (zero-cost features of a predictor included)
+                        charge(seconds, "proxy")
+                        proxy_scores += 1
             if take_owed is not None:  # predictor-guided searchers: declared fit cost owed
                 charge(take_owed(), "predictor")
             trial_epochs = trial.epochs
@@ -127,6 +140,8 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         observe(trial, evaluation)
         arch_id = arch_id_of(trial.arch)
         fitness = evaluation.fitness
+        if pool_observe is not None and (trial_epochs is None or trial_epochs == max_epochs):
+            pool_observe(trial.arch, fitness)
         if fitness > best_fitness and (trial_epochs is None or trial_epochs == max_epochs):  # full fidelity only
             best_fitness, best_arch = fitness, trial.arch
             incumbents.append([len(elapsed), arch_id, space.final_metrics(trial.arch)])
@@ -151,6 +166,9 @@ def run_one(context: SearchContext, run_index: int) -> dict:
         proxy_seconds=round(clock.proxy_seconds, 6),
         trajectory={"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
         incumbents=incumbents,
+        # only runs with an online predictor carry these keys (every other config keeps its bytes)
+        **({} if pool_observe is None else dict(predictor=config.hook.predictor, predictor_fits=pool.online.fits,
+                                                predictor_seconds=round(clock.predictor_seconds, 6))),
     ).to_dict()
     if config.hook is not None and config.hook.device != "cpu":
         # a GPU run says where its live proxy scores ran and which clock their seconds are

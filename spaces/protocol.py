@@ -129,6 +129,13 @@ CAPABILITY_DECLARATIONS: tuple[Capability, ...] = (
         "hb, bohb: real budgets of 1..max_epochs epochs (without it they run single-fidelity)",
         (Attribute("max_epochs", int, "the top fidelity: the epochs `query` reports", minimum=1),)),
     Capability(
+        "learning_curves",
+        (Method("learning_curve", ("arch", "epochs", "rng"),
+                "one trial's first `epochs` epochs: `{\"valid_acc\": [...], \"train_loss\": [...], \"seconds\": s}` "
+                "(per-epoch lists; `seconds` is what that partial training cost)"),),
+        "per-epoch learning curves", "learning-curve predictors (early_stop@E, sotl@E, sotle@E, lce@E)",
+        (Attribute("max_epochs", int, "the top fidelity: the epochs `query` reports", minimum=1),)),
+    Capability(
         "neighbours", (Method("neighbours", ("arch",), "every one-step neighbour of `arch`"),),
         "lists one-step neighbours", "local search"),
     Capability(
@@ -189,7 +196,11 @@ def protocol_problems(space: object) -> list[str]:
     mistyped required methods; optional methods present with the wrong arguments; optional
     attributes of the wrong type."""
     problems = [p for m in REQUIRED if (p := _call_problem(space, m.name, m.arguments))]
-    optional = [member for c in CAPABILITY_DECLARATIONS for member in (*c.methods, *c.attributes, *c.extras)]
+    optional, seen = [], set()
+    for member in (m for c in CAPABILITY_DECLARATIONS for m in (*c.methods, *c.attributes, *c.extras)):
+        if member.name not in seen:  # a member two capabilities share (max_epochs) is checked once
+            seen.add(member.name)
+            optional.append(member)
     for member in (*optional, *OPTIONAL_MEMBERS):
         if isinstance(member, Attribute):
             problem = member.problem(space)
@@ -232,6 +243,9 @@ def capability_tables() -> str:
     lines += [f"| {c.name} | `{c.members}` | {c.description} | {c.used_by} |" for c in CAPABILITY_DECLARATIONS]
     lines += ["", "| optional member | what nasearch does with it |", "| --- | --- |"]
     lines += [f"| `{m.call}` | {m.description} |" for m in OPTIONAL_MEMBERS]
+    attributes: dict[str, tuple[Attribute, list[str]]] = {}  # one row per attribute, naming every capability
     for c in CAPABILITY_DECLARATIONS:
-        lines += [f"| `{a.name}` ({a.kind.__name__}, {c.name}) | {a.description} |" for a in (*c.attributes, *c.extras)]
+        for a in (*c.attributes, *c.extras):
+            attributes.setdefault(a.name, (a, []))[1].append(c.name)
+    lines += [f"| `{a.name}` ({a.kind.__name__}, {', '.join(names)}) | {a.description} |" for a, names in attributes.values()]
     return "\n".join(lines) + "\n"

@@ -290,6 +290,60 @@ def _report_bad_role(ws: Workspace) -> list:
     return ["nasearch", "report", results]
 
 
+def _hook_predictor(**hook):
+    return lambda ws: [ws.config(hook={"proxy": "gradsign", "cost": "lookup", **hook})]
+
+
+#: a user's space with the required members only: no encoding, no learning curves
+PLAIN_SPACE = '''
+import numpy as np
+from spaces.protocol import Evaluation
+
+
+class PlainSpace:
+    name = "plain"
+    version = "1"
+
+    def sample(self, rng):
+        return int(rng.integers(100))
+
+    def mutate(self, arch, rng):
+        return (arch + 1) % 100
+
+    def query(self, arch, rng):
+        return Evaluation(float(arch), 10.0)
+
+    def final_metrics(self, arch):
+        return {"value": float(arch)}
+
+    def arch_id(self, arch):
+        return str(arch)
+
+    def from_id(self, arch_id):
+        return int(arch_id)
+
+    def build_network(self, arch, num_classes=10):
+        import torch
+        return torch.nn.Linear(4, num_classes)
+'''
+
+
+def _plain_space_predictor(predictor):
+    def setup(ws):
+        module = ws.text("plain_space.py", PLAIN_SPACE)
+        return [ws.config(space={"class": f"{module}:PlainSpace"}, hook={"select": "uniform", "predictor": predictor})]
+    return setup
+
+
+def _missing_library(module, predictor):
+    def setup(ws):
+        ws.env["CATALOGUE_PRELUDE"] = (
+            "import importlib.util as u; _find = u.find_spec; "
+            f"u.find_spec = lambda name, *a, **k: None if name == {module!r} else _find(name, *a, **k)")
+        return [ws.config(hook={"proxy": "gradsign", "cost": "lookup", "predictor": predictor})]
+    return setup
+
+
 CASES: list[Case] = [
     Case("config-not-utf8", _not_utf8, r"latin1\.yaml: not UTF-8 .*save the config as UTF-8"),
     Case("config-is-a-directory", _config_dir, r"configs_dir is a directory; pass a YAML file"),
@@ -309,6 +363,26 @@ CASES: list[Case] = [
     Case("budget-yaml-zero", _budget_yaml("0"), r"budget_seconds: must be > 0"),
     Case("hook-cost-inf", _hook_cost(".inf"), r"hook\.cost: inf is not a finite number"),
     Case("hook-cost-nan", _hook_cost(".nan"), r"hook\.cost: nan is not a finite number"),
+    Case("hook-predictor-unknown", _hook_predictor(predictor="xgboostt"), r"unknown predictor 'xgboostt'; choose one of"),
+    Case("hook-predictor-needs-fidelity", _hook_predictor(predictor="sotle@3"),
+         r"predictor 'sotle@3' needs learning curves .*space 'nb201' with this backend lacks"),
+    Case("hook-predictor-needs-curves-custom-space", _plain_space_predictor("early_stop@2"),
+         r"predictor 'early_stop@2' needs learning curves .*space 'plain'"),
+    Case("hook-predictor-needs-encoding", _plain_space_predictor("xgb"),
+         r"predictor 'xgb' needs an architecture encoding .*space 'plain' lacks"),
+    Case("hook-predictor-missing-xgboost", _missing_library("xgboost", "xgb+gradsign"),
+         r"predictor 'xgb\+gradsign' needs the 'xgboost' library; install it with pip install 'nasearch\[predictors\]'"),
+    Case("hook-predictor-missing-lightgbm", _missing_library("lightgbm", "lgb"), r"predictor 'lgb' needs the 'lightgbm' library"),
+    Case("hook-warmup-negative", _hook_predictor(predictor="xgb", warmup=-3), r"hook\.warmup: must be >= 0, got -3"),
+    Case("hook-warmup-fraction", _hook_predictor(predictor="xgb", warmup=2.5), r"hook\.warmup: expected an integer, got 2\.5"),
+    Case("hook-warmup-text", _hook_predictor(predictor="xgb", warmup="many"), r"hook\.warmup: expected an integer, got 'many'"),
+    Case("hook-warmup-too-small-to-fit", _hook_predictor(predictor="xgb", warmup=1),
+         r"hook\.warmup: 1; predictor 'xgb' learns from the run's evaluations, so it needs warmup >= 2"),
+    Case("hook-refit-every-zero", _hook_predictor(predictor="xgb", refit_every=0), r"hook\.refit_every: must be >= 1, got 0"),
+    Case("hook-refit-every-fraction", _hook_predictor(predictor="xgb", refit_every=0.5),
+         r"hook\.refit_every: expected an integer, got 0\.5"),
+    Case("hook-warmup-without-predictor", _hook_predictor(warmup=5),
+         r"hook\.warmup: only means something with hook\.predictor"),
     Case("nb201-op-index-5", _outside_arch((5, 0, 0, 0, 0, 0)), r"NB201 arch must be 6 op indices in 0\.\.4.*\(5, 0, 0, 0, 0, 0\)"),
     Case("nb201-negative-op", _outside_arch((-1, 0, 0, 0, 0, 0)), r"NB201 arch must be 6 op indices.*\(-1, 0"),
     Case("nb201-five-edges", _outside_arch((0, 1, 2, 3, 4)), r"NB201 arch must be 6 op indices.*\(0, 1, 2, 3, 4\)"),

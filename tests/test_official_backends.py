@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import pickle
 import random
+import re
 import shutil
 import sys
 
@@ -447,3 +448,67 @@ def test_fixture_files_load_without_the_opt_in(files, spec, monkeypatch):
     for variant in ("nb201", "nb201-legacy", "nb201-numpy", "nats"):
         backend = OfficialBackend(kind=_kind(variant), path=files[variant])
         assert backend.final_metrics(WITH_RESULTS[0]) == pytest.approx(expected_final(spec, WITH_RESULTS[0]))
+
+
+# -- learning curves (the learning_curves capability, for early_stop@E / sotl@E / sotle@E / lce@E) -----
+def test_learning_curve_is_the_drawn_trials_per_epoch_validation_accuracy_and_training_loss(backend, spec):
+    arch = WITH_RESULTS[1]
+    for epochs in (1, 5, 12):
+        curve = backend.learning_curve(arch, epochs, np.random.default_rng(epochs))
+        seed = _drawn_seed(epochs, SEEDS["12"]["cifar10-valid"])
+        trial = spec.trial(arch, "12", "cifar10-valid", seed)
+        valid = trial.evals["x-valid"]
+        assert curve["valid_acc"] == pytest.approx(valid.acc[:epochs], abs=1e-9)
+        assert curve["train_loss"] == pytest.approx(trial.train.loss[:epochs], abs=1e-9)
+        # training of those epochs plus one validation pass per epoch
+        assert curve["seconds"] == pytest.approx(sum(trial.train.time[:epochs]) + sum(valid.time[:epochs]), rel=1e-12)
+        # its last point is what query_at reports after that many epochs (same draw, same trial)
+        assert curve["valid_acc"][-1] == pytest.approx(backend.query_at(arch, epochs, np.random.default_rng(epochs)).fitness)
+
+
+@pytest.mark.parametrize("epochs", [0, 13, 2.5, True])
+def test_learning_curve_rejects_epochs_outside_the_schedule(backend, epochs):
+    with pytest.raises(ValueError, match=r"1\.\.12"):
+        backend.learning_curve(WITH_RESULTS[0], epochs, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("kind", ["nb201", "nats"])
+def test_learning_curve_without_intermediate_validation_falls_back_as_query_at_does(spec, tmp_path, kind):
+    path = (write_nb201_file(spec, tmp_path / "sparse.pth", sparse_valid=True) if kind == "nb201"
+            else write_nats_dir(spec, tmp_path / "sparse", sparse_valid=True))
+    backend = OfficialBackend(kind=kind, dataset="cifar100", path=path)
+    arch = WITH_RESULTS[2]
+    curve = backend.learning_curve(arch, 6, np.random.default_rng(3))
+    trial = spec.trial(arch, "12", "cifar100", _drawn_seed(3, SEEDS["12"]["cifar100"]))
+    assert curve["valid_acc"] == pytest.approx(trial.evals["ori-test"].acc[:6])
+    valid = trial.evals["x-valid"].time
+    assert curve["seconds"] == pytest.approx(sum(trial.train.time[:6]) + 6 * sum(valid) / len(valid))
+
+
+def test_the_learning_curves_capability_is_the_official_backends_only(files):
+    from spaces.nb201.space import NB201Space
+    from spaces.protocol import capabilities
+
+    assert "learning_curves" in capabilities(NB201Space(backend="nats", path=str(files["nats"])))
+    assert "learning_curves" not in capabilities(NB201Space())
+
+
+def test_predictor_study_runs_curve_predictors_on_the_fixture_and_refuses_the_embedded_default(files, tmp_path, capsys):
+    import csv
+
+    from nasearch.cli import main
+
+    assert main(["predictors", "--space", "nb201_fixtures:FixtureNB201Space", "--backend", "nb201",
+                 "--path", str(files["nb201"]), "--predictors", "early_stop@12,sotle@12", "--trials", "2",
+                 "--out", str(tmp_path / "lc"), "--no-progress"]) == 0
+    with (tmp_path / "lc" / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted({r["predictor"] for r in rows}) == ["early_stop@12", "sotle@12"] and len(rows) == 4
+    # the 12-epoch accuracy ranks the fixture's three archs as their 200-epoch accuracy does
+    assert all(float(r["kendall"]) == 1.0 for r in rows if r["predictor"] == "early_stop@12")
+    assert all(float(r["query_seconds"]) > 100 for r in rows)  # 12 epochs of partial training per arch
+    capsys.readouterr()
+    assert main(["predictors", "--space", "nb201", "--predictors", "early_stop@12", "--out", str(tmp_path / "no")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(r"predictor 'early_stop@12' needs learning curves .*space 'nb201'", err[0])
+    assert not (tmp_path / "no").exists()  # refused before any work

@@ -21,7 +21,7 @@ EXTRA_HINT = "pip install 'nasearch[predictors]'"
 @dataclass(frozen=True)
 class PredictorNeeds:
     """What a predictor reads. ``encoding``: None, "onehot" or "path"; ``fidelity``: it reads
-    partial learning curves (the space's ``query_at``); ``zero_cost``: proxy names it reads."""
+    partial learning curves (the space's ``learning_curves`` capability); ``zero_cost``: proxy names it reads."""
 
     encoding: str | None = None
     fidelity: bool = False
@@ -135,9 +135,7 @@ def check_space(needs: PredictorNeeds, space: Any, name: str) -> None:
                          f"{getattr(space, 'name', space)!r} lacks; use a zero-cost predictor instead")
     if needs.encoding == "path" and getattr(space, "name", None) != "nb201":
         raise UsageError(f"predictor {name!r} uses the NB201 path encoding; space {space.name!r} is not NB201")
-    if needs.fidelity:
-        ok = "fidelity" in caps and (not hasattr(space, "supports_fidelity") or space.supports_fidelity())
-        if not ok:
-            raise UsageError(f"predictor {name!r} needs learning curves (the fidelity capability), which space "
-                             f"{getattr(space, 'name', space)!r} with this backend lacks; use an official NB201/NATS "
-                             "backend (space.backend: nb201 or nats)")
+    if needs.fidelity and "learning_curves" not in caps:
+        raise UsageError(f"predictor {name!r} needs learning curves (the learning_curves capability: "
+                         f"learning_curve(arch, epochs, rng) and max_epochs), which space {getattr(space, 'name', space)!r}"
+                         " with this backend lacks; use an official NB201/NATS backend (space.args.backend: nb201 or nats)")

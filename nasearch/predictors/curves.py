@@ -20,6 +20,7 @@ class CurvePredictor:
         self.name, self.space, self.epochs, self.seed = name, space, int(epochs), int(seed)
         self.needs = PredictorNeeds(fidelity=True)
         self.query_seconds = 0.0
+        self.arch_seconds: list[float] = []
         max_epochs = int(getattr(space, "max_epochs", 0) or 0)
         if max_epochs and not 1 <= self.epochs <= max_epochs:
             raise UsageError(f"predictor {name!r}: fidelity {self.epochs} epochs is outside 1..{max_epochs}")
@@ -30,7 +31,9 @@ class CurvePredictor:
     def _curves(self, archs: Sequence[Any]) -> list[dict]:
         rng = np.random.default_rng(self.seed)
         curves = [self.space.learning_curve(a, self.epochs, rng) for a in archs]
-        self.query_seconds = float(sum(c["seconds"] for c in curves))
+        #: per-architecture partial-training seconds of the last predict (the hook charges each once per run)
+        self.arch_seconds = [float(c["seconds"]) for c in curves]
+        self.query_seconds = float(sum(self.arch_seconds))
         return curves
 
     def predict(self, archs: Sequence[Any]) -> np.ndarray:

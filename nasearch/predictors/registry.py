@@ -80,9 +80,6 @@ def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None
             raise UsageError(f"predictor {name!r}: the fidelity after '@' must be a whole number of epochs") from None
         if check:
             check_space(PredictorNeeds(fidelity=True), space, name)
-            if not callable(getattr(space, "learning_curve", None)):
-                raise UsageError(f"predictor {name!r} needs learning curves (learning_curve), which space "
-                                 f"{getattr(space, 'name', space)!r} lacks; use an official NB201/NATS backend")
         predictor = CURVES[kind](name, space, epochs_value, seed=seed)
     elif name in PROXIES and name != "uniform":
         predictor = ZeroCostPredictor(name, features)

@@ -12,6 +12,8 @@ so that the numbers are exactly what the NB201 tools would report:
   API never touches Python's global ``random`` and a run stays a function of its seed.
 * ``query_at`` is the same after ``epochs`` epochs of the 12-epoch schedule (``iepoch =
   epochs - 1``), as NATS-Bench's BOHB/Hyperband scripts query it.
+* ``learning_curve`` is the per-epoch validation accuracy and training loss of one trial's
+  first ``epochs`` epochs (``iepoch = 0 .. epochs - 1``), for the learning-curve predictors.
 * ``final_metrics`` are the seed-averaged (``is_random=False``) 200-epoch accuracies.
 
 CIFAR-10 is searched on the ``cifar10-valid`` split (train on half of the training set,
@@ -344,6 +346,46 @@ class OfficialBackend:
             cost_seconds=float(train_time) + float(valid_per_time),
             extras={"seed": float(seed), "epochs": float(self.max_epochs if iepoch is None else iepoch + 1)},
         )
+
+    def learning_curve(self, ops: tuple[int, ...], epochs: int, rng: np.random.Generator) -> dict:
+        """One trial's first ``epochs`` epochs of the 12-epoch schedule, epoch by epoch, from the file.
+
+        The trial seed is drawn from ``rng`` as :meth:`query` draws it (one draw). ``valid_acc``
+        is the validation accuracy after each epoch (a split without per-epoch validation falls
+        back to the valid+test accuracy, as :meth:`query_at` does), ``train_loss`` the epoch's
+        training loss, and ``seconds`` what the partial training cost: the training time of
+        those epochs plus one validation pass per epoch (a curve is validated every epoch).
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= self.max_epochs:
+            raise ValueError(f"epochs must be an integer in 1..{self.max_epochs} (the hp='12' schedule), got {epochs!r}")
+        index = self.index(ops)
+        seeds = self.seeds(index, SEARCH_HP, self.split)
+        seed = int(seeds[int(rng.integers(len(seeds)))])
+        valid_acc, train_loss = [], []
+        info: dict = {}
+        for iepoch in range(int(epochs)):
+            info = self._info(index, self.split, iepoch, SEARCH_HP, seed)
+            accuracy = info.get("valid-accuracy", info.get("valtest-accuracy"))
+            loss = info.get("train-loss")
+            if accuracy is None or loss is None:
+                raise MissingArchitecture(
+                    f"{self.kind} benchmark {self.path}: arch {self.api.meta_archs[index]} lacks the validation accuracy"
+                    f" or training loss of epoch {iepoch + 1} on {self.split!r} (hp={SEARCH_HP}, seed {seed})"
+                )
+            valid_acc.append(float(accuracy))
+            train_loss.append(float(loss))
+        valid_seconds = info.get("valid-all-time")
+        if valid_seconds is None:  # no per-epoch validation record: the schedule's mean validation pass
+            per_pass = self._info(index, self.split, None, SEARCH_HP, seed).get("valid-per-time")
+            valid_seconds = None if per_pass is None else float(per_pass) * int(epochs)
+        train_seconds = info.get("train-all-time")
+        if train_seconds is None or valid_seconds is None:
+            raise MissingArchitecture(
+                f"{self.kind} benchmark {self.path}: arch {self.api.meta_archs[index]} lacks training or validation"
+                f" times on {self.split!r} (hp={SEARCH_HP}, seed {seed})"
+            )
+        return {"valid_acc": valid_acc, "train_loss": train_loss, "seconds": float(train_seconds) + float(valid_seconds),
+                "seed": seed}
 
     def _info(self, index: int, split: str, iepoch: int | None, hp: str, is_random: int | bool) -> dict:
         try:

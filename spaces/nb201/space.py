@@ -101,5 +101,14 @@ class NB201Space:
             )
         return self.backend.query_at(arch, epochs, rng)
 
+    def learning_curve(self, arch: Genotype, epochs: int, rng: np.random.Generator) -> dict:
+        """Per-epoch validation accuracy / training loss of one trial (official backends only; the
+        embedded table has no curves, so the space then lacks the ``learning_curves`` capability)."""
+        if not hasattr(self.backend, "learning_curve"):
+            raise NotImplementedError(
+                f"NB201 backend {self.backend_name!r} has no per-epoch results; use backend 'nb201' or 'nats'"
+            )
+        return self.backend.learning_curve(arch, epochs, rng)
+
     def model_size_mb(self, arch: Genotype) -> float:
         return self.backend.model_size_mb(arch)
