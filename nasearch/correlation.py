@@ -55,7 +55,7 @@ def sample_arch_ids(space: Any, n: int, seed: int, max_draws: int | None = None)
 # -- scoring -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScoreJob:
-    """What a worker needs to build its own scorer (scorers hold sqlite connections)."""
+    """What the study's scorer is built from (the workers get the same as a :class:`PrecomputeJob`)."""
 
     proxy: str
     dataset: str
@@ -83,7 +83,8 @@ def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int
     committed to the cache); every score is then read through the scorer, so a packaged table
     and the cache are looked up exactly as a search looks them up. Worker processes load the
     space from ``space_spec`` (``{name: ...}`` or ``{class: ...}``), else receive ``space``
-    pickled; a GPU scores in-process.
+    pickled with every task (fine for a small space; ``nasearch correlate`` passes the spec);
+    a GPU scores in-process.
     """
     from tqdm import tqdm
 
