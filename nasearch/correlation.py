@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import math
-import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -56,7 +55,7 @@ def sample_arch_ids(space: Any, n: int, seed: int, max_draws: int | None = None)
 # -- scoring -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScoreJob:
-    """What a worker needs to build its own scorer (scorers hold sqlite connections)."""
+    """What the study's scorer is built from (the workers get the same as a :class:`PrecomputeJob`)."""
 
     proxy: str
     dataset: str
@@ -68,9 +67,6 @@ class ScoreJob:
     device: str = "cpu"  # where live scores run (nasearch correlate --device)
 
 
-_WORKER_SPACE: Any = None
-
-
 def _make_scorer(space: Any, job: ScoreJob):
     from nasearch.proxies.scorer import ScorerSpec
     from nasearch.proxies.store import ScoreCache
@@ -79,41 +75,35 @@ def _make_scorer(space: Any, job: ScoreJob):
     return spec.build(space, job.data, ScoreCache(job.cache_dir))
 
 
-def _init_worker(space: Any) -> None:
-    import torch
+def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int = 1, progress: bool = True,
+                space_spec: dict | None = None) -> np.ndarray:
+    """Scores of ``arch_ids`` by ``job.proxy``, computing (in parallel) only what no store holds.
 
-    global _WORKER_SPACE
-    _WORKER_SPACE = space
-    torch.set_num_threads(1)  # one core per worker; processes, not threads, share the machine
-
-
-def _score_chunk(args: tuple[ScoreJob, list[str]]) -> int:
-    job, arch_ids = args
-    scorer = _make_scorer(_WORKER_SPACE, job)
-    for arch_id in arch_ids:
-        scorer.score(_WORKER_SPACE.from_id(arch_id))
-    return len(arch_ids)
-
-
-def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int = 1, progress: bool = True) -> np.ndarray:
-    """Scores of ``arch_ids`` by ``job.proxy``, computing (in parallel) only what the cache lacks."""
+    What is missing is computed by precompute's scoring path (:func:`nasearch.precompute.compute_scores`,
+    committed to the cache); every score is then read through the scorer, so a packaged table
+    and the cache are looked up exactly as a search looks them up. Worker processes load the
+    space from ``space_spec`` (``{name: ...}`` or ``{class: ...}``), else receive ``space``
+    pickled with every task (fine for a small space; ``nasearch correlate`` passes the spec);
+    a GPU scores in-process.
+    """
     from tqdm import tqdm
+
+    from nasearch.executor import make_executor
+    from nasearch.precompute import PrecomputeJob, compute_scores
 
     scorer = _make_scorer(space, job)
     missing = [a for a in arch_ids if not scorer.stored(a)]
     bar = tqdm(total=len(arch_ids), initial=len(arch_ids) - len(missing), desc=job.proxy, disable=not progress,
                unit="arch", dynamic_ncols=True)
-    if missing and workers > 1 and job.device == "cpu":  # forked workers are for the CPU; a GPU runs in-process
-        chunk = max(1, min(10, len(missing) // (4 * workers) or 1))
-        chunks = [(job, missing[i : i + chunk]) for i in range(0, len(missing), chunk)]
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=_init_worker, initargs=(space,)) as pool:
-            for done in pool.imap_unordered(_score_chunk, chunks):
-                bar.update(done)
-    else:
-        for arch_id in missing:
-            scorer.score(space.from_id(arch_id))
-            bar.update(1)
+    if missing:
+        workers = workers if job.device == "cpu" else 1  # several processes are for the CPU; a GPU runs in-process
+        parallel = workers > 1 and len(missing) > 1
+        compute = PrecomputeJob(space=space_spec if parallel and space_spec is not None else space, proxy=job.proxy,
+                                dataset=job.dataset, batch_size=job.batch_size, seed=job.seed, data=job.data,
+                                cache_dir=job.cache_dir, options=job.options, device=job.device)
+        with make_executor("local", workers) as executor:
+            for _ in compute_scores(compute, missing, executor):
+                bar.update(1)
     bar.close()
     return np.array([scorer.score(space.from_id(a)).score for a in arch_ids], dtype=float)
 
@@ -340,9 +330,11 @@ def run_study(
     bootstrap: int = 1000,
     options: dict[str, dict] | None = None,
     device: str = "cpu",
+    space_spec: dict | None = None,
 ) -> StudyResult:
     """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
-    ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``. ``options`` maps a proxy to its options."""
+    ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``. ``options`` maps a proxy to its options;
+    ``space_spec`` is what ``space`` was loaded from (worker processes load it, see :func:`score_archs`)."""
     from nasearch.proxies.data import DataSource
     from nasearch.proxies.registry import get_proxy
 
@@ -360,7 +352,7 @@ def run_study(
     for name in proxies:
         job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir,
                        tuple(sorted((options or {}).get(name, {}).items())), device)
-        scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress)
+        scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress, space_spec=space_spec)
         label = specs[name].name  # a user's 'file.py:SPEC' is shown (and its plot named) by its spec's name
         rows = correlate(label, scores[name], accuracies, resamples=bootstrap)
         correlations.extend(rows)

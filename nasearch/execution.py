@@ -8,30 +8,33 @@ than a whole simulated run, and what it guards against (the machine itself crash
 costs the last second's runs, which the resume recomputes. A torn last line is cut off on
 resume. When all runs are done, ``runs.jsonl`` is written sorted by run index (atomically),
 so its bytes do not depend on the number of workers, the backend or interruptions.
+
+Where the runs execute is an :class:`nasearch.executor.Executor` (local processes or Ray):
+each worker process builds the config's search context once and preloads it.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 from tqdm import tqdm
 
 from nasearch.config import SearchConfig
 from nasearch.errors import UsageError
+from nasearch.executor import BACKENDS, Executor, make_executor
 from nasearch.results import (CONFIG, PROGRESS, RESULTS, OutDirLock, atomic_write_text, check_out_dir,
                               encode_run, read_json, read_jsonl)
 from nasearch.runner import SearchContext, run_one
 
-BACKENDS = ("local", "ray")
 FSYNC_INTERVAL = 1.0  # seconds
 
+#: the context this process runs its runs with: a worker's own, or the parent's when in-process
 _worker_context: SearchContext | None = None
 
 
@@ -79,12 +82,13 @@ def read_progress(path: Path, warn: bool = True) -> dict[int, str]:
 
 
 def _init_worker(config: SearchConfig) -> None:
-    """Reuse the context a forked worker inherited from the parent; build one under spawn."""
+    """Once per worker process and config (the executor also gives it one torch thread): reuse the
+    context this process already holds for ``config`` (the parent's, when in-process), else build
+    one; then preload it (lazily-read data, the score memo)."""
     global _worker_context
-    if "torch" in sys.modules:  # only proxies computed live need torch; don't import it for lookups
-        sys.modules["torch"].set_num_threads(1)  # workers split the cores between them
     if _worker_context is None or _worker_context.config != config:
         _worker_context = SearchContext.build(config)
+    _worker_context.preload()
 
 
 def _warn_if_live(context: SearchContext) -> None:
@@ -108,19 +112,13 @@ def _run_in_worker(run_index: int) -> tuple[int, str]:
 
 
 def _execute(
-    config: SearchConfig, pending: list[int], workers: int, context: SearchContext | None
+    config: SearchConfig, pending: list[int], executor: Executor, context: SearchContext | None = None
 ) -> Iterator[tuple[int, str]]:
-    if workers <= 1 or len(pending) <= 1:
-        context = context or SearchContext.build(config)
-        for index in pending:
-            yield index, encode_run(run_one(context, index))
-        return
+    """``(run index, encoded record)`` of each pending run, as the executor's workers finish them."""
     global _worker_context
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    _worker_context = context  # inherited by forked workers: tables and scores are not reloaded
+    _worker_context = context  # an in-process executor runs with it: nothing is built twice
     try:
-        with multiprocessing.get_context(method).Pool(min(workers, len(pending)), _init_worker, (config,)) as pool:
-            yield from pool.imap_unordered(_run_in_worker, pending, chunksize=1)
+        yield from executor.map_unordered(_run_in_worker, pending, init=_init_worker, init_args=(config,))
     finally:
         _worker_context = None
 
@@ -133,13 +131,16 @@ def run_many(
     ray_address: str | None = None,
     on_run: Callable[[int, bool], None] | None = None,
     context: SearchContext | None = None,
+    executor: Executor | None = None,
 ) -> list[dict]:
     """Run ``config.runs`` runs into ``out_dir`` (resuming), return the records sorted by run.
 
     ``on_run(index, existing)`` is called once per run: first for the runs already on disk
     (``existing=True``), then as each new one finishes; the experiment's progress bar uses it.
+    ``executor`` (an experiment passes one for all its configs, so workers start once) wins
+    over ``backend``, ``ray_address`` and ``config.workers``.
     """
-    if backend not in BACKENDS:
+    if executor is None and backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     out = check_out_dir(out_dir or config.out)
     fingerprint = config_fingerprint(config)
@@ -148,10 +149,13 @@ def run_many(
         context = SearchContext.build(config)  # validates everything before anything is written
     out.mkdir(parents=True, exist_ok=True)
     with OutDirLock(out):
-        return _run_locked(config, out, context, fingerprint, show_progress, backend, ray_address, on_run)
+        if executor is not None:
+            return _run_locked(config, out, context, fingerprint, show_progress, executor, on_run)
+        with make_executor(backend, config.workers, ray_address=ray_address) as own:
+            return _run_locked(config, out, context, fingerprint, show_progress, own, on_run)
 
 
-def _run_locked(config, out, context, fingerprint, show_progress, backend, ray_address, on_run) -> list[dict]:
+def _run_locked(config, out, context, fingerprint, show_progress, executor, on_run) -> list[dict]:
     config_path = out / CONFIG
     progress_path = out / PROGRESS
     stored = read_json(config_path, "config fingerprint")
@@ -173,13 +177,7 @@ def _run_locked(config, out, context, fingerprint, show_progress, backend, ray_a
     pending = [i for i in range(config.runs) if i not in done]
     if pending:
         _warn_if_live(context)
-        if backend == "ray":
-            from nasearch.ray_backend import execute_on_ray
-
-            stream: Iterable[tuple[int, str]] = execute_on_ray(config, pending, address=ray_address)
-        else:
-            context.preload()
-            stream = _execute(config, pending, config.workers, context)
+        stream = _execute(config, pending, executor, context)
         bar = tqdm(total=config.runs, initial=config.runs - len(pending), desc=config.label, unit="run",
                    disable=not show_progress, dynamic_ncols=True)
         with progress_path.open("a") as log, bar:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from nasearch.config import SearchConfig, checked_number, parse_search_config, read_yaml
 from nasearch.errors import UsageError
 from nasearch.execution import read_progress, run_many
+from nasearch.executor import make_executor
 from nasearch.pairs import ROLES, TRIVIAL_PROXIES, Pair, check_role, infer_role
 from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir,
                               read_json)
@@ -327,14 +328,15 @@ def run_experiment(
     sessions) because it is the one thing that differs between two runs of the same config.
     """
     out = check_out_dir(config.out)
+    executor = make_executor(backend, config.workers, ray_address=ray_address)  # a bad backend: one line, first
     contexts = check_entries(config)  # every mistake is found before the first run starts
     out.mkdir(parents=True, exist_ok=True)
-    with OutDirLock(out):
-        return _run_experiment_locked(config, out, show_progress, backend, ray_address, contexts)
+    with OutDirLock(out), executor:  # one set of workers for every searcher of the experiment
+        return _run_experiment_locked(config, out, show_progress, backend, executor, contexts)
 
 
 def _run_experiment_locked(config: ExperimentConfig, out: Path, show_progress: bool, backend: str,
-                           ray_address: str | None, contexts: dict) -> dict[str, list[dict]]:
+                           executor: Any, contexts: dict) -> dict[str, list[dict]]:
     timing_path = out / TIMING_FILE
     timing = _read_timing(timing_path)
     atomic_write_text(out / EXPERIMENT_FILE, json.dumps(describe(config), indent=2, default=str) + "\n")
@@ -371,8 +373,8 @@ def _run_experiment_locked(config: ExperimentConfig, out: Path, show_progress: b
                         record_timing()  # a kill loses at most this interval's wall time
 
             try:
-                records = run_many(searcher, show_progress=False, backend=backend, ray_address=ray_address,
-                                   on_run=on_run, context=contexts.get(searcher.label))
+                records = run_many(searcher, show_progress=False, on_run=on_run, context=contexts.get(searcher.label),
+                                   executor=executor)
             finally:
                 record_timing()
             results[searcher.label] = records

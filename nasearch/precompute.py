@@ -10,11 +10,13 @@ network init per (arch, seed), same batch, same CPU-seconds measure.
 
 Architectures are computed in a fixed pseudo-random order (not index order), so a partial
 table is a uniform sample of the space, and ``--limit N`` always means the same N archs.
+
+:func:`compute_scores` is the one scoring path (``nasearch correlate`` uses it too): the
+workers of an :class:`nasearch.executor.Executor`, one torch thread each, or one per GPU.
 """
 from __future__ import annotations
 
 import datetime
-import multiprocessing
 import os
 import platform
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nasearch.errors import UsageError
+from nasearch.executor import Executor, make_executor
 from nasearch.proxies.data import DataSource
 from nasearch.proxies.store import TABLES_DIR, ScoreCache, ScoreKey, ScoreRecord, read_table, table_paths, write_table
 
@@ -45,7 +48,8 @@ GPU_SECONDS_MEANING = (
 class PrecomputeJob:
     """What to compute: picklable, so that spawned workers rebuild everything from it."""
 
-    space: dict = field(default_factory=lambda: {"name": "nb201"})  # as config's ``space:``
+    #: as config's ``space:`` (workers load it); or a loaded space, for an in-process or picklable one
+    space: Any = field(default_factory=lambda: {"name": "nb201"})
     proxy: str = "gradsign"
     dataset: str = "cifar10"
     batch_size: int = 128
@@ -72,7 +76,9 @@ class PrecomputeJob:
         """A scorer that always computes (no tables, no cache): the cache is written here."""
         from nasearch.loading import load_space
 
-        return self.scorer_spec().build(space if space is not None else load_space(self.space), self.data, None)
+        if space is None:
+            space = load_space(self.space) if isinstance(self.space, dict) else self.space
+        return self.scorer_spec().build(space, self.data, None)
 
 
 @dataclass(frozen=True)
@@ -131,17 +137,14 @@ def merge_packaged_table(scorer: Any, cache: ScoreCache, job: PrecomputeJob, dir
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(job: PrecomputeJob, threads: int = 1, devices: Any = None) -> None:
-    """``devices``: a queue of device strings, one taken by each worker (one worker per GPU)."""
-    import torch
-
-    torch.set_num_threads(threads)
-    if devices is not None:
+def _init_worker(job: PrecomputeJob, device: str | None = None) -> None:
+    """Once per worker process and job: its scorer and its own cache connection.
+    ``device``: this worker's own, when the executor runs one worker per GPU."""
+    if device is not None:
         from dataclasses import replace
 
-        job = replace(job, device=devices.get())
-    scorer = job.scorer()
-    _WORKER.update(scorer=scorer, cache=ScoreCache(job.cache_dir))
+        job = replace(job, device=device)
+    _WORKER.update(scorer=job.scorer(), cache=ScoreCache(job.cache_dir))
 
 
 def _compute_one(arch_id: str) -> tuple[str, float]:
@@ -152,36 +155,13 @@ def _compute_one(arch_id: str) -> tuple[str, float]:
     return arch_id, record.seconds
 
 
-def _run_in_process(job: PrecomputeJob, todo: list[str]) -> Iterator[tuple[str, float]]:
-    import torch
-
-    threads = torch.get_num_threads()
+def compute_scores(job: PrecomputeJob, arch_ids: list[str], executor: Executor) -> Iterator[tuple[str, float]]:
+    """Compute ``job``'s score of each arch with :meth:`ProxyScorer.compute` and commit it to the
+    job's cache, in ``executor``'s workers; yield ``(arch_id, seconds)`` as each is committed."""
     try:
-        _init_worker(job)
-        for arch_id in todo:
-            yield _compute_one(arch_id)
+        yield from executor.map_unordered(_compute_one, arch_ids, init=_init_worker, init_args=(job,))
     finally:
-        torch.set_num_threads(threads)
-        _WORKER.clear()
-
-
-def _run_pool(
-    job: PrecomputeJob, todo: list[str], workers: int, devices: list[str] | None = None
-) -> Iterator[tuple[str, float]]:
-    # spawn, not fork: a forked torch can deadlock (and CUDA cannot fork), and spawn works on every OS
-    context = multiprocessing.get_context("spawn")
-    queue = None
-    if devices:  # one worker per device, each pinned to its own by the queue
-        queue = context.Queue()
-        for device in devices[:workers]:
-            queue.put(device)
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(job, 1, queue))
-    try:
-        yield from pool.imap_unordered(_compute_one, todo, chunksize=1)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+        _WORKER.clear()  # an in-process executor ran here: drop the scorer and its connection
 
 
 def precompute(
@@ -219,18 +199,15 @@ def precompute(
     done_before = len(targets) - len(todo)
     if todo:
         scorer.check_data()  # fail on bad data here, with a usage error, not inside a worker
-    if workers == 1:
-        stream = _run_in_process(job, todo)
-    else:
-        stream = _run_pool(job, todo, min(workers, len(todo)), devices if devices and len(devices) > 1 else None)
     computed, cpu_seconds = 0, 0.0
     if todo:
         from tqdm import tqdm
 
+        executor = make_executor("local", workers, devices=devices if devices and len(devices) > 1 else None)
         bar = tqdm(total=len(targets), initial=done_before, unit="arch", disable=not progress, smoothing=0.05,
                    desc=f"{key.proxy} b{key.batch_size} s{key.seed}")
-        with bar:
-            for _, seconds in stream:
+        with bar, executor:
+            for _, seconds in compute_scores(job, todo, executor):
                 computed += 1
                 cpu_seconds += seconds
                 bar.update(1)

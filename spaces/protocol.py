@@ -151,7 +151,7 @@ CAPABILITY_DECLARATIONS: tuple[Capability, ...] = (
 #: Optional single members: used when present, never required.
 OPTIONAL_MEMBERS: tuple[Method, ...] = (
     Method("all_archs", (), "every architecture of the space (`nasearch precompute`; counting packaged scores)"),
-    Method("preload", (), "load lazily-read data once, before worker processes fork"),
+    Method("preload", (), "load lazily-read data once per process, before its first run (every worker process calls it)"),
     Method("model_size_mb", ("arch",), "the network's size in MB (the official NB201 backends report it)"),
 )
 

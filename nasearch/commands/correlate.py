@@ -71,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
     result = run_study(space, proxies, Path(args.out), n=args.n, dataset=args.dataset, batch_size=args.batch_size,
                        seed=args.seed, data=data, cache_dir=args.cache_dir, workers=args.workers,
                        pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress,
-                       bootstrap=args.bootstrap, options=options, device=device)
+                       bootstrap=args.bootstrap, options=options, device=device, space_spec=spec)
     print((Path(args.out) / "correlation.md").read_text())
     print((Path(args.out) / "selection.md").read_text())
     print(f"outputs: {args.out} ({len(result.arch_ids)} archs)")

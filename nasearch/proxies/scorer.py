@@ -165,8 +165,9 @@ class ProxyScorer:
 
     # -- the public view of what is stored ---------------------------------------------------
     def stored(self, arch_id: str) -> bool:
-        """Whether a score for ``arch_id`` exists without computing (memo, table or cache)."""
+        """Whether a score for ``arch_id`` exists without computing (memo, table, the space's own or cache)."""
         return (arch_id in self._memo or arch_id in self._table
+                or (self.space_scores and self.space.proxy_score(self.spec.name, self.space.from_id(arch_id)) is not None)
                 or (self.cache is not None and self.cache.get(self.key, arch_id) is not None))
 
     def known_count(self) -> int:
