@@ -144,7 +144,6 @@ def run_many(
         raise UsageError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     out = check_out_dir(out_dir or config.out)
     fingerprint = config_fingerprint(config)
-    config_path = out / CONFIG
     if context is None or context.config != config:
         context = SearchContext.build(config)  # validates everything before anything is written
     out.mkdir(parents=True, exist_ok=True)

@@ -45,11 +45,15 @@ class SearchContext:
         return found
 
     @classmethod
-    def build(cls, config: SearchConfig) -> "SearchContext":
-        space = load_space(config.space)
+    def build(cls, config: SearchConfig, space: Any = None, scorer: Any = None) -> "SearchContext":
+        """The one way to make a context: load (or take) the space, check the searcher's needs and
+        arguments, build the hook's scorer. ``space`` / ``scorer`` are for callers that already hold
+        one (a space object built in Python, a test's recording scorer); the checks are the same."""
+        space = load_space(config.space) if space is None else space
         searcher_cls = searcher_class(config.searcher["name"])
         check_capabilities(searcher_cls, space)
-        scorer = build_scorer(config, space)  # None when the hook's selection scores nothing
+        if scorer is None:
+            scorer = build_scorer(config, space)  # None when the hook's selection scores nothing
         predictor = build_predictor_spec(config, space, scorer)  # checked against the space now
         context = cls(config, space, searcher_cls, scorer, predictor)
         context.new_searcher(SimulatedClock(config.budget_seconds))  # fail on bad args before any run

@@ -2,7 +2,11 @@
 import torch
 from torch import nn
 
+from nasearch.clock import ProxyCostPolicy
+from nasearch.config import HookConfig, SearchConfig
 from nasearch.proxies.store import ScoreRecord
+from nasearch.runner import SearchContext
+from spaces.protocol import Evaluation
 
 
 class TiedLinears(nn.Module):
@@ -43,3 +47,60 @@ class CountingScorer:
 
     def check_data(self):
         pass
+
+
+class ToySpace:
+    """``edges`` categorical choices over ``ops`` options; fitness rewards op ``target`` on edge 0."""
+
+    name = "toy"
+    version = "1"
+
+    def __init__(self, edges: int = 2, ops: int = 3, target: int = 2) -> None:
+        self.edges, self.ops, self.target = edges, ops, target
+
+    def sample(self, rng):
+        return tuple(int(i) for i in rng.integers(self.ops, size=self.edges))
+
+    def mutate(self, arch, rng):
+        edge = int(rng.integers(self.edges))
+        new = int(rng.integers(self.ops - 1))
+        new += new >= arch[edge]
+        return arch[:edge] + (new,) + arch[edge + 1:]
+
+    def fitness(self, arch) -> float:
+        return 90.0 + 5.0 * (arch[0] == self.target) + 0.1 * sum(arch)
+
+    def query(self, arch, rng):
+        return Evaluation(self.fitness(arch), 10.0)
+
+    def final_metrics(self, arch):
+        return {"toy_valid": self.fitness(arch)}
+
+    def arch_id(self, arch):
+        return "-".join(map(str, arch))
+
+    def from_id(self, arch_id):
+        return tuple(int(p) for p in arch_id.split("-"))
+
+    def build_network(self, arch, num_classes):
+        raise NotImplementedError("toy space has no networks")
+
+    def choices(self):
+        return [[f"op{j}" for j in range(self.ops)]] * self.edges
+
+    def encode(self, arch):
+        return tuple(arch)
+
+    def decode(self, indices):
+        return tuple(int(i) for i in indices)
+
+
+def search_context(space, searcher: str, budget: float = 3000.0, scorer=None, k: int = 5, seed: int = 0,
+                   args=None, cost=ProxyCostPolicy("lookup")) -> SearchContext:
+    """A context for ``space`` (an object) and a registered searcher, built by
+    :meth:`SearchContext.build` like every real run (capabilities and arguments checked); with a
+    ``scorer`` the hook selects by it (the config names ``params`` only as a label)."""
+    hook = HookConfig(proxy="params", k=k, cost=cost) if scorer is not None else None
+    config = SearchConfig(space={"name": space.name}, searcher={"name": searcher, "args": args or {}},
+                          hook=hook, budget_seconds=budget, seed=seed, label="t")
+    return SearchContext.build(config, space=space, scorer=scorer)

@@ -6,15 +6,14 @@ import socket
 import numpy as np
 import pytest
 
-from nasearch.clock import ProxyCostPolicy, SimulatedClock
-from nasearch.config import HookConfig, SearchConfig
+from nasearch.clock import ProxyCostPolicy
 from nasearch.hook import PoolSelector
 from nasearch.runner import SearchContext, run_one
 from searchers._hpbandster_compat import BracketSchedule, IsolatedNumpyRandom, budget_to_epochs, config_space, quiet
 from searchers.bohb import BOHB, Hyperband, has_fidelity
 from spaces.protocol import Evaluation
 
-from fakes import CountingScorer
+from fakes import CountingScorer, search_context
 
 SECONDS_PER_EPOCH = 10.0
 
@@ -76,13 +75,6 @@ class FidelitySpace:
 
     def decode(self, indices):
         return tuple(int(i) for i in indices)
-
-
-def context(space, cls, budget=3000.0, scorer=None, k=5, seed=0, args=None, cost=ProxyCostPolicy("lookup")):
-    hook = HookConfig(proxy="params", k=k, cost=cost) if scorer is not None else None
-    config = SearchConfig(space={"name": space.name}, searcher={"name": cls.name, "args": args or {}},
-                          hook=hook, budget_seconds=budget, seed=seed, label="t")
-    return SearchContext(config, space, cls, scorer)
 
 
 def drive(searcher, space, steps, rng):
@@ -151,11 +143,11 @@ def test_hyperband_runs_hpbandster_brackets_in_epochs():
 
 def test_costs_depend_on_the_budget_and_the_clock_stops_exactly():
     space = FidelitySpace()
-    unlimited = run_one(context(space, BOHB, budget=4000.0), 1)  # ~50 trials, a KDE model included
+    unlimited = run_one(search_context(space, BOHB.name, budget=4000.0), 1)  # ~50 trials, a KDE model included
     costs = np.diff([0.0] + unlimited["trajectory"]["t"])
     np.testing.assert_allclose(costs, [SECONDS_PER_EPOCH * e for e in unlimited["trajectory"]["epochs"]])
     for budget in (35.0, 200.0, 777.0):
-        record = run_one(context(space, BOHB, budget=budget), 1)
+        record = run_one(search_context(space, BOHB.name, budget=budget), 1)
         fits = int(np.searchsorted(np.cumsum(costs), budget, side="right"))
         assert record["evaluations"] == fits  # stops at the first trial the budget cannot pay
         assert record["simulated_seconds"] == pytest.approx(np.cumsum(costs)[fits - 1])
@@ -164,10 +156,10 @@ def test_costs_depend_on_the_budget_and_the_clock_stops_exactly():
 
 def test_incumbent_counts_only_full_budget_results():
     space = FidelitySpace()
-    record = run_one(context(space, Hyperband, budget=150.0), 0)  # nine 1-epoch trials and part of a rung
+    record = run_one(search_context(space, Hyperband.name, budget=150.0), 0)  # nine 1-epoch trials and part of a rung
     assert set(record["trajectory"]["epochs"]) <= {1, 4}
     assert record["best_arch"] is None and record["incumbents"] == []
-    record = run_one(context(space, Hyperband, budget=20000.0), 0)
+    record = run_one(search_context(space, Hyperband.name, budget=20000.0), 0)
     full = [f for f, e in zip(record["trajectory"]["fitness"], record["trajectory"]["epochs"]) if e == 12]
     assert record["best_fitness"] == max(full)
 
@@ -175,10 +167,10 @@ def test_incumbent_counts_only_full_budget_results():
 @pytest.mark.parametrize("cls", [BOHB, Hyperband])
 def test_same_seed_same_run(cls):
     space = FidelitySpace()
-    first = run_one(context(space, cls, budget=4000.0, seed=3), 2)
+    first = run_one(search_context(space, cls.name, budget=4000.0, seed=3), 2)
     np.random.seed(999)  # the global numpy state must not matter
-    again = run_one(context(space, cls, budget=4000.0, seed=3), 2)
-    other = run_one(context(space, cls, budget=4000.0, seed=3), 5)
+    again = run_one(search_context(space, cls.name, budget=4000.0, seed=3), 2)
+    other = run_one(search_context(space, cls.name, budget=4000.0, seed=3), 5)
     assert first == again
     assert first["trajectory"]["arch"] != other["trajectory"]["arch"]
 
@@ -245,7 +237,7 @@ def test_g_hb_picks_each_configuration_from_k_random_architectures():
 def test_g_bohb_scores_k_model_candidates_per_new_configuration():
     space = FidelitySpace(fidelity=False)
     scorer = CountingScorer(space, lambda arch: arch[1])
-    record = run_one(context(space, BOHB, budget=SECONDS_PER_EPOCH * 12 * 40, scorer=scorer, k=3), 0)
+    record = run_one(search_context(space, BOHB.name, budget=SECONDS_PER_EPOCH * 12 * 40, scorer=scorer, k=3), 0)
     assert record["evaluations"] == 40
     assert record["proxy_scores"] == 41 * 3  # the 41st pool was scored before its training was refused
     assert np.mean([space.from_id(a)[1] for a in record["trajectory"]["arch"]]) > 1.5  # proxy prefers op2 on edge 1
@@ -254,7 +246,7 @@ def test_g_bohb_scores_k_model_candidates_per_new_configuration():
 def test_proxy_cost_can_end_the_run_while_sampling_a_bracket():
     space = FidelitySpace()
     scorer = CountingScorer(space, lambda arch: 0.0)
-    record = run_one(context(space, Hyperband, budget=100.0, scorer=scorer, k=2, cost=ProxyCostPolicy.parse(4.0)), 0)
+    record = run_one(search_context(space, Hyperband.name, budget=100.0, scorer=scorer, k=2, cost=ProxyCostPolicy.parse(4.0)), 0)
     # each new 1-epoch configuration costs 2 distinct proxy scores (<= 8 s) + 10 s of training
     assert record["simulated_seconds"] <= 100.0
     assert record["evaluations"] >= 5
@@ -267,7 +259,7 @@ def test_no_sockets_are_opened(monkeypatch):
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     for cls in (BOHB, Hyperband):
-        record = run_one(context(FidelitySpace(), cls, budget=3000.0), 0)
+        record = run_one(search_context(FidelitySpace(), cls.name, budget=3000.0), 0)
         assert record["evaluations"] > 10
 
 
@@ -407,8 +399,8 @@ def test_accelerated_bohb_runs_exactly_as_hpbandster_with_statsmodels(monkeypatc
     import searchers.bohb as bohb_module
 
     space = FidelitySpace(edges=4, ops=4)
-    accelerated = [run_one(context(space, BOHB, budget=6000.0, seed=1), i) for i in range(3)]
+    accelerated = [run_one(search_context(space, BOHB.name, budget=6000.0, seed=1), i) for i in range(3)]
     monkeypatch.setattr(bohb_module, "ACCELERATE_KDE", False)
-    plain = [run_one(context(space, BOHB, budget=6000.0, seed=1), i) for i in range(3)]
+    plain = [run_one(search_context(space, BOHB.name, budget=6000.0, seed=1), i) for i in range(3)]
     assert accelerated == plain
     assert len(accelerated[0]["trajectory"]["arch"]) > 20  # the KDE was fitted and used

@@ -4,69 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasearch.clock import ProxyCostPolicy, SimulatedClock
-from nasearch.config import HookConfig, SearchConfig
+from nasearch.clock import ProxyCostPolicy
 from nasearch.errors import UsageError
 from nasearch.hook import PoolSelector
 from nasearch.loading import check_capabilities
-from nasearch.runner import SearchContext, run_one
+from nasearch.runner import run_one
 from searchers.reinforce import Adam, CategoricalPolicy, MovingAverageBaseline, Reinforce
 from spaces.protocol import Evaluation
 
-from fakes import CountingScorer
-
-
-class ToySpace:
-    """``edges`` categorical choices over ``ops`` options; fitness rewards op ``target`` on edge 0."""
-
-    name = "toy"
-    version = "1"
-
-    def __init__(self, edges: int = 2, ops: int = 3, target: int = 2) -> None:
-        self.edges, self.ops, self.target = edges, ops, target
-
-    def sample(self, rng):
-        return tuple(int(i) for i in rng.integers(self.ops, size=self.edges))
-
-    def mutate(self, arch, rng):
-        edge = int(rng.integers(self.edges))
-        new = int(rng.integers(self.ops - 1))
-        new += new >= arch[edge]
-        return arch[:edge] + (new,) + arch[edge + 1:]
-
-    def fitness(self, arch) -> float:
-        return 90.0 + 5.0 * (arch[0] == self.target) + 0.1 * sum(arch)
-
-    def query(self, arch, rng):
-        return Evaluation(self.fitness(arch), 10.0)
-
-    def final_metrics(self, arch):
-        return {"toy_valid": self.fitness(arch)}
-
-    def arch_id(self, arch):
-        return "-".join(map(str, arch))
-
-    def from_id(self, arch_id):
-        return tuple(int(p) for p in arch_id.split("-"))
-
-    def build_network(self, arch, num_classes):
-        raise NotImplementedError("toy space has no networks")
-
-    def choices(self):
-        return [[f"op{j}" for j in range(self.ops)]] * self.edges
-
-    def encode(self, arch):
-        return tuple(arch)
-
-    def decode(self, indices):
-        return tuple(int(i) for i in indices)
-
-
-def context(space, searcher="reinforce", budget=500.0, scorer=None, k=10, seed=0, args=None):
-    hook = HookConfig(proxy="params", k=k, cost=ProxyCostPolicy("lookup")) if scorer is not None else None
-    config = SearchConfig(space={"name": space.name}, searcher={"name": searcher, "args": args or {}},
-                          hook=hook, budget_seconds=budget, seed=seed, label="t")
-    return SearchContext(config, space, Reinforce, scorer)
+from fakes import CountingScorer, ToySpace, search_context
 
 
 def test_log_prob_gradient_matches_finite_differences():
@@ -190,9 +136,9 @@ def test_g_reinforce_updates_the_policy_with_the_trained_arch():
 
 def test_runs_are_deterministic_and_stop_on_the_budget():
     space = ToySpace(edges=3, ops=4)
-    first = run_one(context(space, budget=235.0), 3)
-    again = run_one(context(space, budget=235.0), 3)
-    other = run_one(context(space, budget=235.0), 4)
+    first = run_one(search_context(space, "reinforce", k=10, budget=235.0), 3)
+    again = run_one(search_context(space, "reinforce", k=10, budget=235.0), 3)
+    other = run_one(search_context(space, "reinforce", k=10, budget=235.0), 4)
     assert first == again
     assert first["trajectory"]["arch"] != other["trajectory"]["arch"]
     assert first["evaluations"] == 23 and first["simulated_seconds"] == 230.0  # 10 s each, the 24th refused
@@ -201,7 +147,7 @@ def test_runs_are_deterministic_and_stop_on_the_budget():
 def test_g_reinforce_run_counts_k_scores_per_evaluation():
     space = ToySpace(edges=3, ops=4)
     scorer = CountingScorer(space, lambda arch: arch[0])
-    record = run_one(context(space, budget=200.0, scorer=scorer, k=6), 0)
+    record = run_one(search_context(space, "reinforce", budget=200.0, scorer=scorer, k=6), 0)
     assert record["evaluations"] == 20
     # the 21st step scored its pool before the clock refused its training
     assert record["proxy_scores"] == 21 * 6

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import platform
-import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
