@@ -205,7 +205,9 @@ def selection_experiment(
             choice = pool[int(np.argmax(np.where(np.isnan(signed), -np.inf, signed)))]
             for metric, accuracy in accuracies.items():
                 picked.setdefault((proxy, metric), []).append(accuracy[choice])
-    return [Selection(method, metric, float(np.mean(v)), float(np.std(v)), len(v)) for (method, metric), v in picked.items()]
+    from nasearch.stats import mean_std
+
+    return [Selection(method, metric, *mean_std(v), len(v)) for (method, metric), v in picked.items()]
 
 
 # -- outputs -------------------------------------------------------------------------------
@@ -373,5 +375,5 @@ def run_study(
         f"architectures, the paper's ρ in parentheses, Kendall τ."))
     (out / "selection.md").write_text(selection_markdown(
         selections, metrics, f"Best of {min(pool_size, len(arch_ids))} random archs by each proxy, {repeats} repeats, "
-        f"accuracy (%) mean ± std ({setting})."))
+        f"accuracy (%) mean ± sample std ({setting})."))
     return StudyResult(arch_ids, scores, accuracies, correlations, selections)

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats
 
+from nasearch.stats import mean_std
+
 DEFAULT_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
 FIELDS = ["predictor", "train_size", "trial", "kendall", "sparse_kendall", "spearman", "pearson", "precision10",
           "precision20", "init_seconds", "fit_seconds", "query_seconds"]
@@ -172,8 +174,7 @@ def summarise(rows: list[dict]) -> list[dict]:
         summary = {"predictor": name, "train_size": size, "trials": len(items)}
         for key in FIELDS[3:]:
             values = np.array([i[key] for i in items])
-            summary[key] = float(values.mean())
-            summary[key + "_sd"] = float(values.std())
+            summary[key], summary[key + "_sd"] = mean_std(values)
         out.append(summary)
     order = {n: i for i, n in enumerate(dict.fromkeys(r["predictor"] for r in rows))}
     return sorted(out, key=lambda s: (order[s["predictor"]], s["train_size"]))
