@@ -47,9 +47,11 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
         return len(set(np.argsort(-y_true)[:k]) & set(np.argsort(-y_pred)[:k])) / k
 
     constant = np.all(y_pred == y_pred[0])
+    rounded = np.round(y_pred, 1)
     return {
         "kendall": 0.0 if constant else float(stats.kendalltau(y_true, y_pred)[0]),
-        "sparse_kendall": 0.0 if constant else float(stats.kendalltau(y_true, np.round(y_pred, 1))[0]),
+        # NASLib's sparse tau: predictions rounded to 0.1; rounding can make them constant (tau undefined): 0
+        "sparse_kendall": 0.0 if constant or np.all(rounded == rounded[0]) else float(stats.kendalltau(y_true, rounded)[0]),
         "spearman": 0.0 if constant else float(stats.spearmanr(y_true, y_pred)[0]),
         "pearson": 0.0 if constant else float(stats.pearsonr(y_true, y_pred)[0]),
         "precision10": precision(10),

@@ -148,3 +148,11 @@ def test_study_small_and_resumable(tmp_path):
     assert len(list(csv.DictReader((out / "results.csv").open()))) == 6
     xgb30 = [float(r["kendall"]) for r in rows if r["train_size"] == "30"]
     assert all(t > 0.1 for t in xgb30)
+
+
+def test_sparse_kendall_is_zero_not_nan_when_rounding_makes_predictions_constant():
+    from nasearch.predictor_study import metrics
+
+    y = np.array([90.0, 91.0, 92.0, 93.0])
+    values = metrics(y, np.array([91.01, 91.02, 91.03, 91.04]))  # all round to 91.0
+    assert values["kendall"] == pytest.approx(1.0) and values["sparse_kendall"] == 0.0
