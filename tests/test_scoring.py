@@ -129,3 +129,17 @@ def test_live_cpu_scores_are_measured_on_one_thread_whatever_the_process_uses(sp
         assert torch.get_num_threads() == 2  # the process's own setting is restored
     finally:
         torch.set_num_threads(before)
+
+
+def test_batch_seed_decouples_the_batch_draw_from_the_init_and_gets_its_own_key(space, tiny_npz):
+    data = DataSource(npz=str(tiny_npz))
+    same = ProxyScorer(space, "grad_norm", batch_size=8, seed=1, data=data)
+    explicit = ProxyScorer(space, "grad_norm", batch_size=8, seed=1, batch_seed=1, data=data)
+    other = ProxyScorer(space, "grad_norm", batch_size=8, seed=1, batch_seed=2, data=data)
+    arch = (0, 1, 2, 3, 4, 0)
+    assert same.key == explicit.key and "[batch_seed=2]" in other.key.proxy
+    assert same.data_label() != other.data_label()  # other images: another digest
+    assert same.compute(arch).score != other.compute(arch).score
+    init_two = ProxyScorer(space, "grad_norm", batch_size=8, seed=2, batch_seed=1, data=data)
+    assert init_two.data_label() == same.data_label()  # the same images, another initialisation
+    assert ProxyScorer(space, "params", seed=0, batch_seed=5).key == ProxyScorer(space, "params").key  # no data: no batch

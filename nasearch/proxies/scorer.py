@@ -119,7 +119,12 @@ class ProxyScorer:
         options: dict | None = None,
         use_tables: bool = True,
         device: str = "cpu",
+        batch_seed: int | None = None,
     ) -> None:
+        """``seed`` seeds every network's initialisation and, unless ``batch_seed`` is given, the
+        draw of the proxy batch; a ``batch_seed`` different from ``seed`` decouples the two (the
+        key's proxy name then says ``[batch_seed=N]``, so such scores never share a key with the
+        usual ones)."""
         from nasearch.device import resolve_device
 
         #: "cpu" or "cuda:N"; validated here, before any run
@@ -148,7 +153,11 @@ class ProxyScorer:
         self.num_classes = int(getattr(space, "num_classes", 10)) if self.space_data else NUM_CLASSES[dataset]
         self.batch_size = int(batch_size)
         key_batch = self.batch_size if self.spec.needs_data else 0  # no batch, no batch size in the key
-        self.key = ScoreKey(f"{space.name}@{space.version}", key_name(self.spec, options), dataset, key_batch, int(seed))
+        self.batch_seed = int(seed) if batch_seed is None or not self.spec.needs_data else int(batch_seed)
+        name = key_name(self.spec, options)
+        if self.batch_seed != int(seed):
+            name += f"[batch_seed={self.batch_seed}]"
+        self.key = ScoreKey(f"{space.name}@{space.version}", name, dataset, key_batch, int(seed))
         self.data = data or DataSource()
         self.cache = cache
         self._memo: dict[str, ScoreRecord] = {}
@@ -282,7 +291,7 @@ class ProxyScorer:
             return "none"
         if self.space_data:
             return f"space:{self.space.name}"
-        return f"{self.data.describe()}#{_cached_digest(self.data, self.batch_size, self.key.seed)}"
+        return f"{self.data.describe()}#{_cached_digest(self.data, self.batch_size, self.batch_seed)}"
 
     def _device_batch(self):
         inputs, labels = self._batch()
@@ -296,9 +305,9 @@ class ProxyScorer:
     def _batch(self):
         if self.space_data:
             if self._space_batch is None:
-                self._space_batch = self.space.proxy_batch(self.batch_size, self.key.seed)
+                self._space_batch = self.space.proxy_batch(self.batch_size, self.batch_seed)
             return self._space_batch
-        return _cached_batch(self.data, self.batch_size, self.key.seed)
+        return _cached_batch(self.data, self.batch_size, self.batch_seed)
 
 
 class SeedAveragedScorer:
