@@ -13,19 +13,21 @@ from searchers._hpbandster_compat import BracketSchedule, IsolatedNumpyRandom, b
 from searchers.bohb import BOHB, Hyperband, has_fidelity
 from spaces.protocol import Evaluation
 
-from fakes import CountingScorer, search_context
+from fakes import CountingScorer, ToySpace, search_context
 
 SECONDS_PER_EPOCH = 10.0
 
 
-class FidelitySpace:
-    """Three 3-way choices; accuracy after ``e`` epochs is ``quality * e / max_epochs``, cost ``10 s * e``."""
+class FidelitySpace(ToySpace):
+    """Three 3-way choices; accuracy after ``e`` epochs is ``quality * e / max_epochs``, cost ``10 s * e``
+    (sampling, mutation, ids and the encoding are the shared :class:`fakes.ToySpace`'s)."""
 
     name = "toy_mf"
     version = "1"
 
     def __init__(self, fidelity: bool = True, max_epochs: int = 12, edges: int = 3, ops: int = 3) -> None:
-        self.fidelity, self._max_epochs, self.edges, self.ops = fidelity, max_epochs, edges, ops
+        super().__init__(edges=edges, ops=ops)
+        self.fidelity, self._max_epochs = fidelity, max_epochs
 
     @property
     def max_epochs(self) -> int:
@@ -36,15 +38,6 @@ class FidelitySpace:
 
     def quality(self, arch) -> float:
         return 50.0 + 10.0 * sum(arch) + (arch[0] == 1) * 3.0
-
-    def sample(self, rng):
-        return tuple(int(i) for i in rng.integers(self.ops, size=self.edges))
-
-    def mutate(self, arch, rng):
-        edge = int(rng.integers(self.edges))
-        new = int(rng.integers(self.ops - 1))
-        new += new >= arch[edge]
-        return arch[:edge] + (new,) + arch[edge + 1:]
 
     def query(self, arch, rng):
         return Evaluation(self.quality(arch) + float(rng.normal(0, 0.01)), SECONDS_PER_EPOCH * self._max_epochs)
@@ -57,24 +50,6 @@ class FidelitySpace:
 
     def final_metrics(self, arch):
         return {"toy_valid": self.quality(arch)}
-
-    def arch_id(self, arch):
-        return "-".join(map(str, arch))
-
-    def from_id(self, arch_id):
-        return tuple(int(p) for p in arch_id.split("-"))
-
-    def build_network(self, arch, num_classes):
-        raise NotImplementedError
-
-    def choices(self):
-        return [[f"op{j}" for j in range(self.ops)]] * self.edges
-
-    def encode(self, arch):
-        return tuple(arch)
-
-    def decode(self, indices):
-        return tuple(int(i) for i in indices)
 
 
 def drive(searcher, space, steps, rng):
