@@ -66,9 +66,9 @@ class PoolSelector:
         self.scorer, self.k, self.cost, self.select = scorer, k, cost, select
         self.space = space if space is not None else getattr(scorer, "space", None)
         self._paid: set[str] = set()
-        #: simulated seconds owed, one entry per candidate looked at (0.0 when free or already
-        #: paid), in order; the runner charges them and counts each paid one as a proxy score
-        self._owed: list[float] = []
+        #: debts in order: a float per proxy score taken (0.0 when free or already paid), which the
+        #: runner charges and counts as a proxy score, and ``(seconds, kind)`` for other costs (:meth:`owe`)
+        self._owed: list = []
         self.scored = 0  # candidates looked at (repeats included), paid for or not
         #: proxy name -> arch ids whose score this run has paid (the hook's proxy included)
         self._paid_by: dict[str, set[str]] = {}
@@ -122,26 +122,28 @@ class PoolSelector:
 
     def score(self, arch: Any) -> float:
         record = self.scorer.score(arch)
-        arch_id = self.scorer.space.arch_id(arch)
-        if arch_id not in self._paid:
-            self._owed.append(self.cost.seconds(record.seconds))
-            self._paid.add(arch_id)
-        else:
-            self._owed.append(0.0)
+        self._owe_once(self._paid, arch, record.seconds)
         self.scored += 1
         return record.score
 
     def feature(self, proxy: str, scorer: Any, arch: Any) -> Any:
         """A zero-cost feature score for the predictor, owed as a proxy score once per (proxy, arch)."""
         record = scorer.score(arch)
+        self._owe_once(self._paid_by.setdefault(proxy, set()), arch, record.seconds)
+        return record
+
+    def _owe_once(self, paid: set, arch: Any, measured_seconds: float) -> None:
+        """Owe one proxy score: its cost by the policy the first time ``arch`` is in ``paid``, else 0."""
         arch_id = self.space.arch_id(arch)
-        paid = self._paid_by.setdefault(proxy, set())
         if arch_id not in paid:
-            self._owed.append(self.cost.seconds(record.seconds))
+            self._owed.append(self.cost.seconds(measured_seconds))
             paid.add(arch_id)
         else:
             self._owed.append(0.0)
-        return record
+
+    def owe(self, seconds: float, kind: str) -> None:
+        """Owe a non-proxy cost (``kind`` as the clock names it, e.g. ``"predictor"``), in order with the scores."""
+        self._owed.append((seconds, kind))
 
 
 @dataclass
@@ -184,11 +186,10 @@ class ChargedFeatures:
         return self._scorers[proxy]
 
     def scores(self, proxy: str, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        from nasearch.predictors.base import oriented_scores
+
         scorer = self._scorers[proxy]
-        sign = 1.0 if scorer.higher_is_better else -1.0
-        records = [self.pool.feature(proxy, scorer, a) for a in archs]
-        return (np.array([sign * r.score for r in records], dtype=float),
-                np.array([r.seconds for r in records], dtype=float))
+        return oriented_scores(scorer, [self.pool.feature(proxy, scorer, a) for a in archs])
 
 
 class OnlinePredictor:
@@ -220,7 +221,7 @@ class OnlinePredictor:
         start = time.process_time()
         model.fit(list(self.archs), list(self.fitness))  # reads (and owes) the training archs' features
         self.spec.measured_fit_seconds += time.process_time() - start
-        self.pool._owed.append((self.spec.cost.fit_seconds(n), "predictor"))
+        self.pool.owe(self.spec.cost.fit_seconds(n), "predictor")
         self.model, self.fitted_on = model, n
         self.fits += 1
         self.spec.fits += 1
@@ -230,10 +231,9 @@ class OnlinePredictor:
         if self.spec.trainable:
             self._refit_if_due()
         scores = np.asarray(self.model.predict(list(candidates)), dtype=float)
-        owed = self.pool._owed
         query = self.spec.cost.query_per_candidate * len(candidates)
         if query:
-            owed.append((query, "predictor"))
+            self.pool.owe(query, "predictor")
         per_arch = getattr(self.model, "arch_seconds", None)  # learning curves: their partial training
         if per_arch is not None:
             arch_id = self.pool.space.arch_id
@@ -241,7 +241,7 @@ class OnlinePredictor:
                 key = arch_id(arch)
                 if key not in self._curve_paid:
                     self._curve_paid.add(key)
-                    owed.append((float(seconds), "predictor"))
+                    self.pool.owe(float(seconds), "predictor")
         self.pool.scored += len(candidates)
         return candidates[int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))]
 

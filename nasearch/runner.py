@@ -70,12 +70,16 @@ class SearchContext:
             if callable(preload):
                 preload()
                 break
-        if self.scorer is not None:
-            self.scorer.warm()
+        for scorer in self.scorers():
+            scorer.warm()
+
+    def scorers(self) -> list:
+        """Every distinct proxy scorer a run of this config reads: the hook's, then the online
+        predictor's zero-cost features (the hook's own scorer is not listed twice)."""
+        found = [self.scorer] if self.scorer is not None else []
         if self.predictor is not None:
-            for scorer in self.predictor.scorers.values():
-                if scorer is not self.scorer:
-                    scorer.warm()
+            found += [s for s in self.predictor.scorers.values() if all(s is not f for f in found)]
+        return found
 
     def new_searcher(self, clock: SimulatedClock) -> Any:
         pool = None

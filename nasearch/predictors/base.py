@@ -119,10 +119,14 @@ class ZeroCostSource:
     def scores(self, proxy: str, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """(scores oriented higher-is-better, measured seconds per arch)."""
         scorer = self.scorer(proxy)
-        sign = 1.0 if scorer.higher_is_better else -1.0
-        records = [scorer.score(a) for a in archs]
-        return (np.array([sign * r.score for r in records], dtype=float),
-                np.array([r.seconds for r in records], dtype=float))
+        return oriented_scores(scorer, [scorer.score(a) for a in archs])
+
+
+def oriented_scores(scorer: Any, records: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``scorer``'s records as (scores oriented higher-is-better, measured seconds), one per arch."""
+    sign = 1.0 if scorer.higher_is_better else -1.0
+    return (np.array([sign * r.score for r in records], dtype=float),
+            np.array([r.seconds for r in records], dtype=float))
 
 
 def check_space(needs: PredictorNeeds, space: Any, name: str) -> None:
