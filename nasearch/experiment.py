@@ -308,15 +308,15 @@ def _check_scorer_data(context: Any) -> None:
     """Load the images of an entry whose proxy scores are not all packaged or cached, now: a
     missing npz or a download that cannot finish then stops the experiment before its first
     run, not after the earlier entries ran all theirs."""
-    scorer = context.scorer
-    if scorer is None or not getattr(scorer.spec, "needs_data", False):
-        return
     all_archs = getattr(context.space, "all_archs", None)
-    if callable(all_archs):
-        scorer.warm()  # the cache's scores count too (the run's preload does the same)
-        if scorer.known_count() >= len(all_archs()):
-            return  # every score is stored: no image is ever needed
-    scorer.check_data()
+    for scorer in context.scorers():  # the hook's proxy and an online predictor's zero-cost features
+        if not getattr(scorer.spec, "needs_data", False):
+            continue
+        if callable(all_archs):
+            scorer.warm()  # the cache's scores count too (the run's preload does the same)
+            if scorer.known_count() >= len(all_archs()):
+                continue  # every score is stored: no image is ever needed
+        scorer.check_data()
 
 
 def run_experiment(
