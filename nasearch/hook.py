@@ -290,6 +290,12 @@ def selection_label(hook: Any) -> str | None:
     return f"worst:{hook.proxy}" if select == "worst" else select
 
 
+def is_control_label(label: str | None) -> bool:
+    """Whether a :func:`selection_label` names a control (``uniform``, ``oracle``, ``worst:<proxy>``)
+    rather than a proxy (None, a vanilla searcher, is neither)."""
+    return label is not None and (label in ("uniform", "oracle") or label.startswith("worst:"))
+
+
 def needs_scorer(hook: Any) -> bool:
     """Whether a hook's selection scores candidates with its proxy."""
     return hook is not None and getattr(hook, "select", "proxy") in ("proxy", "worst")

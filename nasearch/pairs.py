@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nasearch.errors import UsageError
+from nasearch.hook import is_control_label
 
 ROLES = ("effect", "exact_control", "trivial_proxy", "proxy_vs_proxy")
 #: proxies that only measure the network's size: the floor a real proxy must beat
@@ -37,11 +38,6 @@ class Pair:
         return {"baseline": self.baseline, "treatment": self.treatment, "role": self.role}
 
 
-def is_control(selection: str | None) -> bool:
-    """Whether a selection label is a control (uniform, oracle, worst:<proxy>) rather than a proxy."""
-    return selection is not None and (selection in ("uniform", "oracle") or selection.startswith("worst:"))
-
-
 def infer_role(baseline: str | None, treatment: str | None) -> str:
     """The role of a pair from what each side selects by (``nasearch.hook.selection_label``:
     None for a vanilla searcher, the proxy's name, or ``uniform``/``oracle``/``worst:<proxy>``).
@@ -53,7 +49,7 @@ def infer_role(baseline: str | None, treatment: str | None) -> str:
     if baseline is None and treatment in EXACT_CONTROLS:
         return "exact_control"
     if baseline in TRIVIAL_PROXIES and treatment is not None and treatment not in TRIVIAL_PROXIES \
-            and not is_control(treatment):
+            and not is_control_label(treatment):
         return "trivial_proxy"
     if baseline is None or baseline in EXACT_CONTROLS or treatment is None:
         return "effect"
