@@ -14,6 +14,7 @@ import yaml
 
 from nasearch.clock import PredictorCostModel, ProxyCostPolicy
 from nasearch.errors import UsageError
+from nasearch.hook import SELECTIONS as HOOK_SELECTIONS  # hook.select values: the proxy's best, or a control
 
 TOP_KEYS = {"space", "searcher", "hook", "budget_seconds", "runs", "seed", "out", "data", "cache_dir", "label", "workers"}
 SPACE_KEYS = {"name", "class", "args"}
@@ -26,8 +27,6 @@ PREDICTOR_KEYS = ("warmup", "refit_every", "predictor_cost")
 #: hook's proxy, or a uniform pick, before), and is refitted every this many new ones
 DEFAULT_WARMUP = 20
 DEFAULT_REFIT_EVERY = 20
-#: hook.select values (nasearch.hook.SELECTIONS): the proxy's best, or a control
-HOOK_SELECTIONS = ("proxy", "uniform", "oracle", "worst")
 _deprecation_said: set[str] = set()
 DATA_KEYS = {"npz", "torchvision_root", "download"}
 
