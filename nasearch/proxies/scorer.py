@@ -263,12 +263,14 @@ class ProxyScorer:
         if on_cpu and threads != MEASURE_THREADS:
             torch.set_num_threads(MEASURE_THREADS)
         try:
-            return self._compute_timed(arch, torch, inputs, labels, options, on_cpu)
+            return self._compute_timed(arch, inputs, labels, options, on_cpu)
         finally:
             if on_cpu and threads != MEASURE_THREADS:
                 torch.set_num_threads(threads)
 
-    def _compute_timed(self, arch: Any, torch: Any, inputs: Any, labels: Any, options: dict, on_cpu: bool) -> ScoreRecord:
+    def _compute_timed(self, arch: Any, inputs: Any, labels: Any, options: dict, on_cpu: bool) -> ScoreRecord:
+        import torch
+
         from nasearch.device import Stopwatch, deterministic, device_tag
 
         watch = Stopwatch(self.device)
