@@ -229,29 +229,20 @@ def _outside_arch(arch):
     return setup
 
 
-def _later_entry_missing_images(ws):
-    """An experiment whose second entry needs live NASWOT scores from an npz that is not there:
-    refused before the first entry runs anything."""
-    first = ws.config("first.yaml", label="first", out=str(ws.root / "unused1"))
-    second = ws.config("second.yaml", label="second", out=str(ws.root / "unused2"),
-                       hook={"proxy": "naswot", "k": 2, "batch_size": 8},
-                       data={"npz": str(ws.root / "missing.npz")})
-    experiment = ws.root / "experiment.yaml"
-    experiment.write_text(yaml.safe_dump({"label": "exp", "runs": 2, "budget_seconds": 2000, "out": str(ws.root / "exp"),
-                                          "searchers": [{"config": str(first)}, {"config": str(second)}]}))
-    return [experiment]
-
-
-def _later_entry_feature_missing_images(ws):
-    """The same, when the live scores are an online predictor's zero-cost feature (naswot)."""
-    first = ws.config("first.yaml", label="first", out=str(ws.root / "unused1"))
-    second = ws.config("second.yaml", label="second", out=str(ws.root / "unused2"),
-                       hook={"proxy": "params", "k": 2, "predictor": "xgb+naswot", "batch_size": 8},
-                       data={"npz": str(ws.root / "missing.npz")})
-    experiment = ws.root / "experiment.yaml"
-    experiment.write_text(yaml.safe_dump({"label": "exp", "runs": 2, "budget_seconds": 2000, "out": str(ws.root / "exp"),
-                                          "searchers": [{"config": str(first)}, {"config": str(second)}]}))
-    return [experiment]
+def _later_entry_missing_images(hook):
+    """An experiment whose second entry needs live NASWOT scores (the hook's proxy, or an online
+    predictor's zero-cost feature) from an npz that is not there: refused before the first entry
+    runs anything."""
+    def setup(ws):
+        first = ws.config("first.yaml", label="first", out=str(ws.root / "unused1"))
+        second = ws.config("second.yaml", label="second", out=str(ws.root / "unused2"), hook=hook,
+                           data={"npz": str(ws.root / "missing.npz")})
+        experiment = ws.root / "experiment.yaml"
+        experiment.write_text(yaml.safe_dump({"label": "exp", "runs": 2, "budget_seconds": 2000,
+                                              "out": str(ws.root / "exp"),
+                                              "searchers": [{"config": str(first)}, {"config": str(second)}]}))
+        return [experiment]
+    return setup
 
 
 def _no_runs_started(ws):
@@ -401,9 +392,10 @@ CASES: list[Case] = [
     Case("nb201-seven-edges", _outside_arch((0, 1, 2, 3, 4, 0, 1)), r"NB201 arch must be 6 op indices"),
     Case("nb201-crafted-pth", _crafted_nb201, r"holds the Python object .*exec, outside the benchmark's allow-list.*"
          r"NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
-    Case("experiment-later-entry-missing-images", _later_entry_missing_images,
+    Case("experiment-later-entry-missing-images", _later_entry_missing_images({"proxy": "naswot", "k": 2, "batch_size": 8}),
          r"second: .*missing\.npz", after=_no_runs_started),
-    Case("experiment-later-entry-feature-missing-images", _later_entry_feature_missing_images,
+    Case("experiment-later-entry-feature-missing-images",
+         _later_entry_missing_images({"proxy": "params", "k": 2, "predictor": "xgb+naswot", "batch_size": 8}),
          r"second: .*missing\.npz", after=_no_runs_started),
     Case("experiment-pair-role-unknown", _experiment_bad_role,
          r"experiment\.pairs: rs -> g_rs: role 'vanilla' is not one of effect, exact_control, trivial_proxy, proxy_vs_proxy$"),
