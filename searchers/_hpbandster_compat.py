@@ -12,8 +12,9 @@ what it needs to use those parts directly:
   ``__init__`` starts a dispatcher thread that looks for a nameserver;
 * :class:`IsolatedNumpyRandom` runs hpbandster calls on a private legacy RandomState:
   the KDE generator draws from the *global* ``np.random``, so each run keeps its own
-  stream swapped in only while hpbandster runs, and nothing else in the process can
-  disturb it (or be disturbed by it);
+  stream swapped in only while hpbandster's code runs (the replacement sampling loop of
+  :mod:`searchers._hpbandster_kde` draws from it directly), and nothing else in the process
+  can disturb it (or be disturbed by it);
 * :func:`quiet` silences the noise the released code makes on current libraries:
   ConfigSpace 1.x deprecations (``get_hyperparameters``, ``get_dictionary``, ...),
   statsmodels 0.15's FutureWarning about the KDE's default random generator (unused by the
@@ -80,19 +81,26 @@ def _below_error(record: logging.LogRecord) -> bool:
 
 
 class IsolatedNumpyRandom:
-    """A private legacy ``np.random`` state, installed as the global one only inside ``with``."""
+    """A private legacy ``np.random`` stream: ``random``, installed as the global one only inside ``with``.
+
+    Code that can take a ``RandomState`` draws from :attr:`random` directly (the same legacy
+    methods on the same state as the global ``np.random`` functions); code that draws from the
+    global functions (hpbandster's) runs inside :meth:`installed`, which copies the state in
+    and back out (about 200 us: numpy copies the 624-word state element by element). Not
+    re-entrant, and :attr:`random` must not be drawn from while installed.
+    """
 
     def __init__(self, seed: int) -> None:
-        self._state = np.random.RandomState(seed).get_state()
+        self.random = np.random.RandomState(seed)
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
         outside = np.random.get_state()
-        np.random.set_state(self._state)
+        np.random.set_state(self.random.get_state())
         try:
             yield
         finally:
-            self._state = np.random.get_state()
+            self.random.set_state(np.random.get_state())
             np.random.set_state(outside)
 
 
@@ -221,14 +229,18 @@ class CategoricalKDEPdf:
             self._row_products = np.ascontiguousarray(kernels).prod(axis=1)
             self._bits = np.left_shift(1, np.arange(k_vars))
 
-    def __call__(self, data_predict=None):
-        if data_predict is None:
-            data_predict = self.kde.data
+    def _current(self) -> None:
+        """Prepare for the KDE's bandwidth, unless already done for it."""
         bw = self.kde.bw
         # hpbandster replaces bw (clipped) after fitting; in-place edits are caught by the compare
         if self._bw is None or np.asarray(bw).tobytes() != self._bw_bytes:
             with np.errstate(divide="ignore", invalid="ignore"):
                 self._prepare(np.asarray(bw))
+
+    def __call__(self, data_predict=None):
+        if data_predict is None:
+            data_predict = self.kde.data
+        self._current()
         k_vars = self.kde.k_vars
         if isinstance(data_predict, list):
             data_predict = np.asarray(data_predict)  # what hpbandster's acquisition passes
@@ -249,6 +261,33 @@ class CategoricalKDEPdf:
         codes = (self.kde.data == point) @ self._bits
         value = (self._row_products[codes] / self._continuous_bandwidths).sum(axis=0) / self.kde.nobs
         return np.asarray(value)  # what np.squeeze of the one-element list gives
+
+    def has_table(self) -> bool:
+        """Whether :meth:`at_points` can be used: the match-pattern table exists (2..12 columns, some rows)."""
+        self._current()
+        return self._row_products is not None
+
+    def magnitude_bound(self) -> float:
+        """An upper bound of ``|density|`` and of every partial sum computed for it (inf if none holds).
+
+        The density is a sum of ``nobs`` row products (divided by 1, the empty product of
+        continuous bandwidths, and by ``nobs``); a non-finite row product (a one-level column)
+        gives inf.
+        """
+        if not self.has_table() or not np.isfinite(self._row_products).all():
+            return np.inf
+        return float(np.abs(self._row_products).max() * self.kde.nobs / self._continuous_bandwidths)
+
+    def at_points(self, points: np.ndarray) -> np.ndarray:
+        """``[self(point) for point in points]`` as one array (needs :meth:`has_table`).
+
+        The same operations as :meth:`_estimate_one` on a ``(len(points), nobs)`` array; each
+        row is summed along the contiguous last axis, by the same pairwise summation as the
+        one-point sum, so every value is bitwise the one-point value (inf and NaN included).
+        """
+        self._current()
+        codes = (self.kde.data[None, :, :] == points[:, None, :]) @ self._bits
+        return (self._row_products[codes] / self._continuous_bandwidths).sum(axis=1) / self.kde.nobs
 
     def _estimate(self, points: np.ndarray) -> np.ndarray:
         estimates = []

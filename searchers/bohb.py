@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 _warned: set[tuple[str, str]] = set()
 #: Evaluate the KDEs' pdf with the hoisted, bitwise-equal CategoricalKDEPdf (off: statsmodels' own loop).
 ACCELERATE_KDE = True
+#: Sample with KDEConfigGenerator's replacement of hpbandster's get_config (off: hpbandster's own code
+#: throughout, the reference tests and benchmarks/profile_bohb.py compare it with).
+REPLACE_GET_CONFIG = True
 
 #: The single budget label used when the space has no per-epoch data.
 FULL_BUDGET_ONLY = 1.0
@@ -166,7 +169,7 @@ class _HpbandsterSearcher(Searcher):
         job = make_job(config_id, config, budget, loss=-float(evaluation.fitness))
         self._iteration.register_result(job)
         if self.generator is not None:
-            with quiet(), self._numpy.installed():
+            with quiet():  # the generator installs the private np.random state where hpbandster needs it
                 self.generator.new_result(job)
             if ACCELERATE_KDE:
                 accelerate_categorical_kdes(self.generator)
@@ -220,14 +223,14 @@ class BOHB(_HpbandsterSearcher):
         )
 
     def _make_generator(self, configspace: Any) -> Any:
-        from hpbandster.optimizers.config_generators.bohb import BOHB as KDEGenerator
+        from searchers._hpbandster_kde import KDEConfigGenerator
 
-        return KDEGenerator(configspace, **self.kde_args)
+        return KDEConfigGenerator(configspace, self._numpy, hpbandster_code=not REPLACE_GET_CONFIG, **self.kde_args)
 
     def _generate(self, budget: float):
         def from_model(_rng: np.random.Generator) -> Any:
-            # the KDE draws from (the private) np.random and the ConfigurationSpace, not from _rng
-            with quiet(), self._numpy.installed():
+            # the KDE draws from the private np.random stream and the ConfigurationSpace, not from _rng
+            with quiet():
                 config, _info = self.generator.get_config(budget)
             return self._to_arch(config)
 
