@@ -359,6 +359,32 @@ def test_categorical_kde_pdf_pattern_table_is_bitwise_statsmodels_on_large_kdes(
             assert fast._row_products is not None  # the table path is the one under test
 
 
+def test_categorical_kde_pdf_at_points_is_bitwise_the_one_point_pdf():
+    """The batch valuation KDEConfigGenerator uses, against one-point calls (inf and NaN of one-level columns included)."""
+    import statsmodels.api as sm
+
+    from searchers._hpbandster_compat import CategoricalKDEPdf
+
+    rng = np.random.default_rng(2)
+    degenerate = 0
+    for case in range(40):
+        k_vars, levels = int(rng.integers(2, 8)), int(rng.integers(2, 6))
+        data = rng.integers(0, levels, size=(k_vars + int(rng.integers(1, 300)), k_vars)).astype(float)
+        if case % 3 == 0:
+            data[:, int(rng.integers(k_vars))] = 1.0
+        with quiet():
+            kde = sm.nonparametric.KDEMultivariate(data=data, var_type="u" * k_vars, bw="normal_reference")
+            kde.bw = np.clip(kde.bw, 0.3, None)
+            fast = CategoricalKDEPdf(kde)
+            points = rng.integers(0, levels, size=(64, k_vars))
+            assert fast.has_table()
+            batch = fast.at_points(points)
+            one_by_one = np.array([fast(list(point)) for point in points])
+            assert np.array_equal(batch, one_by_one, equal_nan=True) and batch.tobytes() == one_by_one.tobytes(), case
+            degenerate += not np.isfinite(fast.magnitude_bound())
+    assert degenerate >= 10
+
+
 def test_categorical_kde_pdf_refuses_continuous_variables():
     import statsmodels.api as sm
 
@@ -379,3 +405,113 @@ def test_accelerated_bohb_runs_exactly_as_hpbandster_with_statsmodels(monkeypatc
     plain = [run_one(search_context(space, BOHB.name, budget=6000.0, seed=1), i) for i in range(3)]
     assert accelerated == plain
     assert len(accelerated[0]["trajectory"]["arch"]) > 20  # the KDE was fitted and used
+
+
+# -- the get_config replacement -----------------------------------------------------------------
+def _conditional_space(seed):
+    """Three categoricals, ``c2`` active only when ``c0 == 'a'`` (inactive values are NaN, imputed by drawing)."""
+    import ConfigSpace as CS
+
+    space = config_space([["a", "b", "c"], ["x", "y", "z", "w"], ["p", "q"]], seed)
+    space.add(CS.EqualsCondition(space["c2"], space["c0"], "a"))
+    return space
+
+
+def _kde_generators_side_by_side(make_space, steps, feed, seed=11, **kde_args):
+    """hpbandster's own BOHB generator (global np.random, statsmodels' pdf) and KDEConfigGenerator
+    (private stream, CategoricalKDEPdf), fed the same results; every get_config must agree.
+
+    ``feed(step, config)`` gives the ``(configuration, loss)`` results reported after each call (the
+    proposal's, or crafted ones that make the KDEs degenerate). Returns the counts of paths taken.
+    """
+    from hpbandster.optimizers.config_generators.bohb import BOHB as HpbandsterKDE
+
+    from searchers._hpbandster_compat import accelerate_categorical_kdes, make_job
+    from searchers._hpbandster_kde import KDEConfigGenerator
+
+    theirs_space, ours_space = make_space(seed), make_space(seed)
+    private = IsolatedNumpyRandom(seed)
+    np.random.seed(seed)  # hpbandster's own draws from the global state, as it was built to
+    with quiet():
+        theirs = HpbandsterKDE(theirs_space, **kde_args)
+        ours = KDEConfigGenerator(ours_space, private, **kde_args)
+    paths = {"batch": 0, "one by one": 0, "model": 0, "random": 0}
+    for step in range(steps):
+        with quiet():
+            expected, expected_info = theirs.get_config(1.0)
+            got, got_info = ours.get_config(1.0)
+        assert got == expected and got_info == expected_info, step
+        assert [type(v) for v in got.values()] == [type(v) for v in expected.values()]
+        paths["model" if got_info.get("model_based_pick") else "random"] += 1
+        if ours._model is not None and got_info.get("model_based_pick"):
+            paths["batch" if ours._model.batch else "one by one"] += 1
+        for index, (config, loss) in enumerate(feed(step, got)):
+            for generator in (theirs, ours):
+                with quiet():
+                    generator.new_result(make_job((step, 0, index), dict(config), 1.0, loss))
+            accelerate_categorical_kdes(ours)
+    theirs_state, ours_state = np.random.get_state(), private.random.get_state()
+    assert np.array_equal(theirs_state[1], ours_state[1]) and theirs_state[2:] == ours_state[2:]
+    assert theirs_space.random.get_state()[2] == ours_space.random.get_state()[2]
+    assert np.array_equal(theirs_space.random.get_state()[1], ours_space.random.get_state()[1])
+    return paths
+
+
+def _reported(step, config):
+    """The proposal's result, with a loss that prefers late letters and digits, the more so in later columns."""
+    return [(config, -sum(ord(str(v)[-1]) * (i + 1) for i, v in enumerate(config.values())))]
+
+
+def test_kde_generator_draws_and_picks_exactly_as_hpbandster():
+    """Hundreds of calls with fitted KDEs on NB201's shape (6 x 5 choices): same configurations, same streams."""
+    paths = _kde_generators_side_by_side(
+        lambda seed: config_space([[f"op{j}" for j in range(5)]] * 6, seed), 300, _reported,
+        top_n_percent=15, num_samples=64, random_fraction=0.33, bandwidth_factor=3, min_bandwidth=0.3)
+    assert paths["model"] > 150 and paths["random"] > 50 and paths["batch"] > 100
+
+
+def _shared_by_the_good(step, config):
+    """Every reported configuration has c1 = 'a' (one level in both KDEs); every third one, the best,
+    has c0 = 'b' (one level in the good KDE)."""
+    crafted = dict(config, c1="a")
+    if step % 3 == 0:
+        crafted["c0"] = "b"
+    return [(crafted, (0.0 if crafted["c0"] == "b" else 1.0) + 0.01 * ord(crafted["c3"]))]
+
+
+def _shared_by_the_bad(step, config):
+    """One in seven reported configurations is good and has c1 != 'a'; all others have c1 = 'a', the bad KDE's one level."""
+    crafted = dict(config, c1="bc"[step % 2] if step % 7 == 0 else "a")
+    return [(crafted, (0.0 if crafted["c1"] != "a" else 1.0) + 0.01 * ord(crafted["c3"]))]
+
+
+@pytest.mark.parametrize("crafted, num_samples", [(_shared_by_the_good, 64), (_shared_by_the_good, 3), (_shared_by_the_bad, 64)])
+def test_kde_generator_matches_hpbandster_on_one_level_columns(crafted, num_samples):
+    """Degenerate KDEs (one-level columns: statsmodels' divide by zero): acquisition values turn
+    non-finite; where the bad KDE is the degenerate one hpbandster's loop breaks early at a
+    candidate its good KDE still values, and with few samples all of them can fail (the random
+    fallback). The replacement must follow it call for call."""
+    paths = _kde_generators_side_by_side(lambda seed: config_space([["a", "b", "c"]] * 4, seed), 300, crafted,
+                                         min_bandwidth=0.3, random_fraction=0.2, num_samples=num_samples)
+    assert paths["one by one"] > 50 and paths["model"] > 100
+
+
+def test_kde_generator_matches_hpbandster_on_a_conditional_space():
+    """Inactive values are imputed with draws from the global state: ours installs its private one there."""
+    paths = _kde_generators_side_by_side(_conditional_space, 150, _reported, min_bandwidth=0.3)
+    assert paths["model"] > 50
+
+
+def test_replaced_get_config_runs_exactly_as_hpbandster_code(monkeypatch):
+    """Whole runs, BOHB and G-BOHB, with the replacement and with hpbandster's own code throughout."""
+    import searchers.bohb as bohb_module
+
+    space = FidelitySpace(fidelity=False, edges=6, ops=5)
+    scorer = CountingScorer(space, lambda arch: sum(arch))
+    contexts = lambda: [search_context(space, BOHB.name, budget=12000.0, seed=2),  # noqa: E731
+                        search_context(space, BOHB.name, budget=12000.0, seed=2, scorer=scorer, k=4)]
+    replaced = [run_one(context, i) for context in contexts() for i in range(2)]
+    monkeypatch.setattr(bohb_module, "REPLACE_GET_CONFIG", False)
+    original = [run_one(context, i) for context in contexts() for i in range(2)]
+    assert replaced == original
+    assert all(len(record["trajectory"]["arch"]) > 50 for record in replaced)
