@@ -5,6 +5,7 @@
     python benchmarks/experiment_speed.py --micro-only          # only the per-evaluation ratios
     python benchmarks/experiment_speed.py --profile rea         # cProfile of 50 runs of one searcher
     python benchmarks/experiment_speed.py --per-run bohb g_bohb --runs 10  # CPU s/run, ratios to the first
+    python benchmarks/experiment_speed.py --per-run bohb g_bohb --compare-get-config  # hpbandster's get_config vs ours
 
 Part 1 (micro): the per-evaluation overhead of the runner's loop -- ``space.query`` +
 ``clock.charge`` + the trajectory bookkeeping, measured by running the real ``run_one`` with
@@ -151,24 +152,45 @@ def profile(experiment: str, label: str, runs: int) -> None:
     print(text.getvalue())
 
 
-def per_run(experiment: str, labels: list[str], runs: int) -> None:
+def per_run(experiment: str, labels: list[str], runs: int, compare_get_config: bool = False) -> None:
     """CPU seconds per run of each searcher (in-process, after one warm run), and ratios to the first.
 
     CPU time (``time.process_time``), not wall time: on a shared machine the ratio stays meaningful.
+    With ``compare_get_config`` each searcher is also timed with hpbandster's own ``get_config``
+    (``searchers.bohb.REPLACE_GET_CONFIG`` off), the two alternating run by run so that a change
+    of machine load weighs on both; the records of both must be equal.
     """
-    seconds = {}
+    import searchers.bohb as bohb_module
+
+    modes = {"hpbandster": False, "replaced": True} if compare_get_config else {"": bohb_module.REPLACE_GET_CONFIG}
+    seconds: dict[str, dict[str, float]] = {mode: {} for mode in modes}
     for label in labels:
         config = load_experiment(experiment, runs=runs, workers=1).searcher(label)
         context = SearchContext.build(config)
         context.preload()
         run_one(context, 0)  # warm: tables loaded, scores memoised as in a long experiment
-        started = time.process_time()
+        spent = dict.fromkeys(modes, 0.0)
         for index in range(runs):
-            run_one(context, index)
-        seconds[label] = (time.process_time() - started) / runs
+            records = []
+            for mode, replace in modes.items():
+                bohb_module.REPLACE_GET_CONFIG = replace
+                started = time.process_time()
+                records.append(run_one(context, index))
+                spent[mode] += time.process_time() - started
+            assert all(record == records[0] for record in records), f"{label} run {index}: get_config modes differ"
+        for mode in modes:
+            seconds[mode][label] = spent[mode] / runs
+    bohb_module.REPLACE_GET_CONFIG = True
     first = labels[0]
-    for label in labels:
-        print(f"  {label:<12} {seconds[label]:7.3f} CPU s/run  ({seconds[label] / seconds[first]:5.2f}x {first})")
+    for mode in modes:
+        if mode:
+            print(f"get_config: {mode}")
+        for label in labels:
+            value = seconds[mode][label]
+            print(f"  {label:<14} {value:7.3f} CPU s/run  ({value / seconds[mode][first]:5.2f}x {first})")
+    if compare_get_config:
+        for label in labels:
+            print(f"  {label:<14} speed-up {seconds['hpbandster'][label] / seconds['replaced'][label]:5.2f}x")
 
 
 def main() -> int:
@@ -180,9 +202,11 @@ def main() -> int:
     parser.add_argument("--exclude", nargs="*", default=[], metavar="LABEL", help="searchers to leave out")
     parser.add_argument("--profile", metavar="LABEL", help="cProfile 50 runs of this searcher of the experiment")
     parser.add_argument("--per-run", nargs="+", metavar="LABEL", help="CPU seconds per run of these searchers, ratios")
+    parser.add_argument("--compare-get-config", action="store_true",
+                        help="with --per-run: time hpbandster's own get_config and the replacement, run by run")
     args = parser.parse_args()
     if args.per_run:
-        per_run(args.experiment, args.per_run, args.runs or 10)
+        per_run(args.experiment, args.per_run, args.runs or 10, args.compare_get_config)
         return 0
     if args.profile:
         profile(args.experiment, args.profile, args.runs or 50)
