@@ -80,6 +80,11 @@ def _below_error(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.ERROR
 
 
+def warnings_dropped(logger: logging.Logger) -> bool:
+    """Whether :func:`quiet` is dropping ``logger``'s records below ERROR (so building them is wasted)."""
+    return _below_error in logger.filters
+
+
 class IsolatedNumpyRandom:
     """A private legacy ``np.random`` stream: ``random``, installed as the global one only inside ``with``.
 
