@@ -18,6 +18,15 @@ The scored weights are frozen during the pass, so autograd computes only activat
 gradients; the weight gradients it would have computed for the whole batch are replaced by
 the per-sample ones, and the total arithmetic equals one ordinary training step.
 
+The time does not: on one CPU thread a pass costs ~1.5 plain training steps (issue #15's goal
+was 1.2; ``benchmarks/profile_gradsign.py``, docs/gpu.md). Two parts, both pinned by exactness:
+instance normalisation returns NCHW-contiguous activations while the CIFAR batch (and so a
+plain training step) runs channels-last, which makes the same convolutions ~0.24 steps dearer;
+and the grouped per-sample weight-gradient kernel costs ~0.35 steps where a batch weight
+gradient costs ~0.19. GradSign is an integer sign count, and a different memory format or
+kernel rounds differently and flips near-zero signs, so either change would move the scores
+(``benchmarks/check_gradsign_table.py`` checks them against the packaged tables exactly).
+
 ``gradsign_vmap`` is the textbook ``torch.func`` alternative (``vmap`` over ``grad`` of a
 batch-1 functional call); it is kept for the speed benchmark and as a second exact path.
 """
@@ -94,10 +103,13 @@ def per_sample_weight_grads(layer: nn.Module, inputs: torch.Tensor, grad_out: to
         # Stack the samples as groups of one convolution: the weight gradient of a conv with
         # n * groups groups is exactly the per-sample weight gradients, computed by the same
         # optimised kernel as an ordinary backward pass (much faster than unfold + matmul).
+        # A weight gradient does not read the weight, only its shape: an uninitialised
+        # placeholder replaces the n copies of the weight (a 19 MB copy per chunk for a
+        # 64-channel 3x3 conv, ~10% of this call); the gradient is bitwise the same.
         _, weight_grad, _ = torch.ops.aten.convolution_backward(
             grad_out.reshape(1, n * out_channels, *grad_out.shape[2:]),
             inputs.reshape(1, n * inputs.shape[1], *inputs.shape[2:]),
-            layer.weight.detach().expand(n, -1, -1, -1, -1).reshape(n * out_channels, in_per_group, kh, kw),
+            grad_out.new_empty((n * out_channels, in_per_group, kh, kw)),
             None,
             list(layer.stride),
             list(layer.padding),
@@ -161,7 +173,7 @@ class _SignCounter:
             for start in range(0, saved.shape[0], self.chunk):
                 part = per_sample_weight_grads(layer, saved[start : start + self.chunk], grad_out[start : start + self.chunk])
                 chunk_signs = torch.sign(part).sum(0)  # small integers, exact in float32
-                signs = chunk_signs if signs is None else signs + chunk_signs
+                signs = chunk_signs if signs is None else signs.add_(chunk_signs)
             if signs is not None:
                 # kept on the layer's device: integers, exact in float64; read once, in finish(),
                 # so a GPU run does not wait for every layer
