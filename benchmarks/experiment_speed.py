@@ -2,9 +2,11 @@
 
     python benchmarks/experiment_speed.py                       # full table6 experiment, all cores
     python benchmarks/experiment_speed.py --runs 50 --workers 2 # a shorter one
+    python benchmarks/experiment_speed.py --only paper --workers 2  # the paper's eight searchers (goal <= 60 s)
     python benchmarks/experiment_speed.py --micro-only          # only the per-evaluation ratios
     python benchmarks/experiment_speed.py --profile rea         # cProfile of 50 runs of one searcher
     python benchmarks/experiment_speed.py --per-run bohb g_bohb --runs 10  # CPU s/run, ratios to the first
+    python benchmarks/experiment_speed.py --per-run paper --runs 20        # the paper's eight, CPU s/run and their 500-run total
     python benchmarks/experiment_speed.py --per-run bohb g_bohb --compare-get-config  # hpbandster's get_config vs ours
 
 Part 1 (micro): the per-evaluation overhead of the runner's loop -- ``space.query`` +
@@ -118,13 +120,20 @@ def print_micro(results: dict[str, float]) -> None:
           f"the seed draw alone is {results['  of which rng.integers(3)'] / base:.1f}x")
 
 
-def macro(experiment: str, runs: int | None, workers: int | None, exclude: list[str]) -> None:
+#: the paper's Table-6 searchers (issue 15's goal: all eight, 500 runs each, <= 60 s on 2 cores)
+PAPER_EIGHT = ("rs", "g_rs", "rea", "g_rea", "reinforce", "g_reinforce", "bohb", "g_hb")  # "paper" in --only / --per-run
+
+
+def macro(experiment: str, runs: int | None, workers: int | None, exclude: list[str],
+          only: list[str] | None = None) -> None:
     from dataclasses import replace
 
     with tempfile.TemporaryDirectory() as out:
         config = load_experiment(experiment, runs=runs, workers=workers, out=out)
-        kept = tuple(s for s in config.searchers if s.label not in exclude)
-        config = replace(config, searchers=kept, pairs=tuple(p for p in config.pairs if set(p) <= {s.label for s in kept}))
+        kept = tuple(s for s in config.searchers if s.label not in exclude and (not only or s.label in only))
+        labels = {s.label for s in kept}
+        config = replace(config, searchers=kept,
+                         pairs=tuple(p for p in config.pairs if {p.baseline, p.treatment} <= labels))
         print(f"experiment {config.label}: {len(config.searchers)} searchers x {config.runs} runs, "
               f"{config.workers} workers")
         started = time.perf_counter()
@@ -188,6 +197,10 @@ def per_run(experiment: str, labels: list[str], runs: int, compare_get_config: b
         for label in labels:
             value = seconds[mode][label]
             print(f"  {label:<14} {value:7.3f} CPU s/run  ({value / seconds[mode][first]:5.2f}x {first})")
+        full = load_experiment(experiment).runs
+        total = sum(seconds[mode].values())
+        print(f"  all {len(labels)}: {total:.3f} CPU s per run each; {full} runs each on 2 cores ≈ {total * full / 2:.0f} s"
+              " of computation per core (CPU time, so it holds on a loaded machine; pool start-up not included)")
     if compare_get_config:
         for label in labels:
             print(f"  {label:<14} speed-up {seconds['hpbandster'][label] / seconds['replaced'][label]:5.2f}x")
@@ -200,20 +213,24 @@ def main() -> int:
     parser.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     parser.add_argument("--micro-only", action="store_true")
     parser.add_argument("--exclude", nargs="*", default=[], metavar="LABEL", help="searchers to leave out")
+    parser.add_argument("--only", nargs="+", metavar="LABEL",
+                        help="run only these searchers ('paper' = the paper's eight: " + " ".join(PAPER_EIGHT) + ")")
     parser.add_argument("--profile", metavar="LABEL", help="cProfile 50 runs of this searcher of the experiment")
     parser.add_argument("--per-run", nargs="+", metavar="LABEL", help="CPU seconds per run of these searchers, ratios")
     parser.add_argument("--compare-get-config", action="store_true",
                         help="with --per-run: time hpbandster's own get_config and the replacement, run by run")
     args = parser.parse_args()
     if args.per_run:
-        per_run(args.experiment, args.per_run, args.runs or 10, args.compare_get_config)
+        labels = [label for name in args.per_run for label in (PAPER_EIGHT if name == "paper" else (name,))]
+        per_run(args.experiment, labels, args.runs or 10, args.compare_get_config)
         return 0
     if args.profile:
         profile(args.experiment, args.profile, args.runs or 50)
         return 0
     print_micro(micro())
     if not args.micro_only:
-        macro(args.experiment, args.runs, args.workers, args.exclude)
+        only = [label for name in (args.only or []) for label in (PAPER_EIGHT if name == "paper" else (name,))]
+        macro(args.experiment, args.runs, args.workers, args.exclude, only)
     return 0
 
 
