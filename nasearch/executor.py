@@ -126,6 +126,9 @@ class Executor:
     """
 
     name = "executor"
+    #: the command-line settings this backend takes (the others are refused in one line by :meth:`create`)
+    takes_address = False
+    takes_devices = False
 
     def __init__(self, workers: int = 1) -> None:
         if workers < 1:
@@ -136,10 +139,15 @@ class Executor:
     def create(cls, workers: int, *, ray_address: str | None = None,
                devices: Sequence[str] | None = None) -> "Executor":
         """Build from the command line's settings (:func:`make_executor`); refuse the ones this backend lacks."""
-        if ray_address:
+        if ray_address and not cls.takes_address:
             raise UsageError("--ray-address needs --backend ray")
-        if devices:
+        if devices and not cls.takes_devices:
             raise UsageError(f"--backend {cls.name} cannot pin one worker per device; use --backend local")
+        return cls._from_settings(workers, ray_address, devices)
+
+    @classmethod
+    def _from_settings(cls, workers: int, ray_address: str | None, devices: Sequence[str] | None) -> "Executor":
+        """The instance for settings :meth:`create` has already checked; a backend that takes more overrides it."""
         return cls(workers)
 
     def map_unordered(self, task_fn: Callable[[Any], Any], items: Iterable, *,
@@ -174,10 +182,10 @@ class LocalExecutor(Executor):
         self._pool: Any = None
         self._pool_size = 0
 
+    takes_devices = True
+
     @classmethod
-    def create(cls, workers, *, ray_address=None, devices=None):
-        if ray_address:
-            raise UsageError("--ray-address needs --backend ray")
+    def _from_settings(cls, workers, ray_address, devices):
         return cls(workers, devices=devices)
 
     def map_unordered(self, task_fn, items, *, init=None, init_args=()):
@@ -267,10 +275,16 @@ class RayExecutor(Executor):
         self.address = address
         self.batch_size = batch_size
 
+    takes_address = True
+
     @classmethod
     def create(cls, workers, *, ray_address=None, devices=None):
-        if devices:
+        if devices:  # a more specific line than the base class's
             raise UsageError("--backend ray schedules devices itself; one worker per device needs --backend local")
+        return super().create(workers, ray_address=ray_address)
+
+    @classmethod
+    def _from_settings(cls, workers, ray_address, devices):
         _import_ray()  # the one-line error before any work, not at the first task
         return cls(workers, address=ray_address)
 
