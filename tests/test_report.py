@@ -263,7 +263,7 @@ def test_report_refreshes_the_committed_table6_folder_without_runs(tmp_path):
     write_report(work)
     text = (work / "report.md").read_text()
     assert text == (src / "report.md").read_text()
-    assert "| A-REA | 91.20 ± 0.27 | not run |" in text
+    assert "| A-REA | 91.20 ± 0.27 | 91.26 ± 0.31 | +0.06 |" in text  # the paper's A-REA row beside ours
     # only the exact (uniform) controls are held to "must match vanilla"; the random-score control is not
     must = [line for line in text.splitlines() if "as it must" in line or "must match" in line]
     assert must and all("(uniform)" in line for line in must if line.startswith("- ")), must
