@@ -121,7 +121,12 @@ def print_micro(results: dict[str, float]) -> None:
 
 
 #: the paper's Table-6 searchers (issue 15's goal: all eight, 500 runs each, <= 60 s on 2 cores)
-PAPER_EIGHT = ("rs", "g_rs", "rea", "g_rea", "reinforce", "g_reinforce", "bohb", "g_hb")  # "paper" in --only / --per-run
+PAPER_EIGHT = ("rs", "g_rs", "rea", "g_rea", "reinforce", "g_reinforce", "bohb", "g_hb")
+
+
+def expand_labels(names: list[str]) -> list[str]:
+    """Searcher labels of ``--only`` / ``--per-run``, ``paper`` standing for :data:`PAPER_EIGHT`."""
+    return [label for name in names for label in (PAPER_EIGHT if name == "paper" else (name,))]
 
 
 def macro(experiment: str, runs: int | None, workers: int | None, exclude: list[str],
@@ -172,7 +177,8 @@ def per_run(experiment: str, labels: list[str], runs: int, compare_get_config: b
     """
     import searchers.bohb as bohb_module
 
-    modes = {"hpbandster": False, "replaced": True} if compare_get_config else {"": bohb_module.REPLACE_GET_CONFIG}
+    configured = bohb_module.REPLACE_GET_CONFIG
+    modes = {"hpbandster": False, "replaced": True} if compare_get_config else {"": configured}
     seconds: dict[str, dict[str, float]] = {mode: {} for mode in modes}
     for label in labels:
         config = load_experiment(experiment, runs=runs, workers=1).searcher(label)
@@ -190,15 +196,15 @@ def per_run(experiment: str, labels: list[str], runs: int, compare_get_config: b
             assert all(record == records[0] for record in records), f"{label} run {index}: get_config modes differ"
         for mode in modes:
             seconds[mode][label] = spent[mode] / runs
-    bohb_module.REPLACE_GET_CONFIG = True
+    bohb_module.REPLACE_GET_CONFIG = configured
     first = labels[0]
+    full = load_experiment(experiment).runs
     for mode in modes:
         if mode:
             print(f"get_config: {mode}")
         for label in labels:
             value = seconds[mode][label]
             print(f"  {label:<14} {value:7.3f} CPU s/run  ({value / seconds[mode][first]:5.2f}x {first})")
-        full = load_experiment(experiment).runs
         total = sum(seconds[mode].values())
         print(f"  all {len(labels)}: {total:.3f} CPU s per run each; {full} runs each on 2 cores ≈ {total * full / 2:.0f} s"
               " of computation per core (CPU time, so it holds on a loaded machine; pool start-up not included)")
@@ -222,16 +228,14 @@ def main() -> int:
                         help="with --per-run: time hpbandster's own get_config and the replacement, run by run")
     args = parser.parse_args()
     if args.per_run:
-        labels = [label for name in args.per_run for label in (PAPER_EIGHT if name == "paper" else (name,))]
-        per_run(args.experiment, labels, args.runs or 10, args.compare_get_config)
+        per_run(args.experiment, expand_labels(args.per_run), args.runs or 10, args.compare_get_config)
         return 0
     if args.profile:
         profile(args.experiment, args.profile, args.runs or 50)
         return 0
     print_micro(micro())
     if not args.micro_only:
-        only = [label for name in (args.only or []) for label in (PAPER_EIGHT if name == "paper" else (name,))]
-        macro(args.experiment, args.runs, args.workers, args.exclude, only)
+        macro(args.experiment, args.runs, args.workers, args.exclude, expand_labels(args.only or []))
     return 0
 
 

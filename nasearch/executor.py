@@ -174,6 +174,7 @@ class LocalExecutor(Executor):
 
     name = "local"
     START_METHOD = "spawn"
+    takes_devices = True
 
     def __init__(self, workers: int = 1, devices: Sequence[str] | None = None, batch_size: int = 1) -> None:
         self.devices = list(devices) if devices else None
@@ -181,8 +182,6 @@ class LocalExecutor(Executor):
         self.batch_size = max(1, int(batch_size))
         self._pool: Any = None
         self._pool_size = 0
-
-    takes_devices = True
 
     @classmethod
     def _from_settings(cls, workers, ray_address, devices):
@@ -269,13 +268,12 @@ class RayExecutor(Executor):
     """
 
     name = "ray"
+    takes_address = True
 
     def __init__(self, workers: int = 1, address: str | None = None, batch_size: int | None = None) -> None:
         super().__init__(workers)
         self.address = address
         self.batch_size = batch_size
-
-    takes_address = True
 
     @classmethod
     def create(cls, workers, *, ray_address=None, devices=None):
