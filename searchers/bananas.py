@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nasearch.clock import PREDICTOR_FIT_BASE, PREDICTOR_FIT_PER_POINT, PredictorCostModel
 from searchers.base import Searcher, Trial
 from spaces.protocol import Evaluation
 
@@ -26,7 +27,8 @@ class PredictorGuided(Searcher):
     requires = ("choices", "encode", "decode")
 
     def __init__(self, space, pool=None, predictor: str = "bananas", num_init: int = 20, num_candidates: int = 200,
-                 k: int = 20, fit_cost_base: float = 1.0, fit_cost_per_point: float = 0.01, seed: int = 0) -> None:
+                 k: int = 20, fit_cost_base: float = PREDICTOR_FIT_BASE, fit_cost_per_point: float = PREDICTOR_FIT_PER_POINT,
+                 seed: int = 0) -> None:
         super().__init__(space, pool)
         from nasearch.predictors import make_predictor
 
@@ -35,7 +37,8 @@ class PredictorGuided(Searcher):
         make_predictor(predictor, space, seed=seed)  # bad name / library / capability: fail before the run
         self.predictor_name, self.seed = predictor, int(seed)
         self.num_init, self.num_candidates, self.k = int(num_init), int(num_candidates), int(k)
-        self.fit_cost_base, self.fit_cost_per_point = float(fit_cost_base), float(fit_cost_per_point)
+        #: the declared fit cost, the same model as the hook's online predictor (hook.predictor_cost)
+        self.cost = PredictorCostModel(fit_base=float(fit_cost_base), fit_per_point=float(fit_cost_per_point))
         self.history: list[tuple[Any, float]] = []
         self.seen: set[str] = set()
         self.queue: list[Any] = []
@@ -46,7 +49,7 @@ class PredictorGuided(Searcher):
 
     def fit_cost_seconds(self, n_points: int) -> float:
         """The declared (pure) simulated cost of one refit on ``n_points``."""
-        return self.fit_cost_base + self.fit_cost_per_point * n_points
+        return self.cost.fit_seconds(n_points)
 
     def take_owed(self) -> float:
         owed, self.owed_seconds = self.owed_seconds, 0.0
