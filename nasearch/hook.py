@@ -87,7 +87,7 @@ class PoolSelector:
         return owed
 
     def draw(self, rng: np.random.Generator, generate: Callable[[np.random.Generator], Any]) -> Any:
-        candidates = [generate(rng) for _ in range(self.k)]
+        candidates = draw_many(generate, rng, self.k)
         if self.online is not None and self.online.ready():
             return self.online.choose(candidates)
         if self.select == "uniform":
@@ -144,6 +144,17 @@ class PoolSelector:
     def owe(self, seconds: float, kind: str) -> None:
         """Owe a non-proxy cost (``kind`` as the clock names it, e.g. ``"predictor"``), in order with the scores."""
         self._owed.append((seconds, kind))
+
+
+def draw_many(generate: Callable[[np.random.Generator], Any], rng: np.random.Generator, k: int) -> list:
+    """``[generate(rng) for _ in range(k)]``: what the hook draws for a pool of k candidates.
+
+    A candidate generator may carry ``generate.many(rng, k)``, which must return exactly that
+    list (same candidates, same streams left behind) and may draw it faster at once; BOHB's KDE
+    generator does (searchers/bohb.py).
+    """
+    many = getattr(generate, "many", None)
+    return list(many(rng, k)) if many is not None else [generate(rng) for _ in range(k)]
 
 
 @dataclass

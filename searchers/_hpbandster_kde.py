@@ -34,10 +34,18 @@ redo:
   quiet's filter is on the logger (it drops every record below ERROR, whatever else).
 * **ConfigSpace churn.** Turning the picked vector into a dictionary
   (``Configuration(vector=...)``, ``deactivate_inactive_hyperparameters``, ``get_dictionary``)
-  is deterministic in the vector and draws from no random state, so each expression's result
-  is kept per input (a fresh dictionary is returned each time). ``int(np.rint(v))`` of
-  hpbandster's categorical loop is skipped: every entry is already a Python ``int`` (from
-  ``int(m)`` or ``randint``), which it leaves as is.
+  is deterministic in the vector and draws from no random state. In a flat all-categorical
+  space the dictionary is built from a table of each hyperparameter's ``to_value`` per code,
+  the values ``Configuration.__getitem__`` returns (a fresh dictionary each time).
+  ``int(np.rint(v))`` of hpbandster's categorical loop is skipped: every entry is already a
+  Python ``int`` (from ``int(m)`` or ``randint``), which it leaves as is.
+* **one call at a time.** G-BOHB's pool asks for k configurations with no result in between
+  (:meth:`KDEConfigGenerator.get_configs`). Where hpbandster's loop draws all its samples
+  (``_Model.batch``), the k calls' draws are decoded from the Mersenne Twister's words in bulk
+  (:class:`_StreamDecoder`: numpy's own algorithms for ``rand`` and ``randint`` of the legacy
+  ``RandomState``, on a copy of the state), valued in one acquisition call, and the private
+  stream is then advanced by exactly the words the k calls use. BOHB's single calls go the
+  same way with k = 1.
 
 The control flow, the fallbacks (random fraction, ``configspace.sample_configuration()`` when
 no model exists or every sample fails, the bare ``except`` and the second
@@ -81,9 +89,99 @@ class KDEConfigGenerator(BOHB):
         self._categorical = set(self.kde_vartypes) == {"u"}
         self._flat = not configspace.conditions and not configspace.forbidden_clauses
         self._model: _Model | None = None
+        # flat all-categorical spaces: per hyperparameter, in the space's order, its name, its index in
+        # the vector and to_value of each code (what Configuration.__getitem__ returns for it)
+        self._value_tables = None
+        if self._flat and all(isinstance(hp, ConfigSpace.CategoricalHyperparameter) for hp in configspace.values()):
+            self._value_tables = [(name, configspace.index_of[name], [hp.to_value(np.float64(code)) for code in range(hp.num_choices)])
+                                  for name, hp in configspace.items()]
+            self._value_sizes = np.zeros(len(self._value_tables), dtype=np.int64)
+            for _name, index, table in self._value_tables:
+                self._value_sizes[index] = len(table)
 
     # -- hpbandster's get_config, without the waste -----------------------------------------------
     def get_config(self, budget: float) -> tuple[dict, dict]:
+        return self.get_configs(budget, 1)[0]
+
+    def get_configs(self, budget: float, k: int) -> list[tuple[dict, dict]]:
+        """``[self.get_config(budget) for _ in range(k)]`` (no result reported in between), drawn at once.
+
+        Where the current model allows it (see :meth:`_stream_model`), the ``k`` calls' draws are
+        decoded from the private Mersenne Twister's words in bulk (:class:`_StreamDecoder`), the
+        acquisition is valued for all their samples at once, and the stream is then advanced
+        by exactly the words the ``k`` calls consume; elsewhere the calls run one by one.
+        """
+        model = self._stream_model() if k > 0 else None
+        if model is not None:
+            try:
+                drawn = model.decoder.decode(self.numpy_random.random, k, self.num_samples, self.random_fraction)
+                vectors = drawn.vectors
+                vals = model.acquisitions(vectors) if len(vectors) else np.empty(0)
+            except Exception:  # noqa: BLE001 -- nothing drawn yet: the calls one by one decide what happens
+                drawn = None
+            if drawn is not None:
+                drawn.commit()  # the stream as after the k calls' draws
+                return [self._finish(self._pick(model, drawn, vals, call)) for call in range(k)]
+        return [self._get_config(budget) for _ in range(k)]
+
+    def _stream_model(self) -> "_Model | None":
+        """The current model, if the next calls can be drawn in bulk: hpbandster's loop there draws all
+        ``num_samples`` vectors (``batch``), from the good KDE's integral rows, with DEBUG off (its debug
+        lines are written one call at a time)."""
+        if self.hpbandster_code or not self._categorical or not self.kde_models:
+            return None
+        if self.logger.isEnabledFor(logging.DEBUG):
+            return None
+        try:
+            model = self._current_model(max(self.kde_models.keys()))
+            return model if model.rows and model.batch else None
+        except Exception:  # noqa: BLE001 -- hpbandster's own path meets it (and its bare except)
+            return None
+
+    def _pick(self, model: "_Model", drawn: "_Drawn", vals: np.ndarray, call: int) -> tuple[Any, dict]:
+        """What hpbandster's get_config picks in call ``call`` of a bulk draw: its sample and info_dict."""
+        first = drawn.first_sample[call]
+        if first is None:  # rand() < random_fraction
+            return self.configspace.sample_configuration(), {'model_based_pick': False}
+        info_dict = {}
+        try:
+            vals = vals[first:first + self.num_samples]
+            vectors = drawn.vectors[first:first + self.num_samples]
+            best = np.inf
+            best_vector = None
+            for i in np.flatnonzero(~np.isfinite(vals)):
+                model.warn_non_finite(self.logger, vectors[i].tolist(), vals[i])  # l(x) is NaN here: no break
+            candidates = np.where(np.isnan(vals), np.inf, vals)
+            if candidates.size and candidates.min() < best:
+                first_minimum = int(np.argmin(candidates))
+                best, best_vector = vals[first_minimum], vectors[first_minimum].tolist()
+            if best_vector is None:
+                sample = self.configspace.sample_configuration().get_dictionary()
+                info_dict['model_based_pick'] = False
+            else:
+                sample = self._configuration(best_vector)
+                info_dict['model_based_pick'] = True
+        except:  # noqa: E722 -- hpbandster's bare except, kept: it decides the fallback
+            self.logger.warning("Sampling based optimization with %i samples failed\n %s \nUsing random configuration"%(self.num_samples, traceback.format_exc()))
+            sample = self.configspace.sample_configuration()
+            info_dict['model_based_pick'] = False
+        return sample, info_dict
+
+    def _finish(self, picked: tuple[Any, dict]) -> tuple[dict, dict]:
+        """hpbandster's last step: the pick as a dictionary (a random one if that fails)."""
+        sample, info_dict = picked
+        try:
+            sample = self._dictionary(sample)
+        except Exception as e:
+            self.logger.warning("Error (%s) converting configuration: %s -> "
+                                "using random configuration!",
+                                e,
+                                sample)
+            sample = self.configspace.sample_configuration().get_dictionary()
+        return sample, info_dict
+
+    def _get_config(self, budget: float) -> tuple[dict, dict]:
+        """One get_config, hpbandster's statement for statement (see the module docstring)."""
         if self.hpbandster_code or not self._categorical or not self._model_is_integral():
             with self.numpy_random.installed():
                 return super().get_config(budget)
@@ -153,14 +251,7 @@ class KDEConfigGenerator(BOHB):
                 sample = self.configspace.sample_configuration()
                 info_dict['model_based_pick'] = False
 
-        try:
-            sample = self._dictionary(sample)
-        except Exception as e:
-            self.logger.warning("Error (%s) converting configuration: %s -> "
-                                "using random configuration!",
-                                e,
-                                sample)
-            sample = self.configspace.sample_configuration().get_dictionary()
+        sample, info_dict = self._finish((sample, info_dict))
         self.logger.debug('done sampling a new configuration.')
         return sample, info_dict
 
@@ -211,6 +302,15 @@ class KDEConfigGenerator(BOHB):
         "every sample failed" path) raises AttributeError on ``get_dictionary``, as in hpbandster.
         """
         if self._flat and isinstance(sample, ConfigSpace.Configuration):
+            # each value is its hyperparameter's to_value of the vector's entry: for integral entries
+            # of categoricals it is read from a table of to_value's results (ConfigSpace's per-value
+            # conversion was a seventh of a G-BOHB run)
+            vector = sample.get_array()
+            if self._value_tables is not None and vector.shape == self._value_sizes.shape:
+                codes = vector.astype(np.int64)
+                if np.array_equal(codes, vector) and (codes >= 0).all() and (codes < self._value_sizes).all():
+                    codes = codes.tolist()
+                    return {name: table[codes[index]] for name, index, table in self._value_tables}
             return dict(sample)
         return ConfigSpace.util.deactivate_inactive_hyperparameters(
             configuration_space=self.configspace,
@@ -271,6 +371,10 @@ class _Model:
         return (isinstance(l, CategoricalKDEPdf) and isinstance(g, CategoricalKDEPdf)
                 and l.has_table() and g.magnitude_bound() <= 1e250)
 
+    @functools.cached_property
+    def decoder(self) -> "_StreamDecoder":
+        return _StreamDecoder(self.rows, self.columns)
+
     def describes(self, models: dict) -> bool:
         return models is self.models and _pdf_overrides(models) == self.pdfs and _bandwidths(models) == self.bandwidths
 
@@ -288,7 +392,7 @@ class _Model:
         pick what Python's ``max(1e-32, g)`` and ``max(l, 1e-32)`` pick (the first argument
         unless the second is greater, NaN included), so each value is the one-point value.
         """
-        points = np.array(vectors)
+        points = np.array(vectors)  # from lists of ints or an int64 array: the same int64 points
         g, l = self.g.at_points(points), self.l.at_points(points)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(g > 1e-32, g, 1e-32)/np.where(1e-32 > l, 1e-32, l)
@@ -319,3 +423,150 @@ def _pdf_overrides(models: dict) -> tuple:
 def _bandwidths(models: dict) -> tuple:
     return tuple(np.asarray(models[side].bw).tobytes() for side in ('good', 'bad'))
 
+
+
+# -- the legacy RandomState's draws, decoded in bulk ------------------------------------------------
+_TWO_26 = 67108864.0
+_TWO_53 = 9007199254740992.0
+
+
+def _mask(rng: int) -> int:
+    """numpy's ``gen_mask``: the smallest ``2**b - 1 >= rng``."""
+    mask = rng
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask |= mask >> shift
+    return mask
+
+
+class _StreamDecoder:
+    """hpbandster's get_config draws for one model, decoded from the Mersenne Twister's 32-bit words.
+
+    A legacy ``RandomState`` (what ``IsolatedNumpyRandom`` holds) draws, per numpy's source
+    (``legacy_double``, ``random_bounded_uint64_fill`` with ``use_masked``):
+
+    * ``rand()``: two words ``a, b``, ``((a >> 5) * 2**26 + (b >> 6)) / 2**53`` (exact in doubles);
+    * ``randint(low, high)``: with ``rng = high - 1 - low``, no word if ``rng == 0``, else words until
+      one has ``word & mask <= rng`` (``mask`` the smallest ``2**b - 1 >= rng``), giving
+      ``low + (word & mask)``: one word per try.
+
+    One call of get_config, once a model exists and hpbandster's loop draws all its samples, is
+    ``rand()`` (the random fraction; below it the call draws nothing else from this stream), then
+    ``num_samples`` times: ``randint(0, n_rows)`` for the good KDE's row, and per column ``rand()``
+    and, when that is not below the column's threshold, ``randint(t)``. The end of a sample is a
+    function of where it starts; it is computed for every word position at once, then followed
+    call by call, and the samples' values are read at their starts, all with numpy arrays. The
+    words are peeked from a copy of the state; :meth:`_Drawn.commit` advances the real one by the
+    words used, so its final state is the one the calls leave (tests/test_bohb.py checks both).
+    """
+
+    def __init__(self, rows: list, columns: list) -> None:
+        self.rows = np.array(rows, dtype=np.int64)
+        self.thresholds = [threshold for threshold, _t in columns]
+        self.levels = [t for _threshold, t in columns]
+        # words per sample, expected: the row's tries, and per column two words and the tries of randint(t)
+        expected = self._tries(len(rows) - 1)
+        for threshold, t in columns:
+            expected += 2 + min(1.0, max(0.0, 1 - threshold)) * self._tries(t - 1)
+        self.words_per_sample = expected
+        self._peek = np.random.RandomState(0)
+
+    @staticmethod
+    def _tries(rng: int) -> float:
+        return 0.0 if rng <= 0 else (_mask(rng) + 1) / (rng + 1)
+
+    def decode(self, state: np.random.RandomState, k: int, num_samples: int, random_fraction: float) -> "_Drawn":
+        words = int(k * (2 + num_samples * self.words_per_sample) * 1.25) + 64
+        while True:
+            self._peek.set_state(state.get_state())
+            drawn = self._decode(self._peek.randint(0, 2**32, size=words, dtype=np.uint32).astype(np.int64),
+                                 k, num_samples, random_fraction)
+            if drawn is not None:
+                drawn.state = state
+                return drawn
+            words *= 2  # the calls needed more words than peeked (rare): peek more
+
+    def _decode(self, w: np.ndarray, k: int, num_samples: int, random_fraction: float) -> "_Drawn | None":
+        n = len(w)
+        over = n + 1  # positions run 0..n (n: every word used); over: past the words peeked
+        positions = np.arange(n + 2)
+        doubles = np.zeros(n + 2)
+        doubles[:n - 1] = ((w[:-1] >> 5) * _TWO_26 + (w[1:] >> 6)) / _TWO_53
+        bounded: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+
+        def randint(rng: int) -> tuple[np.ndarray, np.ndarray] | None:
+            """Per start position: the position after ``randint(0, rng + 1)``, and its value (None: draws nothing)."""
+            if rng not in bounded:
+                if rng == 0:
+                    bounded[rng] = None
+                else:
+                    mask = _mask(rng)
+                    accepted = np.full(n + 2, over)
+                    accepted[:n] = np.where((w & mask) <= rng, positions[:n], over)
+                    taken = np.minimum.accumulate(accepted[::-1])[::-1]  # the first accepted word from here on
+                    ok = taken < n
+                    value = np.zeros(n + 2, dtype=np.int64)
+                    value[ok] = w[taken[ok]] & mask
+                    bounded[rng] = (np.where(ok, taken + 1, over), value)
+            return bounded[rng]
+
+        row_draw = randint(len(self.rows) - 1)
+        after_double = np.minimum(positions + 2, over)
+        after_double[n - 1:] = over  # a double needs two words
+
+        def samples(starts: np.ndarray) -> np.ndarray:
+            """The vectors of the samples that start at ``starts``."""
+            q = starts
+            row = np.zeros(len(starts), dtype=np.int64)
+            if row_draw is not None:
+                row, q = row_draw[1][q], row_draw[0][q]
+            vectors = np.empty((len(starts), len(self.levels)), dtype=np.int64)
+            for column, (threshold, t) in enumerate(zip(self.thresholds, self.levels)):
+                keep = doubles[q] < threshold
+                after = after_double[q]
+                level_draw = randint(t - 1)
+                if level_draw is None:
+                    other_end, other = after, 0
+                else:
+                    other_end, other = level_draw[0][after], level_draw[1][after]
+                vectors[:, column] = np.where(keep, self.rows[row, column], other)
+                q = np.where(keep, after, other_end)
+            return vectors
+
+        # where a sample starting at each position ends: the composition of its draws' steps
+        after_sample = row_draw[0] if row_draw is not None else positions
+        for threshold, t in zip(self.thresholds, self.levels):
+            level_draw = randint(t - 1)
+            other_end = after_double if level_draw is None else level_draw[0][after_double]
+            after_sample = np.where(doubles < threshold, after_double, other_end)[after_sample]
+        after_sample = after_sample.tolist()
+        p, starts, first_sample = 0, [], []
+        for _call in range(k):
+            if p > n - 2:
+                return None
+            u = doubles[p]
+            p += 2
+            if u < random_fraction:
+                first_sample.append(None)
+                continue
+            first_sample.append(len(starts))
+            for _sample in range(num_samples):
+                starts.append(p)
+                p = after_sample[p]
+            if p > n:
+                return None
+        vectors = samples(np.array(starts, dtype=np.int64)) if starts else np.empty((0, len(self.levels)), np.int64)
+        return _Drawn(vectors, first_sample, p)
+
+
+@dataclass
+class _Drawn:
+    """k calls' draws: their samples' vectors (in order), each call's first sample (None: random pick), words used."""
+
+    vectors: np.ndarray
+    first_sample: list
+    words: int
+    state: Any = None
+
+    def commit(self) -> None:
+        """Advance the real stream by the words the calls used (one word per uint32 drawn)."""
+        self.state.randint(0, 2**32, size=self.words, dtype=np.uint32)

@@ -34,7 +34,7 @@ class Searcher(ABC):
         self.pool = pool
 
     def draw(self, rng: np.random.Generator, generate: Callable[[np.random.Generator], Any]) -> Any:
-        """One candidate from ``generate``; with the hook, the proxy's best of k."""
+        """One candidate from ``generate``; with the hook, the proxy's best of k (see :func:`nasearch.hook.draw_many`)."""
         if self.pool is None:
             return generate(rng)
         return self.pool.draw(rng, generate)

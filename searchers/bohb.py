@@ -234,4 +234,11 @@ class BOHB(_HpbandsterSearcher):
                 config, _info = self.generator.get_config(budget)
             return self._to_arch(config)
 
+        def many(_rng: np.random.Generator, k: int) -> list:
+            # k get_config calls with no result in between: the generator draws them at once
+            with quiet():
+                configs = self.generator.get_configs(budget, k)
+            return [self._to_arch(config) for config, _info in configs]
+
+        from_model.many = many
         return from_model

@@ -417,9 +417,11 @@ def _conditional_space(seed):
     return space
 
 
-def _kde_generators_side_by_side(make_space, steps, feed, seed=11, **kde_args):
+def _kde_generators_side_by_side(make_space, steps, feed, seed=11, k=1, **kde_args):
     """hpbandster's own BOHB generator (global np.random, statsmodels' pdf) and KDEConfigGenerator
-    (private stream, CategoricalKDEPdf), fed the same results; every get_config must agree.
+    (private stream, CategoricalKDEPdf), fed the same results; every get_config must agree. With
+    ``k > 1`` ours draws each step's k configurations with one ``get_configs(budget, k)``, theirs with
+    k get_config calls (as G-BOHB's pool draws them), and ``feed`` sees the first.
 
     ``feed(step, config)`` gives the ``(configuration, loss)`` results reported after each call (the
     proposal's, or crafted ones that make the KDEs degenerate). Returns the counts of paths taken.
@@ -438,13 +440,16 @@ def _kde_generators_side_by_side(make_space, steps, feed, seed=11, **kde_args):
     paths = {"batch": 0, "one by one": 0, "model": 0, "random": 0}
     for step in range(steps):
         with quiet():
-            expected, expected_info = theirs.get_config(1.0)
-            got, got_info = ours.get_config(1.0)
-        assert got == expected and got_info == expected_info, step
-        assert [type(v) for v in got.values()] == [type(v) for v in expected.values()]
-        paths["model" if got_info.get("model_based_pick") else "random"] += 1
-        if ours._model is not None and got_info.get("model_based_pick"):
-            paths["batch" if ours._model.batch else "one by one"] += 1
+            expected_all = [theirs.get_config(1.0) for _ in range(k)]
+            got_all = ours.get_configs(1.0, k) if k > 1 else [ours.get_config(1.0)]
+        assert len(got_all) == k
+        for (got, got_info), (expected, expected_info) in zip(got_all, expected_all):
+            assert got == expected and got_info == expected_info, step
+            assert [type(v) for v in got.values()] == [type(v) for v in expected.values()]
+            paths["model" if got_info.get("model_based_pick") else "random"] += 1
+            if ours._model is not None and got_info.get("model_based_pick"):
+                paths["batch" if ours._model.batch else "one by one"] += 1
+        got = got_all[0][0]
         for index, (config, loss) in enumerate(feed(step, got)):
             for generator in (theirs, ours):
                 with quiet():
@@ -470,6 +475,36 @@ def test_kde_generator_draws_and_picks_exactly_as_hpbandster():
     assert paths["model"] > 150 and paths["random"] > 50 and paths["batch"] > 100
 
 
+@pytest.mark.parametrize("k", [2, 10])
+def test_kde_generator_draws_k_configurations_at_once_exactly_as_k_calls(k, monkeypatch):
+    """G-BOHB's pool: get_configs(budget, k) decodes the k calls' draws in bulk; same configurations, same streams."""
+    from searchers._hpbandster_kde import _StreamDecoder
+
+    decoded = []
+    decode = _StreamDecoder.decode
+    monkeypatch.setattr(_StreamDecoder, "decode", lambda self, *a: decoded.append(a[1]) or decode(self, *a))
+    paths = _kde_generators_side_by_side(
+        lambda seed: config_space([[f"op{j}" for j in range(5)]] * 6, seed), 120, _reported, k=k,
+        top_n_percent=15, num_samples=64, random_fraction=0.33, bandwidth_factor=3, min_bandwidth=0.3)
+    assert paths["model"] > 60 * k and paths["random"] > 20 * k and len(decoded) > 90 and set(decoded) == {k}
+
+
+def test_stream_decoder_peeks_more_when_the_calls_need_more_words(monkeypatch):
+    """Too few words peeked (forced here): the decoder peeks again, and the calls are the same."""
+    from searchers._hpbandster_kde import _StreamDecoder
+
+    init = _StreamDecoder.__init__
+
+    def starved(self, *args):
+        init(self, *args)
+        self.words_per_sample = 0.01  # far below the words a sample takes
+
+    monkeypatch.setattr(_StreamDecoder, "__init__", starved)
+    paths = _kde_generators_side_by_side(
+        lambda seed: config_space([["a", "b", "c"]] * 4, seed), 60, _reported, k=3, min_bandwidth=0.3)
+    assert paths["model"] > 60
+
+
 def _shared_by_the_good(step, config):
     """Every reported configuration has c1 = 'a' (one level in both KDEs); every third one, the best,
     has c0 = 'b' (one level in the good KDE)."""
@@ -485,13 +520,14 @@ def _shared_by_the_bad(step, config):
     return [(crafted, (0.0 if crafted["c1"] != "a" else 1.0) + 0.01 * ord(crafted["c3"]))]
 
 
-@pytest.mark.parametrize("crafted, num_samples", [(_shared_by_the_good, 64), (_shared_by_the_good, 3), (_shared_by_the_bad, 64)])
-def test_kde_generator_matches_hpbandster_on_one_level_columns(crafted, num_samples):
+@pytest.mark.parametrize("crafted, num_samples, k", [(_shared_by_the_good, 64, 1), (_shared_by_the_good, 3, 1),
+                                                     (_shared_by_the_bad, 64, 1), (_shared_by_the_bad, 64, 4)])
+def test_kde_generator_matches_hpbandster_on_one_level_columns(crafted, num_samples, k):
     """Degenerate KDEs (one-level columns: statsmodels' divide by zero): acquisition values turn
     non-finite; where the bad KDE is the degenerate one hpbandster's loop breaks early at a
     candidate its good KDE still values, and with few samples all of them can fail (the random
     fallback). The replacement must follow it call for call."""
-    paths = _kde_generators_side_by_side(lambda seed: config_space([["a", "b", "c"]] * 4, seed), 300, crafted,
+    paths = _kde_generators_side_by_side(lambda seed: config_space([["a", "b", "c"]] * 4, seed), 300, crafted, k=k,
                                          min_bandwidth=0.3, random_fraction=0.2, num_samples=num_samples)
     assert paths["one by one"] > 50 and paths["model"] > 100
 
