@@ -211,13 +211,15 @@ class CategoricalKDEPdf:
     def _prepare(self, bw: np.ndarray) -> None:
         data = self.kde.data
         nobs = data.shape[0]
+        # statsmodels' aitchison_aitken, per column: levels = np.unique(column).size, off-level
+        # kernel h / (levels - 1) (np.ones(nobs) * h is h), on-level 1 - h; the same float64
+        # divisions and subtractions, done for all columns at once
+        bw = np.asarray(bw, dtype=float)
+        levels = _levels(data)
         off = np.empty(data.shape)
         on = np.empty(data.shape)
-        for column in range(data.shape[1]):
-            h = bw[column]
-            levels = np.asarray(np.unique(data[:, column]).size)
-            off[:, column] = np.ones(nobs) * h / (levels - 1)
-            on[:, column] = 1 - h
+        off[:] = bw / (levels - 1)
+        on[:] = 1 - bw
         self._off, self._on = off, on
         self._continuous_bandwidths = np.prod(bw[np.zeros(len(bw), dtype=bool)])
         self._bw = np.array(bw, copy=True)
@@ -300,6 +302,14 @@ class CategoricalKDEPdf:
             kernel = np.where(self.kde.data == point, self._on, self._off)
             estimates.append((kernel.prod(axis=1) / self._continuous_bandwidths).sum(axis=0) / self.kde.nobs)
         return np.squeeze(estimates)
+
+
+def _levels(data: np.ndarray) -> np.ndarray:
+    """``np.unique(data[:, j]).size`` for every column j (one sort of the whole array when there is no NaN)."""
+    if data.shape[0] == 0 or np.isnan(data).any():
+        return np.array([np.unique(data[:, column]).size for column in range(data.shape[1])], dtype=np.int64)
+    ordered = np.sort(data, axis=0)
+    return (ordered[1:] != ordered[:-1]).sum(axis=0) + 1
 
 
 def accelerate_categorical_kdes(generator) -> None:
