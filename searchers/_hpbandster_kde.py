@@ -145,29 +145,39 @@ class KDEConfigGenerator(BOHB):
         first = drawn.first_sample[call]
         if first is None:  # rand() < random_fraction
             return self.configspace.sample_configuration(), {'model_based_pick': False}
-        info_dict = {}
         try:
-            vals = vals[first:first + self.num_samples]
             vectors = drawn.vectors[first:first + self.num_samples]
-            best = np.inf
-            best_vector = None
-            for i in np.flatnonzero(~np.isfinite(vals)):
-                model.warn_non_finite(self.logger, vectors[i].tolist(), vals[i])  # l(x) is NaN here: no break
-            candidates = np.where(np.isnan(vals), np.inf, vals)
-            if candidates.size and candidates.min() < best:
-                first_minimum = int(np.argmin(candidates))
-                best, best_vector = vals[first_minimum], vectors[first_minimum].tolist()
-            if best_vector is None:
-                sample = self.configspace.sample_configuration().get_dictionary()
-                info_dict['model_based_pick'] = False
-            else:
-                sample = self._configuration(best_vector)
-                info_dict['model_based_pick'] = True
+            best, best_vector = self._scan(model, vectors, vals[first:first + self.num_samples])
+            return self._model_pick(model, best, best_vector)
         except:  # noqa: E722 -- hpbandster's bare except, kept: it decides the fallback
-            self.logger.warning("Sampling based optimization with %i samples failed\n %s \nUsing random configuration"%(self.num_samples, traceback.format_exc()))
-            sample = self.configspace.sample_configuration()
-            info_dict['model_based_pick'] = False
-        return sample, info_dict
+            return self._failed_pick()
+
+    def _scan(self, model: "_Model", vectors: Any, vals: np.ndarray) -> tuple[Any, list | None]:
+        """hpbandster's loop over samples valued at once (it cannot break: see ``_Model.batch``):
+        the warnings for non-finite values (``l(x)`` is NaN there), and the first minimum."""
+        best, best_vector = np.inf, None
+        for i in np.flatnonzero(~np.isfinite(vals)):
+            model.warn_non_finite(self.logger, _as_list(vectors[i]), vals[i])
+        # `val < best` from inf keeps the first minimum and never a NaN
+        candidates = np.where(np.isnan(vals), np.inf, vals)
+        if candidates.size and candidates.min() < best:
+            first_minimum = int(np.argmin(candidates))
+            best, best_vector = vals[first_minimum], _as_list(vectors[first_minimum])
+        return best, best_vector
+
+    def _model_pick(self, model: "_Model", best: Any, best_vector: list | None) -> tuple[Any, dict]:
+        """hpbandster's end of the model-based path: the best vector's configuration, or a random one."""
+        if best_vector is None:
+            self.logger.debug("Sampling based optimization with %i samples failed -> using random configuration"%self.num_samples)
+            return self.configspace.sample_configuration().get_dictionary(), {'model_based_pick': False}
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug('best_vector: {}, {}, {}, {}'.format(best_vector, best, model.l(best_vector), model.g(best_vector)))
+        return self._configuration(best_vector), {'model_based_pick': True}
+
+    def _failed_pick(self) -> tuple[Any, dict]:
+        """hpbandster's bare ``except`` around the model-based path: a warning and a random configuration."""
+        self.logger.warning("Sampling based optimization with %i samples failed\n %s \nUsing random configuration"%(self.num_samples, traceback.format_exc()))
+        return self.configspace.sample_configuration(), {'model_based_pick': False}
 
     def _finish(self, picked: tuple[Any, dict]) -> tuple[dict, dict]:
         """hpbandster's last step: the pick as a dictionary (a random one if that fails)."""
@@ -214,14 +224,7 @@ class KDEConfigGenerator(BOHB):
                     # hpbandster's loop cannot break early (see _Model.batch): all num_samples vectors
                     # are drawn, valued at once, then scanned as hpbandster's loop scans them
                     vectors = [draw() for i in range(self.num_samples)]
-                    vals = model.acquisitions(vectors) if vectors else np.empty(0)
-                    for i in np.flatnonzero(~np.isfinite(vals)):
-                        model.warn_non_finite(self.logger, vectors[i], vals[i])  # here l(x) is NaN: no break
-                    # `val < best` from inf keeps the first minimum and never a NaN
-                    candidates = np.where(np.isnan(vals), np.inf, vals)
-                    if candidates.size and candidates.min() < best:
-                        first_minimum = int(np.argmin(candidates))
-                        best, best_vector = vals[first_minimum], vectors[first_minimum]
+                    best, best_vector = self._scan(model, vectors, model.acquisitions(vectors) if vectors else np.empty(0))
                 else:
                     for i in range(self.num_samples):
                         vector = draw()
@@ -238,20 +241,10 @@ class KDEConfigGenerator(BOHB):
                             best = val
                             best_vector = vector
 
-                if best_vector is None:
-                    self.logger.debug("Sampling based optimization with %i samples failed -> using random configuration"%self.num_samples)
-                    sample = self.configspace.sample_configuration().get_dictionary()
-                    info_dict['model_based_pick'] = False
-                else:
-                    if self.logger.isEnabledFor(logging.DEBUG):
-                        self.logger.debug('best_vector: {}, {}, {}, {}'.format(best_vector, best, model.l(best_vector), model.g(best_vector)))
-                    sample = self._configuration(best_vector)
-                    info_dict['model_based_pick'] = True
+                sample, info_dict = self._model_pick(model, best, best_vector)
 
             except:  # noqa: E722 -- hpbandster's bare except, kept: it decides the fallback
-                self.logger.warning("Sampling based optimization with %i samples failed\n %s \nUsing random configuration"%(self.num_samples, traceback.format_exc()))
-                sample = self.configspace.sample_configuration()
-                info_dict['model_based_pick'] = False
+                sample, info_dict = self._failed_pick()
 
         sample, info_dict = self._finish((sample, info_dict))
         self.logger.debug('done sampling a new configuration.')
@@ -416,6 +409,11 @@ class _Model:
         logger.warning("bandwidth of the KDEs:\n%s\n%s"%(good.bw, bad.bw))
         logger.warning("l(x) = %s"%(self.l(vector)))
         logger.warning("g(x) = %s"%(self.g(vector)))
+
+
+def _as_list(vector: Any) -> list:
+    """A sampled vector as hpbandster's loop holds it: a list of Python ints."""
+    return vector.tolist() if isinstance(vector, np.ndarray) else vector
 
 
 def _pdf_overrides(models: dict) -> tuple:
