@@ -122,7 +122,7 @@ class KDEConfigGenerator(BOHB):
             except Exception:  # noqa: BLE001 -- nothing drawn yet: the calls one by one decide what happens
                 drawn = None
             if drawn is not None:
-                drawn.commit()  # the stream as after the k calls' draws
+                drawn.commit(self.numpy_random.random)  # the stream as after the k calls' draws
                 return [self._finish(self._pick(model, drawn, vals, call)) for call in range(k)]
         return [self._get_config(budget) for _ in range(k)]
 
@@ -481,7 +481,6 @@ class _StreamDecoder:
             drawn = self._decode(peek.randint(0, 2**32, size=words, dtype=np.uint32).astype(np.int64),
                                  k, num_samples, random_fraction)
             if drawn is not None:
-                drawn.state = state
                 return drawn
             words *= 2  # the calls needed more words than peeked (rare): peek more
 
@@ -515,37 +514,38 @@ class _StreamDecoder:
         row_draw = randint(len(self.rows) - 1)
         after_double = np.minimum(positions + 2, over)
         after_double[n - 1:] = over  # a double needs two words
+        # per level count t, at each position: where rand() and then randint(t) end, what keeping
+        # the row's value instead gains (the choice as arithmetic: np.where is ~4x slower here),
+        # and randint(t)'s value
+        steps: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for t in set(self.levels):
+            level_draw = randint(t - 1)
+            if level_draw is None:
+                steps[t] = (after_double, np.zeros(n + 2, dtype=np.int64), np.zeros(n + 2, dtype=np.int64))
+            else:
+                other_end = level_draw[0][after_double]
+                steps[t] = (other_end, after_double - other_end, level_draw[1][after_double])
+
+        # where a sample starting at each position ends: the composition of its draws' steps
+        after_sample = row_draw[0] if row_draw is not None else positions
+        for threshold, t in zip(self.thresholds, self.levels):
+            other_end, gain, _value = steps[t]
+            after_sample = (other_end + (mantissas < below[threshold]) * gain)[after_sample]
 
         def samples(starts: np.ndarray) -> np.ndarray:
-            """The vectors of the samples that start at ``starts``."""
+            """The vectors of the samples that start at ``starts``, by the same steps."""
             q = starts
             row = np.zeros(len(starts), dtype=np.int64)
             if row_draw is not None:
                 row, q = row_draw[1][q], row_draw[0][q]
             vectors = np.empty((len(starts), len(self.levels)), dtype=np.int64)
             for column, (threshold, t) in enumerate(zip(self.thresholds, self.levels)):
+                other_end, gain, value = steps[t]
                 keep = mantissas[q] < below[threshold]
-                after = after_double[q]
-                level_draw = randint(t - 1)
-                if level_draw is None:
-                    other_end, other = after, 0
-                else:
-                    other_end, other = level_draw[0][after], level_draw[1][after]
-                vectors[:, column] = np.where(keep, self.rows[row, column], other)
-                q = np.where(keep, after, other_end)
+                vectors[:, column] = np.where(keep, self.rows[row, column], value[q])
+                q = other_end[q] + keep * gain[q]
             return vectors
 
-        # where a sample starting at each position ends: the composition of its draws' steps (the
-        # choice between a kept value and randint(t) as arithmetic: np.where is ~4x slower here)
-        after_sample = row_draw[0] if row_draw is not None else positions
-        after_level: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per t: after rand() + randint(t), and the gain of keeping
-        for threshold, t in zip(self.thresholds, self.levels):
-            if t not in after_level:
-                level_draw = randint(t - 1)
-                other_end = after_double if level_draw is None else level_draw[0][after_double]
-                after_level[t] = (other_end, after_double - other_end)
-            other_end, gain = after_level[t]
-            after_sample = (other_end + (mantissas < below[threshold]) * gain)[after_sample]
         p, starts, first_sample = 0, [], []
         random_below = below[random_fraction]
         for _call in range(k):
@@ -585,8 +585,7 @@ class _Drawn:
     vectors: np.ndarray
     first_sample: list
     words: int
-    state: Any = None
 
-    def commit(self) -> None:
-        """Advance the real stream by the words the calls used (one word per uint32 drawn)."""
-        self.state.randint(0, 2**32, size=self.words, dtype=np.uint32)
+    def commit(self, state: np.random.RandomState) -> None:
+        """Advance the stream the words were peeked from by the words the calls used (one word per uint32 drawn)."""
+        state.randint(0, 2**32, size=self.words, dtype=np.uint32)
