@@ -33,8 +33,8 @@ import numpy as np  # noqa: E402
 from nasearch.proxies.data import DataSource  # noqa: E402
 from nasearch.proxies.scorer import ProxyScorer  # noqa: E402
 from nasearch.proxies.store import ScoreKey, read_table  # noqa: E402
-from spaces.nb201.genotype import NUM_ARCHS, from_index, to_arch_str  # noqa: E402
-from spaces.nb201.space import NB201Space  # noqa: E402
+from nasearch.spaces.nb201.genotype import NUM_ARCHS, from_index, to_arch_str  # noqa: E402
+from nasearch.spaces.nb201.space import NB201Space  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

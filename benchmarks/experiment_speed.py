@@ -39,7 +39,7 @@ from nasearch.clock import SimulatedClock  # noqa: E402
 from nasearch.config import parse_search_config  # noqa: E402
 from nasearch.experiment import load_experiment, run_experiment  # noqa: E402
 from nasearch.runner import SearchContext, run_one  # noqa: E402
-from searchers.base import Searcher, Trial  # noqa: E402
+from nasearch.searchers.base import Searcher, Trial  # noqa: E402
 
 REPLAY_STEPS = 20_000
 
@@ -175,7 +175,7 @@ def per_run(experiment: str, labels: list[str], runs: int, compare_get_config: b
     (``searchers.bohb.REPLACE_GET_CONFIG`` off), the two alternating run by run so that a change
     of machine load weighs on both; the records of both must be equal.
     """
-    import searchers.bohb as bohb_module
+    import nasearch.searchers.bohb as bohb_module
 
     configured = bohb_module.REPLACE_GET_CONFIG
     modes = {"hpbandster": False, "replaced": True} if compare_get_config else {"": configured}

@@ -19,7 +19,7 @@ import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
 from nasearch.proxies.gradsign_fast import gradsign_fast  # noqa: E402
-from spaces.nb201.network import NB201Network  # noqa: E402
+from nasearch.spaces.nb201.network import NB201Network  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from proxy_speed import load_inputs, training_step  # noqa: E402

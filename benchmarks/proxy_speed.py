@@ -36,8 +36,8 @@ import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from nasearch.proxies.registry import get_proxy  # noqa: E402
-from spaces.nb201.genotype import to_arch_str  # noqa: E402
-from spaces.nb201.network import NB201Network  # noqa: E402
+from nasearch.spaces.nb201.genotype import to_arch_str  # noqa: E402
+from nasearch.spaces.nb201.network import NB201Network  # noqa: E402
 
 DEFAULT_NPZ = ROOT.parent / "shared" / "data" / "cifar10_sample.npz"
 

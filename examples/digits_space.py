@@ -30,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import Evaluation
 
 #: (position name, allowed values); an architecture is one value per position, in order.
 CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (

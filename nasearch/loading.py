@@ -32,20 +32,20 @@ from pathlib import Path
 from typing import Any
 
 from nasearch.errors import UsageError
-from spaces.protocol import REQUIRED_ATTRIBUTES, capabilities, capability_of, protocol_problems
+from nasearch.spaces.protocol import REQUIRED_ATTRIBUTES, CodeReference, capabilities, capability_of, protocol_problems
 
 SPACES: dict[str, str] = {
-    "nb201": "spaces.nb201.space:NB201Space",
-    "tabular": "spaces.tabular:TabularSpace",
+    "nb201": "nasearch.spaces.nb201.space:NB201Space",
+    "tabular": "nasearch.spaces.tabular:TabularSpace",
 }
 SEARCHERS: dict[str, str] = {
-    "rs": "searchers.random_search:RandomSearch",
-    "rea": "searchers.evolution:RegularizedEvolution",
-    "reinforce": "searchers.reinforce:Reinforce",
-    "bohb": "searchers.bohb:BOHB",
-    "hb": "searchers.bohb:Hyperband",
-    "bananas": "searchers.bananas:Bananas",
-    "npenas": "searchers.npenas:NPENAS",
+    "rs": "nasearch.searchers.random_search:RandomSearch",
+    "rea": "nasearch.searchers.evolution:RegularizedEvolution",
+    "reinforce": "nasearch.searchers.reinforce:Reinforce",
+    "bohb": "nasearch.searchers.bohb:BOHB",
+    "hb": "nasearch.searchers.bohb:Hyperband",
+    "bananas": "nasearch.searchers.bananas:Bananas",
+    "npenas": "nasearch.searchers.npenas:NPENAS",
 }
 #: entry-point groups under which installed packages register their extensions
 SPACE_ENTRY_POINTS = "nasearch.spaces"
@@ -308,7 +308,15 @@ def load_space(spec: dict) -> Any:
             raise UsageError(f"space.name: unknown space {name!r}; use one of {sorted(known)} or space.class")
         factory = SPACE_REGISTRY.load(name, "space.name")
         label = name
-    space = construct(factory, dict(spec.get("args") or {}), "space")
+    args = dict(spec.get("args") or {})
+    for argument, kind in dict(getattr(factory, "code_arguments", None) or {}).items():
+        reference = args.get(argument)
+        if reference is None:
+            continue
+        if not isinstance(reference, str) or not is_reference(reference):
+            raise UsageError(f"space.args.{argument}: expected 'pkg.module:function' or 'file.py:function', got {reference!r}")
+        args[argument] = CodeReference(reference, load_reference(reference, f"space.args.{argument}", kind))
+    space = construct(factory, args, "space")
     check_space(space, label)
     return space
 
@@ -321,7 +329,7 @@ def describe_space(space: Any) -> str:
 
 def _searcher_problem(obj: Any) -> str | None:
     if not inspect.isclass(obj) or not all(callable(getattr(obj, m, None)) for m in ("propose", "observe")):
-        return "is not a searcher class (one with propose(rng) and observe(trial, evaluation), e.g. a searchers.base.Searcher)"
+        return "is not a searcher class (one with propose(rng) and observe(trial, evaluation), e.g. a nasearch.searchers.base.Searcher)"
     return None
 
 

@@ -64,7 +64,7 @@ def _train_seconds(space: Any, archs: Sequence[Any]) -> float:
     backend = getattr(space, "backend", None)
     table = getattr(backend, "_search", None)
     if table is not None and hasattr(table, "train_seconds"):  # embedded NB201: 200-epoch training time
-        from spaces.nb201.genotype import to_index
+        from nasearch.spaces.nb201.genotype import to_index
 
         return float(sum(table.train_seconds[to_index(a)] for a in archs))
     rng = np.random.default_rng(0)

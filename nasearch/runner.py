@@ -95,7 +95,7 @@ def _not_an_evaluation(space: Any, epochs: Any, value: Any) -> str:
     method = "query(arch, rng)" if epochs is None else "query_at(arch, epochs, rng)"
     shown = repr(value) if len(repr(value)) <= 60 else f"a {type(value).__name__}"
     return (f"space {getattr(space, 'name', type(space).__name__)!r}: {method} returned {shown}; it must return"
-            " spaces.protocol.Evaluation(fitness, cost_seconds)")
+            " nasearch.spaces.protocol.Evaluation(fitness, cost_seconds)")
 
 
 def run_one(context: SearchContext, run_index: int) -> dict:

@@ -4,7 +4,7 @@
 all hpbandster's and statsmodels': ``new_result`` (the top-n% split and the two
 ``KDEMultivariate`` fits, bandwidths clipped to ``min_bandwidth``) is inherited unchanged,
 and so are the densities ``l`` and ``g`` the acquisition evaluates (the KDEs' ``pdf``,
-statsmodels' own or :class:`~searchers._hpbandster_compat.CategoricalKDEPdf`, which is
+statsmodels' own or :class:`~nasearch.searchers._hpbandster_compat.CategoricalKDEPdf`, which is
 bitwise the same). What is replaced is the Python around them, in two places:
 
 ``get_config`` (over all-categorical spaces, the only ones this project builds) is
@@ -28,7 +28,7 @@ redo:
 * **eager logging.** hpbandster formats its debug line ``'best_vector: ...'.format(...)``
   (which evaluates ``l`` and ``g`` once more and prints arrays) whether or not DEBUG is on,
   and logs five ``%``-formatted warning lines per non-finite acquisition value (the KDEs'
-  whole data, ``l(x)``, ``g(x)``), which :func:`~searchers._hpbandster_compat.quiet` then
+  whole data, ``l(x)``, ``g(x)``), which :func:`~nasearch.searchers._hpbandster_compat.quiet` then
   drops (in G-BOHB runs, creating those records was a third of the time). Here the debug line
   is built only when the logger is enabled for DEBUG, and the warnings are skipped only while
   quiet's filter is on the logger (it drops every record below ERROR, whatever else).
@@ -78,7 +78,7 @@ import ConfigSpace.util
 import numpy as np
 from hpbandster.optimizers.config_generators.bohb import BOHB
 
-from searchers._hpbandster_compat import CategoricalKDEPdf, IsolatedNumpyRandom, warnings_dropped
+from nasearch.searchers._hpbandster_compat import CategoricalKDEPdf, IsolatedNumpyRandom, warnings_dropped
 
 
 class KDEConfigGenerator(BOHB):

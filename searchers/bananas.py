@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from nasearch.clock import PREDICTOR_FIT_BASE, PREDICTOR_FIT_PER_POINT, PredictorCostModel
-from searchers.base import Searcher, Trial
-from spaces.protocol import Evaluation
+from nasearch.searchers.base import Searcher, Trial
+from nasearch.spaces.protocol import Evaluation
 
 
 class PredictorGuided(Searcher):

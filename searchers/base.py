@@ -13,7 +13,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import Evaluation
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ finished before the next starts.
 
 Budgets are training epochs, as in NATS-Bench's ``bohb.py``: min 1, max ``space.max_epochs``
 (12 on NB201's 12-epoch files), eta 3, so brackets run 1-, 4- and 12-epoch trainings
-(budget b -> ``int(b)`` epochs, see :func:`~searchers._hpbandster_compat.budget_to_epochs`).
+(budget b -> ``int(b)`` epochs, see :func:`~nasearch.searchers._hpbandster_compat.budget_to_epochs`).
 A budget-b trial is ``Trial(arch, epochs=int(b))``; the space charges the time of those
 epochs, and the runner counts only full-budget results for the incumbent.
 
@@ -22,7 +22,7 @@ one. A warning says so once per process.
 
 Randomness: each run seeds a private legacy numpy state and the ConfigurationSpace from the
 run's generator; hpbandster's global-``np.random`` draws happen on that private state only
-(:class:`~searchers._hpbandster_compat.IsolatedNumpyRandom`), so a run is a function of its
+(:class:`~nasearch.searchers._hpbandster_compat.IsolatedNumpyRandom`), so a run is a function of its
 seed whatever else the process does. Hyperband draws its configurations from the space
 (``space.sample`` with the run's generator), which is uniform over the product of choices,
 like hpbandster's ``RandomSampling``.
@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from searchers._hpbandster_compat import (
+from nasearch.searchers._hpbandster_compat import (
     BracketSchedule,
     IsolatedNumpyRandom,
     accelerate_categorical_kdes,
@@ -54,8 +54,8 @@ from searchers._hpbandster_compat import (
     make_job,
     quiet,
 )
-from searchers.base import Searcher, Trial
-from spaces.protocol import Evaluation
+from nasearch.searchers.base import Searcher, Trial
+from nasearch.spaces.protocol import Evaluation
 
 log = logging.getLogger(__name__)
 _warned: set[tuple[str, str]] = set()
@@ -71,7 +71,7 @@ FULL_BUDGET_ONLY = 1.0
 
 def has_fidelity(space: Any) -> bool:
     """Whether ``space`` offers the declared ``fidelity`` capability (``query_at`` + ``max_epochs >= 1``)."""
-    from spaces.protocol import has_capability
+    from nasearch.spaces.protocol import has_capability
 
     return has_capability(space, "fidelity")
 
@@ -223,7 +223,7 @@ class BOHB(_HpbandsterSearcher):
         )
 
     def _make_generator(self, configspace: Any) -> Any:
-        from searchers._hpbandster_kde import KDEConfigGenerator
+        from nasearch.searchers._hpbandster_kde import KDEConfigGenerator
 
         return KDEConfigGenerator(configspace, self._numpy, hpbandster_code=not REPLACE_GET_CONFIG, **self.kde_args)
 

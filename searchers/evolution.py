@@ -18,8 +18,8 @@ from collections import deque
 
 import numpy as np
 
-from searchers.base import Searcher, Trial
-from spaces.protocol import Evaluation
+from nasearch.searchers.base import Searcher, Trial
+from nasearch.spaces.protocol import Evaluation
 
 
 class RegularizedEvolution(Searcher):

@@ -3,7 +3,7 @@ mutations of the top 5 observed architectures (``num_candidates`` / 5 each). See
 :mod:`searchers.bananas` for the shared loop, defaults and how the fit cost is charged."""
 from __future__ import annotations
 
-from searchers.bananas import PredictorGuided
+from nasearch.searchers.bananas import PredictorGuided
 
 
 class NPENAS(PredictorGuided):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from searchers.base import Searcher, Trial
-from spaces.protocol import Evaluation
+from nasearch.searchers.base import Searcher, Trial
+from nasearch.spaces.protocol import Evaluation
 
 
 class RandomSearch(Searcher):

@@ -22,8 +22,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from searchers.base import Searcher, Trial
-from spaces.protocol import Evaluation
+from nasearch.searchers.base import Searcher, Trial
+from nasearch.spaces.protocol import Evaluation
 
 
 class CategoricalPolicy:

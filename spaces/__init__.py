@@ -1,1 +1,1 @@
-"""Search spaces: the protocol (:mod:`spaces.protocol`) and the built-in spaces."""
+"""Search spaces (installed as ``nasearch.spaces``): the protocol (:mod:`nasearch.spaces.protocol`) and the built-in spaces."""

@@ -30,6 +30,24 @@ class Evaluation:
     extras: Mapping[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CodeReference:
+    """A space argument that names user code (``"pkg.mod:function"`` / ``"file.py:function"``).
+
+    A space declares such arguments in a class attribute ``code_arguments`` (argument name ->
+    what the code is, e.g. ``{"builder": "network builder"}``); the loader
+    (:func:`nasearch.loading.load_space`) resolves each one under the same rule as every other
+    reference, *before* anything is called, and passes this object in place of the string. A
+    space never imports user code itself. ``text`` is what the config said (it keys caches).
+    """
+
+    text: str
+    target: object
+
+    def __call__(self, *args, **kwargs):
+        return self.target(*args, **kwargs)
+
+
 # -- the one declaration ------------------------------------------------------------------
 # Everything nasearch asks of a space is declared once, below: the checks (protocol_problems,
 # capabilities, has_capability), their error messages, and the tables of docs/custom_space.md
@@ -138,6 +156,17 @@ CAPABILITY_DECLARATIONS: tuple[Capability, ...] = (
     Capability(
         "neighbours", (Method("neighbours", ("arch",), "every one-step neighbour of `arch`"),),
         "lists one-step neighbours", "local search"),
+    Capability(
+        "vector_encodings",
+        (Method("vector_encoding", ("arch", "kind"), "the arch as a 1-D float array under encoding `kind`, one of "
+                "`vector_encodings` (e.g. 'path', 'adjacency')"),),
+        "fixed-length vector encodings of an architecture, beyond the categorical one-hot",
+        "predictors (bananas' path encoding, the MLP/GCN/tree predictors' features)",
+        (Attribute("vector_encodings", tuple, "the names of the encodings `vector_encoding` accepts"),)),
+    Capability(
+        "result_keys", (Method("arch_from_key", ("key",), "the architecture of a cell as results files write it "
+                                                          "(e.g. NASLib's zero-cost benchmark keys)"),),
+        "reads the cell notation of published results files", "correlate --accuracies"),
     Capability(
         "proxy_batch", (Method("proxy_batch", ("batch_size", "seed"), "(inputs, labels) torch tensors"),),
         "the data proxies run on, when CIFAR-10 images do not fit the space's networks (default: CIFAR-10)",

@@ -39,7 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nasearch.errors import UsageError
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import CodeReference, Evaluation
 
 Arch = tuple[str, ...]
 PROXY_PREFIX = "proxy_"
@@ -83,6 +83,9 @@ class TabularSpace:
     version: str
     name: str
 
+    #: arguments naming user code, resolved by the loader before the space is built (protocol.CodeReference)
+    code_arguments = {"builder": "network builder"}
+
     def __init__(
         self,
         path: str,
@@ -92,7 +95,7 @@ class TabularSpace:
         fitness_column: str = "accuracy",
         cost_column: str = "cost",
         final_columns: Sequence[str] | None = None,
-        builder: str | None = None,
+        builder: CodeReference | None = None,
         name: str | None = None,
     ) -> None:
         self.path = Path(path)
@@ -143,10 +146,12 @@ class TabularSpace:
         self._choices: list[list[str]] = [sorted({a[p] for a in self.archs}) for p in range(width or 0)]
         self._neighbours: dict[Arch, list[list[Arch]]] = {}
         self.proxies = [c[len(PROXY_PREFIX):] for c in proxy_columns]
+        if builder is not None and not isinstance(builder, CodeReference):
+            raise UsageError("space.args.builder: load the space through nasearch (a config or nasearch.loading.load_space),"
+                             " which checks the builder reference before anything calls it")
         self.builder = builder
-        self._build = None
         digest = hashlib.sha256(self.path.read_bytes())
-        digest.update(json.dumps([arch_columns, separator, fitness_column, cost_column, self.final_columns, builder]).encode())
+        digest.update(json.dumps([arch_columns, separator, fitness_column, cost_column, self.final_columns, builder and builder.text]).encode())
         self.name = name or f"tabular-{self.path.stem}"
         self.version = digest.hexdigest()[:12]  # a new table (or reading of it) never reuses old scores
         if type(self) is TabularSpace and len(self.archs) == int(np.prod([len(v) for v in self._choices])):
@@ -188,11 +193,7 @@ class TabularSpace:
                 f"space {self.name} is a table and has no networks; add precomputed proxy columns ({proxies}) "
                 "and use that proxy, or pass space.args.builder: 'pkg.mod:function' taking (ops, num_classes)"
             )
-        if self._build is None:
-            from nasearch.loading import import_object
-
-            self._build = import_object(self.builder, "space.args.builder")
-        return self._build(self._present(arch), num_classes)
+        return self.builder(self._present(arch), num_classes)
 
     # -- optional capabilities ----------------------------------------------------------
     def proxy_score(self, proxy: str, arch: Arch) -> tuple[float, float] | None:

@@ -6,7 +6,7 @@ from nasearch.clock import ProxyCostPolicy
 from nasearch.config import HookConfig, SearchConfig
 from nasearch.proxies.store import ScoreRecord
 from nasearch.runner import SearchContext
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import Evaluation
 
 
 class TiedLinears(nn.Module):

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from spaces.nb201.genotype import NUM_ARCHS, OPS, Genotype, to_arch_str
-from spaces.nb201.space import NB201Space
+from nasearch.spaces.nb201.genotype import NUM_ARCHS, OPS, Genotype, to_arch_str
+from nasearch.spaces.nb201.space import NB201Space
 
 #: evaluation sets per training split, as NB201 records them
 EVAL_SETS: dict[str, tuple[str, ...]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from searchers.evolution import RegularizedEvolution
+from nasearch.searchers.evolution import RegularizedEvolution
 
 
 class LineSpace:

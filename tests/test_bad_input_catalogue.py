@@ -207,7 +207,7 @@ def _hook_cost(text):
 
 
 OUTSIDE_SEARCHER = '''
-from searchers.base import Searcher, Trial
+from nasearch.searchers.base import Searcher, Trial
 
 
 class Outside(Searcher):
@@ -300,7 +300,7 @@ def _hook_predictor(**hook):
 #: a user's space with the required members only: no encoding, no learning curves
 PLAIN_SPACE = '''
 import numpy as np
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import Evaluation
 
 
 class PlainSpace:

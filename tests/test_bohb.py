@@ -9,9 +9,9 @@ import pytest
 from nasearch.clock import ProxyCostPolicy
 from nasearch.hook import PoolSelector
 from nasearch.runner import SearchContext, run_one
-from searchers._hpbandster_compat import BracketSchedule, IsolatedNumpyRandom, budget_to_epochs, config_space, quiet
-from searchers.bohb import BOHB, Hyperband, has_fidelity
-from spaces.protocol import Evaluation
+from nasearch.searchers._hpbandster_compat import BracketSchedule, IsolatedNumpyRandom, budget_to_epochs, config_space, quiet
+from nasearch.searchers.bohb import BOHB, Hyperband, has_fidelity
+from nasearch.spaces.protocol import Evaluation
 
 from fakes import CountingScorer, ToySpace, search_context
 
@@ -168,7 +168,7 @@ def test_bohb_model_concentrates_on_good_configurations():
 @pytest.mark.parametrize("cls", [BOHB, Hyperband])
 def test_without_per_epoch_data_only_full_budget_trials(cls, caplog):
     space = FidelitySpace(fidelity=False)
-    with caplog.at_level("WARNING", logger="searchers.bohb"):
+    with caplog.at_level("WARNING", logger="nasearch.searchers.bohb"):
         searcher = cls(space)
     assert not searcher.multi_fidelity and searcher.budgets == [1.0]
     trials = drive(searcher, space, 30, np.random.default_rng(1))
@@ -283,7 +283,7 @@ def test_bohb_runs_silently_on_current_libraries():
     import logging
     import warnings
 
-    from searchers._hpbandster_compat import quiet
+    from nasearch.searchers._hpbandster_compat import quiet
 
     space = FidelitySpace(fidelity=False)
     with warnings.catch_warnings(record=True) as caught:
@@ -310,7 +310,7 @@ def test_categorical_kde_pdf_is_bitwise_statsmodels():
     """Same floats as statsmodels' own pdf, including one-level columns (its divide by zero) and clipped bw."""
     import statsmodels.api as sm
 
-    from searchers._hpbandster_compat import CategoricalKDEPdf
+    from nasearch.searchers._hpbandster_compat import CategoricalKDEPdf
 
     rng = np.random.default_rng(0)
     checked = 0
@@ -341,7 +341,7 @@ def test_categorical_kde_pdf_pattern_table_is_bitwise_statsmodels_on_large_kdes(
     """The match-pattern lookup against statsmodels' pdf on KDEs as large as long BOHB runs fit."""
     import statsmodels.api as sm
 
-    from searchers._hpbandster_compat import CategoricalKDEPdf
+    from nasearch.searchers._hpbandster_compat import CategoricalKDEPdf
 
     rng = np.random.default_rng(1)
     for case in range(12):
@@ -363,7 +363,7 @@ def test_categorical_kde_pdf_at_points_is_bitwise_the_one_point_pdf():
     """The batch valuation KDEConfigGenerator uses, against one-point calls (inf and NaN of one-level columns included)."""
     import statsmodels.api as sm
 
-    from searchers._hpbandster_compat import CategoricalKDEPdf
+    from nasearch.searchers._hpbandster_compat import CategoricalKDEPdf
 
     rng = np.random.default_rng(2)
     degenerate = 0
@@ -388,7 +388,7 @@ def test_categorical_kde_pdf_at_points_is_bitwise_the_one_point_pdf():
 def test_categorical_kde_pdf_refuses_continuous_variables():
     import statsmodels.api as sm
 
-    from searchers._hpbandster_compat import CategoricalKDEPdf
+    from nasearch.searchers._hpbandster_compat import CategoricalKDEPdf
 
     with quiet():
         kde = sm.nonparametric.KDEMultivariate(data=np.random.default_rng(0).random((10, 2)), var_type="uc", bw="normal_reference")
@@ -397,7 +397,7 @@ def test_categorical_kde_pdf_refuses_continuous_variables():
 
 
 def test_accelerated_bohb_runs_exactly_as_hpbandster_with_statsmodels(monkeypatch):
-    import searchers.bohb as bohb_module
+    import nasearch.searchers.bohb as bohb_module
 
     space = FidelitySpace(edges=4, ops=4)
     accelerated = [run_one(search_context(space, BOHB.name, budget=6000.0, seed=1), i) for i in range(3)]
@@ -428,8 +428,8 @@ def _kde_generators_side_by_side(make_space, steps, feed, seed=11, k=1, **kde_ar
     """
     from hpbandster.optimizers.config_generators.bohb import BOHB as HpbandsterKDE
 
-    from searchers._hpbandster_compat import accelerate_categorical_kdes, make_job
-    from searchers._hpbandster_kde import KDEConfigGenerator
+    from nasearch.searchers._hpbandster_compat import accelerate_categorical_kdes, make_job
+    from nasearch.searchers._hpbandster_kde import KDEConfigGenerator
 
     theirs_space, ours_space = make_space(seed), make_space(seed)
     private = IsolatedNumpyRandom(seed)
@@ -478,7 +478,7 @@ def test_kde_generator_draws_and_picks_exactly_as_hpbandster():
 @pytest.mark.parametrize("k", [2, 10])
 def test_kde_generator_draws_k_configurations_at_once_exactly_as_k_calls(k, monkeypatch):
     """G-BOHB's pool: get_configs(budget, k) decodes the k calls' draws in bulk; same configurations, same streams."""
-    from searchers._hpbandster_kde import _StreamDecoder
+    from nasearch.searchers._hpbandster_kde import _StreamDecoder
 
     decoded = []
     decode = _StreamDecoder.decode
@@ -491,7 +491,7 @@ def test_kde_generator_draws_k_configurations_at_once_exactly_as_k_calls(k, monk
 
 def test_stream_decoder_peeks_more_when_the_calls_need_more_words(monkeypatch):
     """Too few words peeked (forced here): the decoder peeks again, and the calls are the same."""
-    from searchers._hpbandster_kde import _StreamDecoder
+    from nasearch.searchers._hpbandster_kde import _StreamDecoder
 
     init = _StreamDecoder.__init__
 
@@ -540,7 +540,7 @@ def test_kde_generator_matches_hpbandster_on_a_conditional_space():
 
 def test_replaced_get_config_runs_exactly_as_hpbandster_code(monkeypatch):
     """Whole runs, BOHB and G-BOHB, with the replacement and with hpbandster's own code throughout."""
-    import searchers.bohb as bohb_module
+    import nasearch.searchers.bohb as bohb_module
 
     space = FidelitySpace(fidelity=False, edges=6, ops=5)
     scorer = CountingScorer(space, lambda arch: sum(arch))

@@ -5,10 +5,10 @@ import pytest
 from nasearch.clock import ProxyCostPolicy, SimulatedClock
 from nasearch.errors import BudgetExhausted, UsageError
 from nasearch.hook import PoolSelector
-from searchers.evolution import RegularizedEvolution
-from searchers.random_search import RandomSearch
-from spaces.nb201.space import NB201Space
-from spaces.protocol import Evaluation
+from nasearch.searchers.evolution import RegularizedEvolution
+from nasearch.searchers.random_search import RandomSearch
+from nasearch.spaces.nb201.space import NB201Space
+from nasearch.spaces.protocol import Evaluation
 
 from fakes import CountingScorer
 

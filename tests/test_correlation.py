@@ -18,7 +18,7 @@ def read_csv(path):
 
 @pytest.fixture(scope="module")
 def space():
-    from spaces.nb201.space import NB201Space
+    from nasearch.spaces.nb201.space import NB201Space
 
     return NB201Space()
 

@@ -15,14 +15,14 @@ import pytest
 
 from nasearch.errors import UsageError
 from nasearch.loading import check_capabilities, describe_space, load_space
-from spaces.protocol import capabilities, protocol_problems
+from nasearch.spaces.protocol import capabilities, protocol_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "custom_space.md"
 
 TOY_SPACE = '''
 import numpy as np
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import Evaluation
 
 class ToySpace:
     """8-bit strings; fitness = number of ones (+ a per-arch constant cost)."""

@@ -20,7 +20,7 @@ from scipy import stats
 from nasearch.device import Stopwatch, deterministic, resolve_device
 from nasearch.errors import UsageError
 from nasearch.proxies.registry import available_proxies, get_proxy
-from spaces.nb201.network import NB201Network
+from nasearch.spaces.nb201.network import NB201Network
 
 PROXY_DIR = Path(__file__).resolve().parents[1] / "nasearch" / "proxies"
 HAS_CUDA = torch.cuda.is_available()

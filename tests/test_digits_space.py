@@ -13,7 +13,7 @@ from examples.digits_space import CHOICES, DigitsSpace, build_from_ops  # noqa: 
 from nasearch.config import parse_search_config  # noqa: E402
 from nasearch.execution import run_many  # noqa: E402
 from nasearch.loading import load_space  # noqa: E402
-from spaces.protocol import capabilities, protocol_problems  # noqa: E402
+from nasearch.spaces.protocol import capabilities, protocol_problems  # noqa: E402
 
 CHEAP = ("d1", "w8", "k3", "relu", "plain")
 

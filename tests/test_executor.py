@@ -143,7 +143,7 @@ def test_ray_gives_the_local_results_and_the_usage_error(monkeypatch):
 
 
 BROKEN_SPACE = '''
-from spaces.nb201.space import NB201Space
+from nasearch.spaces.nb201.space import NB201Space
 
 
 class Broken(NB201Space):

@@ -77,7 +77,7 @@ def test_searcher_and_proxy_references_follow_the_same_rule(tmp_path, monkeypatc
         with pytest.raises(UsageError):
             get_proxy(reference)
     (tmp_path / "mine.py").write_text(
-        "from searchers.random_search import RandomSearch\n"
+        "from nasearch.searchers.random_search import RandomSearch\n"
         "class MySearch(RandomSearch):\n    name = 'mine'\n"
         "class NotASearcher:\n    pass\n"
         "SPEC = 42\n")
@@ -110,7 +110,7 @@ def test_entry_points_register_names_for_every_kind(monkeypatch):
     import importlib
 
     groups = {"nasearch.proxies": [Entry("params_again", "nasearch.proxies.params:SPEC")],
-              "nasearch.searchers": [Entry("rs2", "searchers.random_search:RandomSearch")],
+              "nasearch.searchers": [Entry("rs2", "nasearch.searchers.random_search:RandomSearch")],
               PREDICTOR_ENTRY_POINTS: [Entry("p", "nasearch.proxies.params:params")]}
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: groups.get(group, []))
     assert get_proxy("params_again").name == "params"

@@ -13,7 +13,7 @@ from torch import nn
 
 from nasearch.errors import UsageError
 from nasearch.proxies.gradalign import gradalign, gradalign_fast, gradalign_loop
-from spaces.nb201.network import NB201Network
+from nasearch.spaces.nb201.network import NB201Network
 from fakes import TiedLinears
 from test_gradsign import NB201_CASES, _batch
 

@@ -15,7 +15,7 @@ from torch import nn
 from nasearch.errors import UsageError
 from nasearch.proxies.gradsign import gradsign, gradsign_loop
 from nasearch.proxies.gradsign_fast import gradsign_fast, gradsign_vmap, per_sample_weight_grads
-from spaces.nb201.network import NB201Network
+from nasearch.spaces.nb201.network import NB201Network
 from fakes import TiedLinears
 
 # all 3x3; mixed with none/skip/pool; only skip; dead node 2 (edge 3<-2 is none); all none

@@ -134,7 +134,7 @@ def test_multi_fidelity_searchers_teach_the_predictor_full_fidelity_evaluations_
     from nb201_fixtures import FIXTURE_ARCHS, make_spec, write_nb201_file
 
     from nasearch.hook import PoolSelector
-    from spaces.nb201.official import NB201_FILES
+    from nasearch.spaces.nb201.official import NB201_FILES
 
     path = write_nb201_file(make_spec(without_results=(FIXTURE_ARCHS[3],)), tmp_path / NB201_FILES[0])
     seen = []
@@ -155,7 +155,7 @@ def test_a_learning_curve_predictor_picks_by_partial_training_charged_once_per_a
     from nb201_fixtures import FIXTURE_ARCHS, make_spec, write_nats_dir
 
     from nasearch.predictors import make_predictor
-    from spaces.nb201.official import NATS_TSS_DIR
+    from nasearch.spaces.nb201.official import NATS_TSS_DIR
 
     path = write_nats_dir(make_spec(without_results=(FIXTURE_ARCHS[3],)), tmp_path / NATS_TSS_DIR)
     space_config = {"class": "nb201_fixtures:FixtureNB201Space", "args": {"backend": "nats", "path": str(path)}}

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from spaces.nb201.embedded import EmbeddedBackend, load_table
-from spaces.nb201.genotype import NUM_ARCHS, OPS, from_arch_str, from_index, to_arch_str, to_index
-from spaces.nb201.space import NB201Space
-from spaces.protocol import missing_methods
+from nasearch.spaces.nb201.embedded import EmbeddedBackend, load_table
+from nasearch.spaces.nb201.genotype import NUM_ARCHS, OPS, from_arch_str, from_index, to_arch_str, to_index
+from nasearch.spaces.nb201.space import NB201Space
+from nasearch.spaces.protocol import missing_methods
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_bad_arch_strings_are_rejected(space, bad):
                                  (0.5, 0, 0, 0, 0, 0), "abcdef", 5])
 def test_tuples_outside_the_space_are_refused_never_wrapped(space, bad):
     """Op 5 or -1 must not silently wrap to another cell, on every entry point."""
-    from spaces.nb201.genotype import InvalidArchitecture
+    from nasearch.spaces.nb201.genotype import InvalidArchitecture
 
     rng = np.random.default_rng(0)
     for call in (lambda: space.query(bad, rng), lambda: space.final_metrics(bad), lambda: space.arch_id(bad),
@@ -190,7 +190,7 @@ def test_fast_avg_pool_equals_torch_avg_pool_forward_and_backward(shape):
     import torch
     import torch.nn.functional as F
 
-    from spaces.nb201.network import AvgPool3x3
+    from nasearch.spaces.nb201.network import AvgPool3x3
 
     torch.manual_seed(0)
     x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)

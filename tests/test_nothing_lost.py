@@ -172,12 +172,22 @@ def _imports(path: Path, package: str = "nasearch") -> set[str]:
     return {name for name in found if name == package or name.startswith(package + ".")}
 
 
-def test_no_import_cycles_among_nasearch_modules():
-    base = ROOT / "nasearch"
+#: the checkout's folders and the package each installs as (setup.py's package_dir)
+PACKAGE_FOLDERS = {"nasearch": "nasearch", "nasearch.spaces": "spaces", "nasearch.searchers": "searchers"}
+
+
+def _package_modules() -> dict[str, Path]:
     modules = {}
-    for path in base.rglob("*.py"):
-        name = ".".join(("nasearch", *path.relative_to(base).with_suffix("").parts))
-        modules[name.removesuffix(".__init__")] = path
+    for package, folder in PACKAGE_FOLDERS.items():
+        base = ROOT / folder
+        for path in base.rglob("*.py"):
+            name = ".".join((package, *path.relative_to(base).with_suffix("").parts))
+            modules[name.removesuffix(".__init__")] = path
+    return modules
+
+
+def test_no_import_cycles_among_nasearch_modules():
+    modules = _package_modules()
     graph = {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
     state: dict[str, int] = {}
     stack: list[str] = []
@@ -196,3 +206,13 @@ def test_no_import_cycles_among_nasearch_modules():
     for name in sorted(graph):
         if name not in state:
             visit(name)
+
+
+def test_spaces_import_only_the_protocol_and_errors():
+    """A space is one folder under spaces/ that needs nothing of the engine: the protocol, the errors,
+    and its own modules (the design card's rule, so a new space cannot grow a tie to the runner)."""
+    allowed = ("nasearch.errors", "nasearch.spaces")
+    for name, path in _package_modules().items():
+        if name.startswith("nasearch.spaces"):
+            bad = {m for m in _imports(path) if not any(m == a or m.startswith(a + ".") for a in allowed)}
+            assert not bad, f"{path} imports {sorted(bad)}"

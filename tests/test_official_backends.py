@@ -29,8 +29,8 @@ from nb201_fixtures import (
     write_nb201_file,
 )
 from nasearch.errors import UsageError
-from spaces.nb201.genotype import to_arch_str, to_index
-from spaces.nb201.official import (
+from nasearch.spaces.nb201.genotype import to_arch_str, to_index
+from nasearch.spaces.nb201.official import (
     NATS_TSS_DIR,
     NB201_FILES,
     MissingArchitecture,
@@ -288,8 +288,8 @@ def test_handover_skips_the_apis_deep_copy(files):
 
 # -- through the space, the loader and the runner ---------------------------------------------------
 def test_nb201_space_over_the_official_backends(variant, files, spec):
-    from spaces.nb201.space import NB201Space
-    from spaces.protocol import missing_methods
+    from nasearch.spaces.nb201.space import NB201Space
+    from nasearch.spaces.protocol import missing_methods
 
     space = NB201Space(backend=_kind(variant), path=str(files[variant]))
     assert missing_methods(space) == []
@@ -486,8 +486,8 @@ def test_learning_curve_without_intermediate_validation_falls_back_as_query_at_d
 
 
 def test_the_learning_curves_capability_is_the_official_backends_only(files):
-    from spaces.nb201.space import NB201Space
-    from spaces.protocol import capabilities
+    from nasearch.spaces.nb201.space import NB201Space
+    from nasearch.spaces.protocol import capabilities
 
     assert "learning_curves" in capabilities(NB201Space(backend="nats", path=str(files["nats"])))
     assert "learning_curves" not in capabilities(NB201Space())

@@ -10,7 +10,7 @@ from nasearch.config import load_search_config
 from nasearch.proxies import scorer as scorer_module
 from nasearch.proxies.store import ScoreKey, read_table
 from nasearch.runner import SearchContext, run_one
-from spaces.nb201.genotype import NUM_ARCHS, from_index, to_arch_str
+from nasearch.spaces.nb201.genotype import NUM_ARCHS, from_index, to_arch_str
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def test_gradsign_table_scores_are_what_the_code_computes(batch_size, cifar_npz)
 
     from nasearch.proxies.data import DataSource
     from nasearch.proxies.scorer import ProxyScorer
-    from spaces.nb201.space import NB201Space
+    from nasearch.spaces.nb201.space import NB201Space
 
     records, _ = read_table(ScoreKey("nb201@1", "gradsign", "cifar10", batch_size, 0))
     space = NB201Space()
@@ -66,7 +66,7 @@ def test_params_table_is_whole_and_counts_the_built_networks():
     """The model-size control of every experiment reads this table instead of building 15,625 nets."""
     import numpy as np
 
-    from spaces.nb201.network import NB201Network
+    from nasearch.spaces.nb201.network import NB201Network
 
     found = read_table(ScoreKey("nb201@1", "params", "cifar10", 0, 0))  # data-free: no batch size in the key
     assert found is not None
@@ -92,8 +92,8 @@ def test_gradsign_table_scores_are_reproduced_exactly_on_100_archs(batch_size, c
 
     from nasearch.proxies.data import DataSource
     from nasearch.proxies.scorer import ProxyScorer
-    from spaces.nb201.genotype import OPS
-    from spaces.nb201.space import NB201Space
+    from nasearch.spaces.nb201.genotype import OPS
+    from nasearch.spaces.nb201.space import NB201Space
 
     records, _ = read_table(ScoreKey("nb201@1", "gradsign", "cifar10", batch_size, 0))
     live = ProxyScorer(NB201Space(), "gradsign", batch_size=batch_size, seed=0, data=DataSource(npz=str(cifar_npz)), use_tables=False)

@@ -14,8 +14,8 @@ from nasearch.proxies import scorer as scorer_module
 from nasearch.proxies.data import DataSource
 from nasearch.proxies.scorer import ProxyScorer
 from nasearch.proxies.store import ScoreCache, ScoreRecord, read_table, write_table
-from spaces.nb201.genotype import NUM_ARCHS
-from spaces.nb201.space import NB201Space
+from nasearch.spaces.nb201.genotype import NUM_ARCHS
+from nasearch.spaces.nb201.space import NB201Space
 
 
 @pytest.fixture
@@ -206,7 +206,7 @@ USER_SPACE = '''
 import numpy as np
 import torch
 from torch import nn
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import Evaluation
 
 
 class Widths:

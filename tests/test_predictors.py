@@ -12,7 +12,7 @@ import pytest
 from nasearch.errors import UsageError
 from nasearch.loading import load_space
 from nasearch.predictors import make_predictor
-from nasearch.predictors.base import onehot, path_encoding
+from nasearch.predictors.base import encode, onehot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,11 +26,11 @@ def test_encodings(space):
     arch = (3, 0, 1, 2, 4, 3)
     x = onehot(space, [arch])
     assert x.shape == (1, 30) and x.sum() == 6 and x[0, 3] == 1 and x[0, 5 + 0] == 1
-    p = path_encoding(space, [arch])
+    p = encode(space, [arch], "path")
     assert p.shape == (1, 155)
     # paths: (3,)=conv1x1 -> bit 2; (0,4)=conv3x3,avgpool -> 5+3*5+4; (1,5) has 'none'; (0,2,5)=3,1,3
     assert set(np.flatnonzero(p[0])) == {2, 5 + 3 * 5 + 4, 30 + 3 * 25 + 1 * 5 + 3}
-    assert path_encoding(space, [(0,) * 6]).sum() == 0
+    assert encode(space, [(0,) * 6], "path").sum() == 0
 
 
 @pytest.mark.parametrize("name", ["xgb", "lgb", "rf", "gp", "ngb", "bananas", "xgb+params"])

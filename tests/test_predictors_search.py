@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nasearch.loading import load_space, searcher_class
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import Evaluation
 
 
 @pytest.mark.parametrize("name, predictor", [("npenas", "xgb"), ("bananas", "rf")])

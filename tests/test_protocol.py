@@ -10,14 +10,14 @@ import pytest
 from nasearch.config import parse_search_config
 from nasearch.errors import UsageError
 from nasearch.runner import SearchContext, run_one
-from searchers.bohb import has_fidelity
-from spaces.protocol import CAPABILITY_DECLARATIONS, capabilities, capability_tables, protocol_problems
+from nasearch.searchers.bohb import has_fidelity
+from nasearch.spaces.protocol import CAPABILITY_DECLARATIONS, capabilities, capability_tables, protocol_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
 #: a space written as docs/custom_space.md says: query_at + max_epochs, nothing undeclared
 TUTORIAL_FIDELITY_SPACE = '''
-from spaces.protocol import Evaluation
+from nasearch.spaces.protocol import Evaluation
 
 class EpochSpace:
     name = "epoch_toy"
@@ -109,8 +109,8 @@ def test_a_mistyped_optional_attribute_is_one_problem():
 
 
 def test_embedded_nb201_does_not_claim_fidelity():
-    from spaces.nb201.space import NB201Space
+    from nasearch.spaces.nb201.space import NB201Space
 
     space = NB201Space()  # embedded: final results only
     assert "fidelity" not in capabilities(space) and not has_fidelity(space) and space.max_epochs is None
-    assert capabilities(space) == ["encoding"]
+    assert capabilities(space) == ["encoding", "vector_encodings"]

@@ -241,7 +241,7 @@ def test_gradalign_uses_per_sample_batchnorm_statistics():
 def test_params_counts_by_hand_and_matches_nb201_recorded_sizes():
     net = nn.Sequential(nn.Conv2d(2, 5, 3, bias=False), nn.BatchNorm2d(5), nn.Flatten(), nn.Linear(3, 4))
     assert get_proxy("params").fn(net, None, None) == 2 * 5 * 9 + 2 * 5 + 3 * 4 + 4
-    from spaces.nb201.space import NB201Space
+    from nasearch.spaces.nb201.space import NB201Space
 
     space = NB201Space()
     for arch in [(3, 3, 3, 3, 3, 3), (0, 0, 0, 0, 0, 0), (1, 2, 0, 4, 3, 1)]:
@@ -261,7 +261,7 @@ def test_flops_counts_conv_and_linear_macs_by_hand():
 
 def test_flops_reproduces_nb201_published_extremes():
     """NAS-Bench-201 reports CIFAR-10 FLOPs from 7.78M (all 'none') to 220.11M (all 3x3 conv)."""
-    from spaces.nb201.space import NB201Space
+    from nasearch.spaces.nb201.space import NB201Space
 
     space = NB201Space()
     assert get_proxy("flops").fn(space.build_network((0,) * 6, 10), None, None) / 1e6 == pytest.approx(7.78, abs=0.01)
@@ -281,7 +281,7 @@ def test_random_is_a_deterministic_uniform_hash_of_arch_id_and_seed():
 
 def test_random_through_the_scorer_needs_no_network_or_data(tmp_path):
     from nasearch.proxies.scorer import ProxyScorer
-    from spaces.nb201.space import NB201Space
+    from nasearch.spaces.nb201.space import NB201Space
 
     space = NB201Space()
     scorer = ProxyScorer(space, "random", seed=3)
@@ -295,7 +295,7 @@ def test_random_through_the_scorer_needs_no_network_or_data(tmp_path):
 def test_every_proxy_scores_an_nb201_network_through_the_scorer(tiny_npz):
     from nasearch.proxies.data import DataSource
     from nasearch.proxies.scorer import ProxyScorer
-    from spaces.nb201.space import NB201Space
+    from nasearch.spaces.nb201.space import NB201Space
 
     space = NB201Space()
     arch = (1, 2, 0, 4, 1, 2)  # small: no 3x3 convs

@@ -9,8 +9,8 @@ from nasearch.errors import UsageError
 from nasearch.hook import PoolSelector
 from nasearch.loading import check_capabilities
 from nasearch.runner import run_one
-from searchers.reinforce import Adam, CategoricalPolicy, MovingAverageBaseline, Reinforce
-from spaces.protocol import Evaluation
+from nasearch.searchers.reinforce import Adam, CategoricalPolicy, MovingAverageBaseline, Reinforce
+from nasearch.spaces.protocol import Evaluation
 
 from fakes import CountingScorer, ToySpace, search_context
 
@@ -83,7 +83,7 @@ def test_one_update_follows_the_sign_of_the_advantage():
     arch = (1, 0)
     before = searcher.policy.log_prob(arch)
     searcher.propose(rng)
-    from searchers.base import Trial
+    from nasearch.searchers.base import Trial
 
     searcher.observe(Trial(arch), Evaluation(60.0, 1.0))  # above the baseline: more likely
     assert searcher.policy.log_prob(arch) > before

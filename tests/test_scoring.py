@@ -12,7 +12,7 @@ from nasearch.errors import UsageError
 from nasearch.proxies.data import DataSource
 from nasearch.proxies.scorer import ProxyScorer, ScorerSpec, same_data
 from nasearch.proxies.store import ScoreCache, ScoreKey, ScoreRecord
-from spaces.nb201.space import NB201Space
+from nasearch.spaces.nb201.space import NB201Space
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_B128 = "npz:cifar10_sample.npz#sha256:c763a914e5e610d3"  # the packaged GradSign b128 table's images

@@ -15,8 +15,8 @@ from nasearch.config import parse_search_config
 from nasearch.errors import UsageError
 from nasearch.execution import run_many
 from nasearch.loading import load_space
-from spaces.protocol import capabilities, protocol_problems
-from spaces.tabular import CompleteTabularSpace, TabularSpace
+from nasearch.spaces.protocol import capabilities, protocol_problems
+from nasearch.spaces.tabular import CompleteTabularSpace, TabularSpace
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "tabular_demo.csv"
@@ -142,9 +142,21 @@ def test_no_networks_unless_a_builder_is_given(grid, tmp_path):
     builder = tmp_path / "builder.py"
     builder.write_text("import torch\ndef build(ops, num_classes):\n"
                        "    return torch.nn.Linear(len(ops) * 4, num_classes)\n")
-    with_builder = TabularSpace(str(grid), builder=f"{builder}:build")
+    with_builder = load_space({"name": "tabular", "args": {"path": str(grid), "builder": f"{builder}:build"}})
     assert with_builder.build_network(space.archs[0], 7).out_features == 7
     assert with_builder.version != space.version  # the builder is part of what scores are keyed by
+    with pytest.raises(UsageError, match="load the space through nasearch"):
+        TabularSpace(str(grid), builder=f"{builder}:build")  # a string is never imported by the space itself
+
+
+@pytest.mark.parametrize("builder, refusal", [
+    ("os:getcwd", "standard library"),
+    ("subprocess:call", "standard library"),
+    ("getcwd", "expected 'pkg.module:function'"),
+])
+def test_a_builder_reference_is_checked_before_anything_runs(grid, builder, refusal):
+    with pytest.raises(UsageError, match=refusal):
+        load_space({"name": "tabular", "args": {"path": str(grid), "builder": builder}})
 
 
 def test_version_follows_the_file_content(grid):
@@ -212,7 +224,7 @@ def test_cli_runs_the_example_config(tmp_path):
 
 
 def test_a_table_that_is_not_utf8_text_names_the_file(tmp_path):
-    from spaces.tabular import TabularSpace
+    from nasearch.spaces.tabular import TabularSpace
 
     table = tmp_path / "results.csv"
     table.write_bytes(b"arch,accuracy,cost\n" + bytes(range(128, 256)))

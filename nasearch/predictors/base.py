@@ -60,37 +60,12 @@ def onehot(space: Any, archs: Sequence[Any]) -> np.ndarray:
     return out
 
 
-#: NB201 cell: the input->output paths as lists of edge indices (edges in arch-string order
-#: (1<-0), (2<-0), (2<-1), (3<-0), (3<-1), (3<-2)).
-_NB201_PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))
-
-
-def path_encoding(space: Any, archs: Sequence[Any]) -> np.ndarray:
-    """BANANAS' path encoding for NB201: one bit per op sequence on an input->output path,
-    5 + 25 + 125 = 155 dims; paths through 'none' carry nothing and are left out."""
-    if getattr(space, "name", None) != "nb201":
-        raise UsageError(f"the path encoding is defined for NB201 cells only, not space {space.name!r}; use onehot")
-    n_ops = 5
-    out = np.zeros((len(archs), 5 + 25 + 125), dtype=np.float32)
-    base = {1: 0, 2: 5, 3: 30}
-    for row, arch in enumerate(archs):
-        ops = space.encode(arch)
-        for path in _NB201_PATHS:
-            seq = [int(ops[e]) for e in path]
-            if 0 in seq:  # 'none' cuts the path
-                continue
-            index = 0
-            for op in seq:
-                index = index * n_ops + op
-            out[row, base[len(seq)] + index] = 1.0
-    return out
-
-
-ENCODINGS = {"onehot": onehot, "path": path_encoding}
-
-
 def encode(space: Any, archs: Sequence[Any], kind: str) -> np.ndarray:
-    return ENCODINGS[kind](space, archs)
+    """The archs as a float matrix: ``onehot`` of the categorical encoding, or one of the space's own
+    ``vector_encodings`` (the declared capability; NB201's ``path`` is BANANAS' path encoding)."""
+    if kind == "onehot":
+        return onehot(space, archs)
+    return np.stack([np.asarray(space.vector_encoding(a, kind), dtype=np.float32) for a in archs])
 
 
 # -- zero-cost features ----------------------------------------------------------------------
@@ -131,14 +106,17 @@ def oriented_scores(scorer: Any, records: Sequence[Any]) -> tuple[np.ndarray, np
 
 def check_space(needs: PredictorNeeds, space: Any, name: str) -> None:
     """One line when ``space`` lacks what the predictor needs."""
-    from spaces.protocol import capabilities
+    from nasearch.spaces.protocol import capabilities
 
     caps = capabilities(space)
-    if needs.encoding and "encoding" not in caps:
+    if needs.encoding == "onehot" and "encoding" not in caps:
         raise UsageError(f"predictor {name!r} needs an architecture encoding (choices/encode/decode), which space "
                          f"{getattr(space, 'name', space)!r} lacks; use a zero-cost predictor instead")
-    if needs.encoding == "path" and getattr(space, "name", None) != "nb201":
-        raise UsageError(f"predictor {name!r} uses the NB201 path encoding; space {space.name!r} is not NB201")
+    offered = tuple(getattr(space, "vector_encodings", None) or ()) if "vector_encodings" in caps else ()
+    if needs.encoding and needs.encoding != "onehot" and needs.encoding not in offered:
+        raise UsageError(f"predictor {name!r} uses the {needs.encoding!r} encoding, which space "
+                         f"{getattr(space, 'name', space)!r} does not offer (its vector_encodings: {list(offered)});"
+                         " use encoding: onehot")
     if needs.fidelity and "learning_curves" not in caps:
         raise UsageError(f"predictor {name!r} needs learning curves (the learning_curves capability: "
                          f"learning_curve(arch, epochs, rng) and max_epochs), which space {getattr(space, 'name', space)!r}"

