@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats
 
-from nasearch.stats import mean_std
+from nasearch.analysis.stats import mean_std
 
 DEFAULT_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
 FIELDS = ["predictor", "train_size", "trial", "kendall", "sparse_kendall", "spearman", "pearson", "precision10",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nasearch.results import read_runs
 from nasearch.errors import UsageError
 from nasearch.loading import PREDICTOR_ENTRY_POINTS, Registry, load_space, searcher_class
 from nasearch.proxies.registry import get_proxy
@@ -36,8 +37,8 @@ def test_proxy_tutorial_runs_as_written(tmp_path):
     correlation = (tmp_path / "corr" / "correlation.md").read_text()
     assert "| conv_weights | 40 |" in correlation and "| params | 40 |" in correlation
     assert (tmp_path / "corr" / "scatter_conv_weights.png").is_file()
-    runs = [json.loads(line) for line in (tmp_path / "results" / "my_g_rea" / "runs.jsonl").read_text().splitlines()]
-    assert len(runs) == 2 and all(r["proxy_scores"] > 0 and r["evaluations"] > 0 for r in runs)
+    runs = read_runs(tmp_path / "results" / "my_g_rea" / "runs.jsonl")
+    assert len(runs) == 2 and all(r.pool_draws > 0 and r.evaluations > 0 for r in runs)
     assert "conv_weights@1" in outputs[-1] and "20/20 archs done" in outputs[-1]
 
 

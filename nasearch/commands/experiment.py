@@ -48,7 +48,7 @@ def check_flags(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from nasearch.experiment import load_experiment, run_experiment
-    from nasearch.summary import format_summary
+    from nasearch.analysis.summary import format_summary
 
     check_flags(args)
     config = load_experiment(args.config, runs=args.runs, seed=args.seed, out=args.out, workers=args.workers,
@@ -58,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
         print(format_summary(label, records))
     print(f"results: {config.out}/<label>/runs.jsonl; report: nasearch report {config.out}")
     if getattr(args, "report", False):
-        from nasearch.report import write_report
+        from nasearch.analysis.report import write_report
 
         print(f"report: {write_report(Path(config.out))}")
     return 0
