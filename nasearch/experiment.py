@@ -183,10 +183,11 @@ def _check_names(config: SearchConfig, where: str) -> None:
         if config.hook is not None and config.hook.select in ("proxy", "worst"):  # controls score nothing
             get_proxy(config.hook.proxy)
         if config.hook is not None and config.hook.predictor is not None:
-            from nasearch.predictors import make_predictor
+            from nasearch.predictors.registry import check_predictor_name
 
-            # the name and its library now; what it needs of the space is checked when its runs start
-            make_predictor(config.hook.predictor, None, check=False)
+            # the name and its library now, calling no plug-in; what it needs of the space is checked
+            # when the experiment's entries are built
+            check_predictor_name(config.hook.predictor)
     except UsageError as exc:
         raise UsageError(f"{where}: {exc}") from None
 

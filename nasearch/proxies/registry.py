@@ -75,7 +75,7 @@ def available_proxies() -> list[str]:
 def _registry():
     from nasearch.loading import PROXY_ENTRY_POINTS, Registry
 
-    return Registry("proxy", PROXIES, PROXY_ENTRY_POINTS, accept=_spec_problem)
+    return Registry("proxy", PROXIES, PROXY_ENTRY_POINTS, accept=_spec_problem, data=True)
 
 
 def _spec_problem(obj: Any) -> str | None:
