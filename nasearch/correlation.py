@@ -64,7 +64,7 @@ def _make_scorer(space: Any, job: ScoreJob):
 
 
 def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int = 1, progress: bool = True,
-                space_spec: dict | None = None) -> np.ndarray:
+                space_spec: dict | None = None, backend: str = "local", ray_address: str | None = None) -> np.ndarray:
     """Scores of ``arch_ids`` by ``job.proxy``, computing (in parallel) only what no store holds.
 
     What is missing is computed by precompute's scoring path (:func:`nasearch.precompute.compute_scores`,
@@ -89,7 +89,7 @@ def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int
         compute = PrecomputeJob(space=space_spec if parallel and space_spec is not None else space, proxy=job.proxy,
                                 dataset=job.dataset, batch_size=job.batch_size, seed=job.seed, data=job.data,
                                 cache_dir=job.cache_dir, options=job.options, device=job.device)
-        with make_executor("local", workers) as executor:
+        with make_executor(backend, workers, ray_address=ray_address) as executor:
             for _ in compute_scores(compute, missing, executor):
                 bar.update(1)
     bar.close()
@@ -312,6 +312,8 @@ def run_study(
     options: dict[str, dict] | None = None,
     device: str = "cpu",
     space_spec: dict | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> StudyResult:
     """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
     ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``. ``options`` maps a proxy to its options;
@@ -333,7 +335,8 @@ def run_study(
     for name in proxies:
         job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir,
                        tuple(sorted((options or {}).get(name, {}).items())), device)
-        scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress, space_spec=space_spec)
+        scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress, space_spec=space_spec,
+                                   backend=backend, ray_address=ray_address)
         label = specs[name].name  # a user's 'file.py:SPEC' is shown (and its plot named) by its spec's name
         rows = correlate(label, scores[name], accuracies, resamples=bootstrap)
         correlations.extend(rows)

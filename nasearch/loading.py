@@ -457,12 +457,24 @@ def searcher_class(name: str) -> Any:
 
 
 def check_capabilities(searcher_cls: Any, space: Any) -> None:
-    """One line naming every method a searcher's ``requires`` needs and the space lacks."""
-    missing = [m for m in getattr(searcher_cls, "requires", ()) if not callable(getattr(space, m, None))]
+    """One line naming every capability a searcher's ``requires`` declares and the space lacks.
+
+    ``requires`` names capabilities of :data:`~nasearch.spaces.protocol.CAPABILITY_DECLARATIONS`
+    (``("encoding",)``); a member's name (``"choices"``), as older user searchers wrote it, stands for
+    its capability."""
+    from nasearch.spaces.protocol import CAPABILITY_DECLARATIONS, has_capability
+
+    declared = {c.name: c for c in CAPABILITY_DECLARATIONS}
+    needed = []
+    for name in getattr(searcher_cls, "requires", ()):
+        capability = name if name in declared else capability_of(name)
+        if capability is None:
+            raise UsageError(f"searcher {searcher_cls.name!r} requires {name!r}, which is no capability of the space "
+                             f"protocol; declare one of {', '.join(declared)}")
+        if capability not in needed:
+            needed.append(capability)
+    missing = [c for c in needed if not has_capability(space, c)]
     if missing:
-        groups = list(dict.fromkeys(g for m in missing if (g := capability_of(m))))
-        which = f" (the {'/'.join(groups)} capability)" if groups else ""
-        raise UsageError(
-            f"searcher {searcher_cls.name!r} needs the space to provide {', '.join(m + '()' for m in missing)}{which};"
-            f" space {space.name!r} lacks it; see docs/custom_space.md"
-        )
+        what = "; ".join(f"the {c} capability ({declared[c].members})" for c in missing)
+        raise UsageError(f"searcher {searcher_cls.name!r} needs {what}; space {space.name!r} lacks it; "
+                         "see docs/custom_space.md")

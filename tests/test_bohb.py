@@ -33,9 +33,6 @@ class FidelitySpace(ToySpace):
     def max_epochs(self) -> int:
         return self._max_epochs if self.fidelity else 0
 
-    def supports_fidelity(self) -> bool:
-        return self.fidelity
-
     def quality(self, arch) -> float:
         return 50.0 + 10.0 * sum(arch) + (arch[0] == 1) * 3.0
 
@@ -262,7 +259,7 @@ def test_hyperband_over_an_official_format_file_uses_real_epochs(tmp_path):
         "budget_seconds": 3000, "seed": 1,
     })
     context = SearchContext.build(config)
-    assert context.space.supports_fidelity() and context.space.max_epochs == 12
+    assert has_fidelity(context.space) and context.space.max_epochs == 12
     record = run_one(context, 0)
     assert record == run_one(SearchContext.build(config), 0)
     trajectory = record.trajectory

@@ -169,10 +169,13 @@ def test_searcher_needing_a_missing_capability_says_so(tmp_path, monkeypatch):
         name = "needs"
         requires = ("choices",)
 
-    with pytest.raises(UsageError, match=r"needs the space to provide choices\(\) \(the encoding capability\); space 'toy' lacks it"):
+    with pytest.raises(UsageError, match=r"needs the encoding capability \(choices\(\) \+ encode\(arch\) \+ decode\(indices\)\); space 'toy' lacks it"):
         check_capabilities(NeedsEncoding, space)
-    NeedsEncoding.requires = ("choices", "encode", "decode")
-    with pytest.raises(UsageError, match=r"provide choices\(\), encode\(\), decode\(\) \(the encoding capability\)"):
+    NeedsEncoding.requires = ("encoding", "choices", "encode")  # capability names; members stand for theirs
+    with pytest.raises(UsageError, match=r"needs the encoding capability \(choices\(\)[^;]*\); space 'toy'"):
+        check_capabilities(NeedsEncoding, space)
+    NeedsEncoding.requires = ("teleport",)
+    with pytest.raises(UsageError, match=r"requires 'teleport', which is no capability of the space protocol"):
         check_capabilities(NeedsEncoding, space)
     tabular_demo = load_space({"name": "tabular", "args": {"path": str(ROOT / "examples" / "tabular_demo.csv")}})
     check_capabilities(NeedsEncoding, tabular_demo)  # a complete table can be encoded

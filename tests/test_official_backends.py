@@ -289,7 +289,7 @@ def test_handover_skips_the_apis_deep_copy(files):
 # -- through the space, the loader and the runner ---------------------------------------------------
 def test_nb201_space_over_the_official_backends(variant, files, spec):
     from nasearch.spaces.nb201.space import NB201Space
-    from nasearch.spaces.protocol import missing_methods
+    from nasearch.spaces.protocol import has_capability, missing_methods
 
     space = NB201Space(backend=_kind(variant), path=str(files[variant]))
     assert missing_methods(space) == []
@@ -298,7 +298,7 @@ def test_nb201_space_over_the_official_backends(variant, files, spec):
     assert space.query(arch, np.random.default_rng(4)).fitness == pytest.approx(
         expected_query(spec, arch, "cifar10-valid", seed)[0])
     assert space.final_metrics(arch) == pytest.approx(expected_final(spec, arch))
-    assert space.supports_fidelity() and space.max_epochs == 12
+    assert has_capability(space, "fidelity") and space.max_epochs == 12
     assert space.query_at(arch, 3, np.random.default_rng(4)).fitness == pytest.approx(
         expected_query(spec, arch, "cifar10-valid", seed, 3)[0])
 

@@ -157,7 +157,7 @@ def test_space_without_categorical_encoding_is_a_usage_error():
     class Bare(ToySpace):
         choices = None
 
-    with pytest.raises(UsageError, match="needs the space to provide choices"):
+    with pytest.raises(UsageError, match="needs the encoding capability"):
         check_capabilities(Reinforce, Bare())
 
 

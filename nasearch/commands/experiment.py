@@ -24,13 +24,18 @@ def add_experiment_flags(parser: argparse.ArgumentParser, include_common: bool =
         parser.add_argument("--out", help="experiment output directory (overrides the config)")
         parser.add_argument("--workers", type=int, help="parallel worker processes (default: all cores)")
         parser.add_argument("--budget", type=finite_float, help="simulated seconds per run (overrides budget_seconds)")
+    add_backend_flags(parser)
+    parser.add_argument("--report", action="store_true", help="write the report when the experiment is done")
+
+
+def add_backend_flags(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` / ``--ray-address``: where parallel work runs (every command that has workers)."""
     from nasearch.executor import BACKENDS
 
     parser.add_argument("--backend", choices=tuple(BACKENDS), default="local",
                         help="local processes (default) or Ray tasks (pip install 'nasearch[ray]'); "
                              "see nasearch/executor.py")
     parser.add_argument("--ray-address", help="existing Ray cluster to join, e.g. ray://head:10001 or auto")
-    parser.add_argument("--report", action="store_true", help="write the report when the experiment is done")
 
 
 def check_flags(args: argparse.Namespace) -> None:

@@ -51,7 +51,7 @@ def available_predictors() -> list[str]:
     from nasearch.proxies.registry import available_proxies
 
     return sorted(MODELS) + ["omni", "vote", "rank_avg:A+B", "MODEL+PROXY"] + [f"{c}@E" for c in CURVES] + [
-        p for p in available_proxies() if p != "uniform"] + sorted(PREDICTORS) + sorted(_entry_points())
+        p for p in available_proxies()] + sorted(PREDICTORS) + sorted(_entry_points())
 
 
 def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None, seed: int = 0,
@@ -72,9 +72,9 @@ def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None
     predictor: Any
     if base in MODELS:
         for proxy in zero_cost:
-            if proxy not in PROXIES or proxy in ("uniform",):
+            if proxy not in PROXIES:
                 raise UsageError(f"predictor {name!r}: {proxy!r} is not a zero-cost proxy; choose from "
-                                 f"{', '.join(sorted(p for p in PROXIES if p != 'uniform'))}")
+                                 f"{', '.join(sorted(PROXIES))}")
         kwargs = {"encoding": encoding} if encoding else {}
         if encoding and not encoding.isidentifier():
             raise UsageError(f"predictor {name!r}: {encoding!r} is not an encoding name; use /onehot or one of the "
@@ -102,7 +102,7 @@ def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None
         if check:
             check_space(PredictorNeeds(fidelity=True), space, name)
         predictor = CURVES[kind](name, space, epochs_value, seed=seed)
-    elif name in PROXIES and name != "uniform":
+    elif name in PROXIES:
         predictor = ZeroCostPredictor(name, features)
     elif (factory := _factory(name)) is not None:
         if not build:
