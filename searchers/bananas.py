@@ -6,10 +6,10 @@ The first ``num_init`` (20) proposals are uniform random; then the predictor (an
 by independent Thompson sampling from N(mean, std) of the ensemble, and the top ``k`` (20) are
 queued and proposed one by one. The searcher never evaluates anything itself.
 
-Predictor fit cost is charged to the simulated clock as a declared pure function of the
-number of training points (``fit_cost_seconds``), so runs are byte-identical across workers
-and reruns; the measured fit seconds are kept beside it (``measured_fit_seconds``). The runner
-collects the charge with :meth:`take_owed` (one call, easy to move into the pool).
+Predictor fit cost is owed to the run's ledger (``self.ledger``, drained by the runner) as a
+declared pure function of the number of training points (``fit_cost_seconds``, the hook's
+:class:`~nasearch.clock.PredictorCostModel`), so runs are byte-identical across workers and
+reruns; the measured fit seconds are kept beside it (``measured_fit_seconds``).
 """
 from __future__ import annotations
 
@@ -44,16 +44,11 @@ class PredictorGuided(Searcher):
         self.queue: list[Any] = []
         self.proposed = 0
         self.refits = 0
-        self.owed_seconds = 0.0
         self.measured_fit_seconds = 0.0
 
     def fit_cost_seconds(self, n_points: int) -> float:
         """The declared (pure) simulated cost of one refit on ``n_points``."""
         return self.cost.fit_seconds(n_points)
-
-    def take_owed(self) -> float:
-        owed, self.owed_seconds = self.owed_seconds, 0.0
-        return owed
 
     def _fit(self):
         from nasearch.predictors import make_predictor
@@ -63,7 +58,7 @@ class PredictorGuided(Searcher):
         start = time.process_time()
         predictor.fit(list(archs), list(y))
         self.measured_fit_seconds += time.process_time() - start
-        self.owed_seconds += self.fit_cost_seconds(len(archs))
+        self.ledger.owe("predictor", self.fit_cost_seconds(len(archs)))
         self.refits += 1
         return predictor
 
