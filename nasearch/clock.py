@@ -52,7 +52,7 @@ class Ledger:
     """The one channel by which searchers and the pool hook owe costs to the clock.
 
     Neither ever touches the clock: they :meth:`owe` (in the order the costs are made), and the
-    runner, which owns the clock, :meth:`drain`\ s the ledger right after ``searcher.propose`` and
+    runner, which owns the clock, drains (:meth:`drain`) the ledger right after ``searcher.propose`` and
     charges every debt in order, so the first one the budget cannot pay ends the run uncounted
     without an exception unwinding through a searcher. One ledger per run, shared by the searcher
     and its pool (:class:`nasearch.searchers.base.Searcher` takes the pool's).
