@@ -60,6 +60,7 @@ SEARCHERS: dict[str, str] = {
     "hb": "nasearch.searchers.bohb:Hyperband",
     "bananas": "nasearch.searchers.bananas:Bananas",
     "npenas": "nasearch.searchers.npenas:NPENAS",
+    "ls": "nasearch.searchers.local_search:LocalSearch",
 }
 #: entry-point groups under which installed packages register their extensions
 SPACE_ENTRY_POINTS = "nasearch.spaces"
