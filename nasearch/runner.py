@@ -121,14 +121,14 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
     pool = searcher.pool
     # the hook's online predictor learns from the run's full-fidelity evaluations
     pool_observe = pool.observe if pool is not None and getattr(pool, "online", None) is not None else None
-    proxy_scores = 0  # candidates the hook looked at and the budget paid for (repeats included)
+    pool_draws = 0  # candidates the hook drew and the budget paid for (repeats included)
     for _ in range(MAX_STEPS):
         try:
             trial = propose(rng)
             for debt in drain():  # proxy scores (features included), predictor fits and queries
                 charge(debt.seconds, debt.kind)
                 if debt.score:
-                    proxy_scores += 1
+                    pool_draws += 1
             trial_epochs = trial.epochs
             if trial_epochs is None:
                 evaluation = query(trial.arch, rng)
@@ -166,7 +166,7 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
         best_fitness=best_fitness if best_arch is not None else None,
         final=incumbents[-1].final if incumbents else {},
         evaluations=len(times),
-        pool_draws=proxy_scores,
+        pool_draws=pool_draws,
         simulated_seconds=round(clock.elapsed, 6),
         overhead_seconds=round(clock.proxy_seconds, 6),
         trajectory=Trajectory(times, archs, fitnesses, epochs, best_so_far),
