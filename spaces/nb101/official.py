@@ -258,12 +258,13 @@ def write_index(path: Path, key: dict, meta: dict, arrays: dict[str, np.ndarray]
     """Write the index atomically: magic, header length, JSON header, then each array 64-byte aligned."""
     from nasearch.spaces.nb101.tfrecord import masked_crc32c
 
-    layout, offset = {}, 0
+    layout, offset, end = {}, 0, 0
     for name, array in arrays.items():
         array = np.ascontiguousarray(array)
         arrays[name] = array
         layout[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset,
                         "crc": masked_crc32c(array.tobytes())}
+        end = offset + array.nbytes
         offset += -(-array.nbytes // _ALIGN) * _ALIGN
     header = json.dumps({"key": key, "meta": meta, "arrays": layout}, sort_keys=True).encode()
     start = -(-(len(_MAGIC) + 8 + len(header)) // _ALIGN) * _ALIGN
@@ -276,7 +277,7 @@ def write_index(path: Path, key: dict, meta: dict, arrays: dict[str, np.ndarray]
             for name, array in arrays.items():
                 handle.seek(start + layout[name]["offset"])
                 handle.write(array.tobytes())
-            handle.truncate(start + offset)
+            handle.truncate(start + end)
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
