@@ -25,7 +25,6 @@ from nasearch.spaces.nb101.tfrecord import TFRecordError, frame, iter_records, m
 @pytest.fixture(autouse=True)
 def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NASEARCH_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv(official.FILE_ENV, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -137,13 +136,15 @@ def digest_of(entry) -> str:
     return next(h for h in entry[1] if h != "_records")
 
 
-def test_no_file_and_the_env_var(files, monkeypatch, tmp_path):
-    with pytest.raises(UsageError, match="NASEARCH_NB101_FILE"):
+def test_no_file_is_one_line(tmp_path):
+    with pytest.raises(UsageError, match="set space.args.path") as caught:
         OfficialNB101Backend(None)
-    with pytest.raises(UsageError, match="not found"):
+    one_line(caught.value)
+    with pytest.raises(UsageError, match="not found") as caught:
         OfficialNB101Backend(tmp_path / "missing.tfrecord")
-    monkeypatch.setenv(official.FILE_ENV, str(files["only108"][0]))
-    assert OfficialNB101Backend(None).path == files["only108"][0]
+    one_line(caught.value)
+    with pytest.raises(UsageError, match="not found"):
+        OfficialNB101Backend(tmp_path)  # a directory
 
 
 def test_backend_pickles(files):

@@ -52,8 +52,6 @@ from nasearch.spaces.nb101.metrics import decode_error, message_classes
 from nasearch.spaces.nb101.tfrecord import iter_records
 from nasearch.spaces.protocol import Evaluation
 
-#: environment variable naming the official file when ``space.args.path`` is not given
-FILE_ENV = "NASEARCH_NB101_FILE"
 CACHE_ENV = "NASEARCH_CACHE_DIR"
 #: vertex labels as the files write them; index codes are positions in this tuple
 OP_NAMES: tuple[str, ...] = ("input", "output", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
@@ -81,16 +79,19 @@ class UnknownCell(UsageError, ValueError):
 
 # -- the file and its index -------------------------------------------------------------------
 def resolve_path(path: str | os.PathLike | None) -> Path:
-    """The official file: ``path``, else ``$NASEARCH_NB101_FILE``; a one-line UsageError if neither is a file."""
-    given = path if path is not None else os.environ.get(FILE_ENV) or None
-    if given is None:
+    """The official file named by ``space.args.path``; a one-line UsageError if it is not a file.
+
+    There is deliberately no environment-variable fallback: a run's resume key is its config
+    (nasearch/execution.py's fingerprint), so the file must be named in the config, or runs on
+    ``only108`` and ``full`` (whose BOHB results differ) could resume into one output directory.
+    """
+    if path is None or str(path) == "":
         raise UsageError(
-            f"NB101 results need the official nasbench_only108.tfrecord or nasbench_full.tfrecord: set space.args.path"
-            f" or ${FILE_ENV}"
+            "NB101 results need the official nasbench_only108.tfrecord or nasbench_full.tfrecord: set space.args.path"
         )
-    file = Path(given).expanduser()
+    file = Path(path).expanduser()
     if not file.is_file():
-        raise UsageError(f"NB101 file {file} not found (space.args.path / ${FILE_ENV}); point it at the .tfrecord")
+        raise UsageError(f"NB101 file {file} (space.args.path) not found; point it at the downloaded .tfrecord")
     return file
 
 
