@@ -37,7 +37,7 @@ def test_the_published_hash_of_the_inception_cell():
     cell = make_cell(INCEPTION_MATRIX, INCEPTION_OPS)
     assert cell.hash == INCEPTION_HASH
     assert make_cell(INCEPTION_FILE_MATRIX, INCEPTION_FILE_OPS).hash == INCEPTION_HASH
-    assert make_cell(INCEPTION_FILE_MATRIX, INCEPTION_FILE_OPS) == cell  # isomorphic cells are one value
+    assert make_cell(INCEPTION_FILE_MATRIX, INCEPTION_FILE_OPS) != cell  # isomorphic, in another vertex order
     assert cell.num_vertices == 7 and cell.num_edges == 9
 
 
@@ -67,7 +67,7 @@ def test_isomorphic_pairs_hash_equal_and_non_isomorphic_differ():
             continue  # not upper triangular: not a spec
         seen += 1
         cell = make_cell(matrix, ops)
-        assert cell.hash == INCEPTION_HASH and cell == base
+        assert cell.hash == INCEPTION_HASH
     assert seen > 1
     # one op changed: not isomorphic
     ops = list(INCEPTION_OPS)

@@ -12,14 +12,19 @@ computed with the labels ``ModelSpec.hash_spec`` gives it: -1 for the input, -2 
 the op's index in the benchmark's ``available_ops`` order (:data:`OPS`) otherwise. Isomorphic cells
 have equal hashes, so the results files key them once.
 
-A :class:`Cell` holds the pruned matrix and ops in a *canonical* vertex order (the smallest
-ordering, see :func:`canonical`), so that two isomorphic cells are also equal Python values.
+A :class:`Cell` holds the pruned matrix and ops in the vertex order it was given (pruning keeps the
+order, as ``ModelSpec`` does); isomorphic cells share a module hash but are different values,
+because the order matters to the network:
+the benchmark splits the output's channels among the vertices feeding it and gives the remainder
+to the first of them (``compute_vertex_channels``), so two orders of one cell can build networks
+that differ by a few channels. The benchmark trained, and its file stores, one order per hash;
+:class:`~nasearch.spaces.nb101.space.NB101Space` decides what identifies an architecture (the
+hash with a results file, whose stored order it uses; the hash and the order without one).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -45,7 +50,7 @@ class CellError(ValueError):
 
 @dataclass(frozen=True)
 class Cell:
-    """A valid, pruned, canonically ordered NAS-Bench-101 cell (hashable and picklable).
+    """A valid, pruned NAS-Bench-101 cell in a given vertex order (hashable and picklable).
 
     Build one with :func:`make_cell`; the constructor does not check its arguments.
     """
@@ -170,24 +175,6 @@ def prune(matrix: list[list[int]], ops: list[str]) -> tuple[list[list[int]], lis
     return [[matrix[i][j] for j in keep] for i in keep], [ops[i] for i in keep]
 
 
-def canonical(matrix: list[list[int]], ops: list[str]) -> tuple[Matrix, tuple[str, ...]]:
-    """The isomorphic relabelling of a pruned cell whose (flattened matrix, op indices) is smallest,
-    over the orders of the interior vertices that keep the matrix upper triangular."""
-    n = len(ops)
-    best = None
-    for order in itertools.permutations(range(1, n - 1)):
-        perm = (0, *order, n - 1)  # new vertex k is old vertex perm[k]
-        if any(matrix[perm[i]][perm[j]] for i in range(n) for j in range(i + 1)):
-            continue
-        key = (tuple(matrix[perm[i]][perm[j]] for i in range(n) for j in range(n)),
-               tuple(labels([ops[p] for p in perm])))
-        if best is None or key < best[0]:
-            best = (key, perm)
-    perm = best[1]
-    return (tuple(tuple(matrix[perm[i]][perm[j]] for j in range(n)) for i in range(n)),
-            tuple(ops[p] for p in perm))
-
-
 def spec_problem(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> tuple[object, str | None]:
     """(the pruned ``(matrix, ops)`` or None, why the cell is outside the benchmark or None).
 
@@ -213,12 +200,13 @@ def is_valid(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> bool:
 
 
 def make_cell(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> Cell:
-    """The benchmark cell of ``ModelSpec(matrix, ops)``: checked, pruned and canonically ordered.
+    """The benchmark cell of ``ModelSpec(matrix, ops)``: checked and pruned (vertex order kept).
     Raises :class:`CellError` (one line) for anything ``NASBench.is_valid`` would reject."""
     pruned, problem = spec_problem(matrix, ops)
     if problem:
         raise CellError(f"not a NAS-Bench-101 cell: {problem}")
-    return Cell(*canonical(*pruned))
+    matrix, ops = pruned
+    return Cell(tuple(tuple(row) for row in matrix), tuple(ops))
 
 
 def try_cell(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> Cell | None:
