@@ -113,7 +113,7 @@ def main() -> None:
     assert not again.built_index
     print(f"cached load (map + CRC-check the index): {cached * 1000:.1f} ms")
 
-    hashes = again.hashes()
+    hashes = list(again.hashes())
     rng = np.random.default_rng(1)
     picks = [hashes[i] for i in rng.integers(len(hashes), size=args.queries)]
     started = time.perf_counter()

@@ -100,7 +100,7 @@ def test_every_number_read_equals_what_was_written(files, variant):
 def test_query_draws_one_repeat_with_the_generator(files):
     path, expected = files["full"]
     backend = OfficialNB101Backend(path)
-    digest = backend.hashes()[3]
+    digest = sorted(backend.hashes())[3]
     drawn = set()
     for seed in range(30):
         for epochs in (4, 12, 36, 108):
@@ -125,7 +125,7 @@ def test_unknown_hash_and_budget_are_one_line(files):
             backend.query(bad, 108, np.random.default_rng(0))
         assert isinstance(caught.value, UnknownCell) and isinstance(caught.value, UsageError)
         assert str(bad) in one_line(caught.value)
-    digest = backend.hashes()[0]
+    digest = sorted(backend.hashes())[0]
     with pytest.raises(UsageError, match="results at 108 epochs, not 36"):
         backend.query(digest, 36, np.random.default_rng(0))
     with pytest.raises(UsageError, match="min_budget: 4"):
@@ -150,7 +150,7 @@ def test_no_file_is_one_line(tmp_path):
 def test_backend_pickles(files):
     backend = OfficialNB101Backend(files["full"][0])
     clone = pickle.loads(pickle.dumps(backend))
-    digest = backend.hashes()[0]
+    digest = sorted(backend.hashes())[0]
     assert clone.final_metrics(digest) == backend.final_metrics(digest) and clone.epochs == backend.epochs
 
 
@@ -297,3 +297,151 @@ def test_inconsistent_and_incomplete_metrics(tmp_path):
         with pytest.raises(NB101FileError, match=message) as caught:
             OfficialNB101Backend(path)
         assert one_line(caught.value).startswith(f"{path}: record 1 (byte ")
+
+
+# -- the space over the official files, end to end ------------------------------------------------
+CONFIGS = __import__("pathlib").Path(__file__).resolve().parents[1] / "configs"
+
+
+def _space(path):
+    from nasearch.loading import load_space
+
+    return load_space({"name": "nb101", "args": {"path": str(path)}})
+
+
+def test_space_over_the_files(files):
+    from nasearch.spaces.protocol import capabilities
+
+    full, only108 = _space(files["full"][0]), _space(files["only108"][0])
+    assert "fidelity" in capabilities(full) and full.max_epochs == 108
+    assert "fidelity" not in capabilities(only108) and only108.max_epochs is None  # single fidelity, as NB201 embedded
+    expected = files["full"][1]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        arch = full.sample(rng)
+        digest = full.arch_id(arch)
+        assert digest in expected and (arch.matrix, arch.ops) == (expected[digest]["matrix"], expected[digest]["ops"])
+        assert full.from_id(digest) == arch
+        for epochs in (4, 12, 36):
+            seed = int(rng.integers(1000))
+            evaluation = full.query_at(arch, epochs, np.random.default_rng(seed))
+            run = expected[digest]["runs"][(epochs, int(np.random.default_rng(seed).integers(3)))]
+            assert (evaluation.fitness, evaluation.cost_seconds) == (100 * run["final_validation_accuracy"],
+                                                                     run["final_training_time"])
+        assert full.final_metrics(arch) == full.backend.final_metrics(digest)
+    with pytest.raises(UsageError, match="not 5"):
+        full.query_at(arch, 5, rng)
+
+
+def _run_config(tmp_path, name, raw, runs=2):
+    import yaml
+
+    from nasearch.cli import main
+
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / name
+    assert main(["run", str(path), "--out", str(out), "--runs", str(runs)]) == 0
+    return [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+
+
+def _shipped(name: str, path, **changes) -> dict:
+    import yaml
+
+    raw = yaml.safe_load((CONFIGS / name).read_text())
+    raw["space"]["args"]["path"] = str(path)
+    raw.update(changes)
+    return raw
+
+
+@pytest.mark.parametrize("searcher, args, hook", [
+    ("rea", {"population_size": 5, "tournament_size": 3}, None),
+    ("rea", {"population_size": 5, "tournament_size": 3}, {"proxy": "params", "k": 3, "cost": "lookup"}),
+    ("rs", {}, None),
+    ("rs", {}, {"proxy": "params", "k": 3, "cost": "lookup"}),
+    ("reinforce", {}, None),
+    ("hb", {"eta": 3, "min_budget": 4}, None),
+    ("bohb", {"eta": 3, "min_budget": 4}, None),
+])
+def test_searches_run_on_the_fixture(files, tmp_path, searcher, args, hook):
+    """Every searcher (and G-twins by the params proxy, which needs no images) over the full-file fixture:
+    each trajectory value is one of the file's repeats, the final metrics are the file's means."""
+    path, expected = files["full"]
+    raw = _shipped("nb101_rea.yaml", path, label=searcher, budget_seconds=40000)
+    raw["searcher"] = {"name": searcher, "args": args}
+    if searcher in ("reinforce", "bohb"):  # they decode choice vectors: keep them to the fixture's cells
+        raw["space"] = {"class": "nb101_fixtures:FixtureNB101Space", "args": raw["space"]["args"]}
+    if hook:
+        raw["hook"] = {**hook, "batch_size": 8}
+    records = _run_config(tmp_path, searcher, raw)
+    space = _space(path)
+    for record in records:
+        trajectory = record["trajectory"]
+        assert record["evaluations"] == len(trajectory["fitness"]) >= 10
+        for arch_id, fitness, epochs in zip(trajectory["arch"], trajectory["fitness"], trajectory["epochs"]):
+            runs = expected[space.from_id(arch_id).hash]["runs"]
+            level = 108 if epochs is None else epochs
+            assert any(fitness == 100 * runs[(level, r)]["final_validation_accuracy"] for r in range(3))
+        if searcher in ("hb", "bohb"):  # real fidelities: the file's 4/12/36/108-epoch trainings
+            assert set(trajectory["epochs"]) == {4, 12, 36, 108}
+        best = space.from_id(record["best_arch"])
+        assert record["final"] == space.backend.final_metrics(best.hash)
+
+
+def test_bohb_on_only108_runs_single_fidelity(files, tmp_path, caplog):
+    raw = _shipped("nb101_rea.yaml", files["only108"][0], label="bohb1", budget_seconds=20000)
+    raw["searcher"] = {"name": "bohb", "args": {"eta": 3, "min_budget": 4}}
+    raw["space"] = {"class": "nb101_fixtures:FixtureNB101Space", "args": raw["space"]["args"]}
+    records = _run_config(tmp_path, "bohb1", raw, runs=1)
+    assert set(records[0]["trajectory"]["epochs"]) == {None}
+
+
+def test_default_min_budget_on_the_full_file_is_one_line(files, tmp_path, capsys):
+    import yaml
+
+    from nasearch.cli import main
+
+    raw = _shipped("nb101_rea.yaml", files["full"][0], label="hb_default", budget_seconds=20000)
+    raw["searcher"] = {"name": "hb"}
+    path = tmp_path / "hb.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--runs", "1"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("nasearch: error: ") and "not 1" in last and "min_budget: 4" in last
+
+
+def test_bad_file_stops_a_run_in_one_line(files, tmp_path, capsys):
+    import yaml
+
+    from nasearch.cli import main
+
+    bad = tmp_path / "cut.tfrecord"
+    bad.write_bytes(files["only108"][0].read_bytes()[:-7])
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(_shipped("nb101_rea.yaml", bad)))
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--runs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("nasearch: error: ") and "is truncated" in err[0]
+
+
+def test_shipped_experiment_and_report_on_the_fixture(files, tmp_path):
+    """configs/experiments/nb101.yaml (its space pointed at the fixture, the hooks on params) runs and reports."""
+    import yaml
+
+    from nasearch.cli import main
+
+    raw = yaml.safe_load((CONFIGS / "experiments" / "nb101.yaml").read_text())
+    for entry in raw["searchers"]:
+        entry["config"] = str(CONFIGS / entry["config"].split("configs/", 1)[1])
+        entry["space"] = {"class": "nb101_fixtures:FixtureNB101Space", "args": {"path": str(files["full"][0])}}
+        if "g_" in entry["label"]:
+            entry["hook"] = {"proxy": "params", "k": 3, "batch_size": 8, "cost": "lookup"}
+    raw.update(runs=2, budget_seconds=30000, out=str(tmp_path / "exp"), workers=1)
+    path = tmp_path / "nb101.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["experiment", str(path)]) == 0
+    labels = {"rea", "g_rea", "rs", "g_rs", "bohb", "hb", "g_hb"}
+    assert {p.name for p in (tmp_path / "exp").iterdir() if p.is_dir()} >= labels
+    assert main(["report", str(tmp_path / "exp")]) == 0
+    report = (tmp_path / "exp" / "report.md").read_text()
+    assert all(label in report.lower() for label in ("rea", "bohb", "cifar10_test"))

@@ -43,6 +43,7 @@ import re
 import struct
 import time
 from pathlib import Path
+from collections.abc import Set
 from typing import Iterator
 
 import numpy as np
@@ -370,6 +371,30 @@ def load_index(file: Path, index: Path | None = None) -> tuple[dict, dict[str, n
 
 
 # -- the backend ------------------------------------------------------------------------------
+def load_backend(path: str | os.PathLike | None, **args) -> "OfficialNB101Backend":
+    """The backend ``NB101Space(path=..., **args)`` opens; ``args`` may be ``index`` (where to cache the index)."""
+    unknown = sorted(set(args) - {"index"})
+    if unknown:
+        raise UsageError(f"space.args: unknown NB101 argument {unknown[0]!r}; the results file takes path and index")
+    return OfficialNB101Backend(path, **args)
+
+
+class HashView(Set):
+    """The file's module hashes as a read-only set: ``in`` is a binary search of the index, no copy."""
+
+    def __init__(self, backend: "OfficialNB101Backend") -> None:
+        self._backend = backend
+
+    def __contains__(self, cell_hash: object) -> bool:
+        return self._backend.find(cell_hash) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (h.decode() for h in self._backend._hashes)
+
+    def __len__(self) -> int:
+        return len(self._backend._hashes)
+
+
 class OfficialNB101Backend:
     """Results from ``nasbench_only108.tfrecord`` or ``nasbench_full.tfrecord``, by module hash.
 
@@ -401,23 +426,26 @@ class OfficialNB101Backend:
         self._hashes = self._arrays["hashes"]
 
     # -- lookups ----------------------------------------------------------------------------
-    def row(self, cell_hash: str) -> int:
-        """The hash's row in the index; :class:`UnknownCell` (a ValueError) when the file lacks it."""
-        row = self._rows.get(cell_hash)
-        if row is None:
-            key = cell_hash.encode() if isinstance(cell_hash, str) and len(cell_hash) == 32 else None
-            if key is not None:
-                at = int(np.searchsorted(self._hashes, key))
-                if at < len(self._hashes) and self._hashes[at] == key:
-                    row = at
-            if row is None:
-                raise UnknownCell(f"NB101 file {self.path} has no results for module hash {cell_hash!r}")
-            self._rows[cell_hash] = row
+    def find(self, cell_hash: object) -> int | None:
+        """The hash's row in the index, or None when the file lacks it."""
+        row = self._rows.get(cell_hash) if isinstance(cell_hash, str) else None
+        if row is None and isinstance(cell_hash, str) and len(cell_hash) == 32:
+            key = cell_hash.encode()
+            at = int(np.searchsorted(self._hashes, key))
+            if at < len(self._hashes) and self._hashes[at] == key:
+                row = self._rows[cell_hash] = at
         return row
 
-    def hashes(self) -> tuple[str, ...]:
-        """Every module hash in the file, sorted."""
-        return tuple(h.decode() for h in self._hashes)
+    def row(self, cell_hash: str) -> int:
+        """The hash's row in the index; :class:`UnknownCell` (a ValueError) when the file lacks it."""
+        row = self.find(cell_hash)
+        if row is None:
+            raise UnknownCell(f"NB101 file {self.path} has no results for module hash {cell_hash!r}")
+        return row
+
+    def hashes(self) -> "HashView":
+        """Every module hash in the file (a set view: iteration in sorted order, ``in`` by binary search)."""
+        return HashView(self)
 
     def __len__(self) -> int:
         return len(self._hashes)
