@@ -362,22 +362,26 @@ def _shipped(name: str, path, **changes) -> dict:
     ("reinforce", {}, None),
     ("hb", {"eta": 3, "min_budget": 4}, None),
     ("bohb", {"eta": 3, "min_budget": 4}, None),
+    ("npenas", {"num_init": 5, "num_candidates": 20, "k": 5}, None),
+    pytest.param("bananas", {"num_init": 5, "num_candidates": 10, "k": 3, "ensemble": 2}, None,
+                 marks=pytest.mark.slow),  # ~20 s: an MLP ensemble trained per step
 ])
 def test_searches_run_on_the_fixture(files, tmp_path, searcher, args, hook):
     """Every searcher (and G-twins by the params proxy, which needs no images) over the full-file fixture:
     each trajectory value is one of the file's repeats, the final metrics are the file's means."""
     path, expected = files["full"]
-    raw = _shipped("nb101_rea.yaml", path, label=searcher, budget_seconds=15000 if hook else 40000)
+    predictor_guided = searcher in ("npenas", "bananas")  # a model fit per step: keep them short
+    raw = _shipped("nb101_rea.yaml", path, label=searcher, budget_seconds=15000 if hook or predictor_guided else 40000)
     raw["searcher"] = {"name": searcher, "args": args}
     if searcher in ("reinforce", "bohb"):  # they decode choice vectors: keep them to the fixture's cells
         raw["space"] = {"class": "nb101_fixtures:FixtureNB101Space", "args": raw["space"]["args"]}
     if hook:
         raw["hook"] = {**hook, "batch_size": 8}
-    records = _run_config(tmp_path, searcher, raw)
+    records = _run_config(tmp_path, searcher, raw, runs=1 if predictor_guided else 2)
     space = _space(path)
     for record in records:
         trajectory = record["trajectory"]
-        assert record["evaluations"] == len(trajectory["fitness"]) >= 10
+        assert record["evaluations"] == len(trajectory["fitness"]) >= 8
         for arch_id, fitness, epochs in zip(trajectory["arch"], trajectory["fitness"], trajectory["epochs"]):
             runs = expected[space.from_id(arch_id).hash]["runs"]
             level = 108 if epochs is None else epochs
@@ -460,3 +464,13 @@ def test_runs_are_byte_identical_whatever_the_worker_count(files, tmp_path):
     for out, workers in (("one", "1"), ("two", "2")):
         assert main(["run", str(path), "--out", str(tmp_path / out), "--runs", "3", "--workers", workers]) == 0
     assert (tmp_path / "one" / "runs.jsonl").read_bytes() == (tmp_path / "two" / "runs.jsonl").read_bytes()
+
+
+def test_predictor_study_runs_on_the_fixture(files, tmp_path, capsys):
+    from nasearch.cli import main
+
+    out = tmp_path / "study"
+    assert main(["predictors", "--space", "nb101", "--path", str(files["only108"][0]), "--predictors", "xgb,params",
+                 "--train-sizes", "5,10", "--trials", "2", "--test-size", "20", "--out", str(out), "--no-progress"]) == 0
+    rows = (out / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2 + 2  # header, xgb x 2 sizes x 2 trials, params x 2 trials
