@@ -50,15 +50,14 @@ import numpy as np
 
 from nasearch.errors import UsageError
 from nasearch.spaces.nb101.metrics import decode_error, message_classes
-from nasearch.spaces.nb101.tfrecord import iter_records
+from nasearch.spaces.nb101.tfrecord import iter_records, masked_crc32c
 from nasearch.spaces.protocol import Evaluation
 
 CACHE_ENV = "NASEARCH_CACHE_DIR"
 #: vertex labels as the files write them; index codes are positions in this tuple
 OP_NAMES: tuple[str, ...] = ("input", "output", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 MAX_VERTICES = 7
-MAX_EPOCHS = 108
-#: the per-(hash, epochs, repeat) columns of the index, in percent / seconds as read (fractions kept)
+#: the per-(hash, epochs, repeat) columns of the index, as the file holds them (accuracies as fractions, seconds)
 RECORD_COLUMNS: tuple[str, ...] = (
     "final_validation_accuracy", "final_test_accuracy", "final_training_time",
     "halfway_validation_accuracy", "halfway_test_accuracy", "halfway_training_time",
@@ -105,8 +104,6 @@ def default_index_path(file: Path) -> Path:
 
 def source_key(file: Path) -> dict:
     """What the index must agree with: size, modification time and a CRC of the first and last MiB."""
-    from nasearch.spaces.nb101.tfrecord import masked_crc32c
-
     stat = file.stat()
     with open(file, "rb") as handle:
         head = handle.read(_FINGERPRINT_BYTES)
@@ -258,14 +255,12 @@ def build_index(file: Path) -> tuple[dict, dict[str, np.ndarray]]:
 
 def write_index(path: Path, key: dict, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     """Write the index atomically: magic, header length, JSON header, then each array 64-byte aligned."""
-    from nasearch.spaces.nb101.tfrecord import masked_crc32c
-
     layout, offset, end = {}, 0, 0
     for name, array in arrays.items():
         array = np.ascontiguousarray(array)
         arrays[name] = array
         layout[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset,
-                        "crc": masked_crc32c(array.tobytes())}
+                        "crc": masked_crc32c(memoryview(array) if array.size else b"")}
         end = offset + array.nbytes
         offset += -(-array.nbytes // _ALIGN) * _ALIGN
     header = json.dumps({"key": key, "meta": meta, "arrays": layout}, sort_keys=True).encode()
@@ -288,8 +283,6 @@ def write_index(path: Path, key: dict, meta: dict, arrays: dict[str, np.ndarray]
 
 def read_index(path: Path, key: dict) -> tuple[dict, dict[str, np.ndarray]] | None:
     """The index at ``path`` if it is whole, consistent and built from the file ``key`` describes, else None."""
-    from nasearch.spaces.nb101.tfrecord import masked_crc32c
-
     try:
         with open(path, "rb") as handle:
             if handle.read(len(_MAGIC)) != _MAGIC:
@@ -309,7 +302,7 @@ def read_index(path: Path, key: dict) -> tuple[dict, dict[str, np.ndarray]] | No
                 return None
             array = np.memmap(path, dtype=dtype, mode="r", offset=start + spec["offset"], shape=shape) if math.prod(
                 shape) else np.zeros(shape, dtype)
-            if masked_crc32c(memoryview(array).cast("B") if array.size else b"") != spec["crc"]:
+            if masked_crc32c(memoryview(array) if array.size else b"") != spec["crc"]:
                 return None
             arrays[name] = array
         needed = {"hashes", "epochs", "matrices", "vertices", "ops", "parameters", "repeats", *RECORD_COLUMNS}
