@@ -27,7 +27,8 @@ Sampling and mutation retry until the cell is in the file (on the official files
 cell is). Without a backend there is no stored order, and the order matters to the network (the
 output's channel remainder goes to the first vertices feeding it), so ``arch_id`` is
 ``<hash>:<matrix rows>:<op codes>``, e.g.
-``28cfc7874f6d200472e1a9dcd8650aa0:0111010,0000001,...:c1.c3.c3.c3.mp``: the hash is its first 32
+``28cfc7874f6d200472e1a9dcd8650aa0:0111010-0000001-...:c1.c3.c3.c3.mp`` (no commas or spaces: CSV- and
+shell-safe): the hash is its first 32
 characters, and ``from_id`` rebuilds the cell from the rest, so ids work in any process without a
 file or memo. ``identity: hash`` forces hash ids without a file; ``from_id`` of a bare hash then
 knows only the cells this process has seen (built, sampled, or read from a results table).
@@ -45,8 +46,9 @@ sets it.)
 (row-major) then the 5 interior ops (:data:`~nasearch.spaces.nb101.cell.OPS` order).
 ``decode`` of choices that are not a valid cell *repairs* them instead of failing, so those
 searchers keep running: a disconnected cell gets the input->output edge, then while more than 9
-edges survive pruning the last edges in row-major order are dropped (skipping any whose removal
-disconnects the cell). Vector encodings (predictors): ``adjacency``, NASLib's ``encode_adj``
+edges survive pruning the longest edges (largest dst - src, later sources first) are dropped,
+skipping any whose removal disconnects the cell (all choices decode; a full matrix becomes the
+7-vertex chain with three skip edges). Vector encodings (predictors): ``adjacency``, NASLib's ``encode_adj``
 (21 bits + a one-hot of each interior op, 36 dims) and ``path``, BANANAS' path encoding as NASLib's
 ``encode_paths`` (one bit per op sequence on an input->output path, 3^0 + ... + 3^5 = 364 dims).
 """
@@ -80,8 +82,8 @@ MAX_TRIES = 1_000_000
 
 
 def cell_code(cell: Cell) -> str:
-    """``<matrix rows>:<op codes>`` of a cell, e.g. ``0110,0001,0001,0000:c3.mp``."""
-    rows = ",".join("".join(str(b) for b in row) for row in cell.matrix)
+    """``<matrix rows>:<op codes>`` of a cell, e.g. ``0110-0001-0001-0000:c3.mp``."""
+    rows = "-".join("".join(str(b) for b in row) for row in cell.matrix)
     return rows + ":" + ".".join(OP_CODES[op] for op in cell.ops[1:-1])
 
 
@@ -93,7 +95,7 @@ def _flip_repair(matrix: list[list[int]], ops: list[str]) -> Cell:
     matrix = [row[:] for row in matrix]
     if prune(matrix, ops) is None:
         matrix[0][NUM_VERTICES - 1] = 1
-    for src, dst in reversed(EDGE_POSITIONS):
+    for src, dst in sorted(EDGE_POSITIONS, key=lambda e: (e[0] - e[1], -e[0])):  # longest first
         pruned, problem = spec_problem(matrix, ops)
         if problem is None:
             break
@@ -210,7 +212,8 @@ class NB101Space:
         return self.backend.query(cell_hash, self.backend.max_epochs, rng)
 
     def final_metrics(self, arch: Cell) -> dict[str, float]:
-        return self.backend.final_metrics(self._hash_of(arch))
+        cell_hash = self._hash_of(arch)
+        return self.backend.final_metrics(cell_hash)
 
     def arch_id(self, arch: Cell) -> str:
         self._memo.setdefault(arch.hash, arch)
@@ -243,12 +246,12 @@ class NB101Space:
     def _from_code(code: str, text: str) -> Cell:
         rows, sep, ops = code.partition(":")
         try:
-            matrix = [[int(c) for c in row] for row in rows.split(",")]
+            matrix = [[int(c) for c in row] for row in rows.split("-")]
             names = [INPUT] + [CODE_OPS[c] for c in ops.split(".") if c] + [OUTPUT]
             if not sep:
                 raise KeyError(ops)
         except (ValueError, KeyError):
-            raise UsageError(f"NB101 id {text!r}: expected '<hash>:<matrix rows, e.g. 011,001,000>:<ops among "
+            raise UsageError(f"NB101 id {text!r}: expected '<hash>:<matrix rows, e.g. 011-001-000>:<ops among "
                              f"{'/'.join(CODE_OPS)}, dot-separated>'") from None
         try:
             return make_cell(matrix, names)
@@ -282,7 +285,8 @@ class NB101Space:
     def query_at(self, arch: Cell, epochs: int, rng: np.random.Generator) -> Evaluation:
         if self.max_epochs is None:
             raise NotImplementedError("this NB101 backend has one epoch budget; use nasbench_full.tfrecord")
-        return self.backend.query(self._hash_of(arch), int(epochs), rng)
+        cell_hash = self._hash_of(arch)
+        return self.backend.query(cell_hash, int(epochs), rng)
 
     # -- categorical encoding (reinforce, bohb) -------------------------------------------
     def choices(self) -> list[tuple[str, ...]]:
