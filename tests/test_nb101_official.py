@@ -414,18 +414,34 @@ def test_default_min_budget_on_the_full_file_is_one_line(files, tmp_path, capsys
     assert last.startswith("nasearch: error: ") and "not 1" in last and "min_budget: 4" in last
 
 
-def test_bad_file_stops_a_run_in_one_line(files, tmp_path, capsys):
+@pytest.mark.parametrize("damage, message", [
+    ("truncate", "is truncated"),
+    ("protobuf", "raw_metrics is not a serialized ModelMetrics protobuf"),
+    ("json", "is not a JSON row"),
+    ("crc", "the payload's CRC does not match"),
+])
+def test_bad_file_stops_a_run_in_one_line(files, tmp_path, capsys, damage, message):
     import yaml
 
     from nasearch.cli import main
 
-    bad = tmp_path / "cut.tfrecord"
-    bad.write_bytes(files["only108"][0].read_bytes()[:-7])
+    data = files["only108"][0].read_bytes()
+    bad = tmp_path / "bad.tfrecord"
+    if damage == "truncate":
+        bad.write_bytes(data[:-7])
+    elif damage == "crc":
+        offset, length = fx.record_offsets(files["only108"][0])[5]
+        corrupt = bytearray(data)
+        corrupt[offset + 12 + length - 1] ^= 0x04
+        bad.write_bytes(bytes(corrupt))
+    else:
+        payload = _row(metrics=b"\x0a\xff\x01") if damage == "protobuf" else b"[not json"
+        bad.write_bytes(data + fx.framed(payload))
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(_shipped("nb101_rea.yaml", bad)))
     assert main(["run", str(path), "--out", str(tmp_path / "o"), "--runs", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("nasearch: error: ") and "is truncated" in err[0]
+    assert len(err) == 1 and err[0].startswith(f"nasearch: error: {bad}: record ") and message in err[0]
 
 
 def test_shipped_experiment_and_report_on_the_fixture(files, tmp_path):
