@@ -16,7 +16,6 @@ import pytest
 
 import nb101_fixtures as fx
 from nasearch.errors import UsageError
-from nasearch.spaces.nb101 import official
 from nasearch.spaces.nb101.metrics import message_classes
 from nasearch.spaces.nb101.official import NB101FileError, OfficialNB101Backend, UnknownCell
 from nasearch.spaces.nb101.tfrecord import TFRecordError, frame, iter_records, masked_crc32c
