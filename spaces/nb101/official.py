@@ -62,7 +62,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "final_validation_accuracy", "final_test_accuracy", "final_training_time",
     "halfway_validation_accuracy", "halfway_test_accuracy", "halfway_training_time",
 )
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 _MAGIC = b"NASEARCH-NB101-INDEX\n"
 _ALIGN = 64
 _HASH_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -224,7 +224,7 @@ def build_index(file: Path) -> tuple[dict, dict[str, np.ndarray]]:
     new_row = np.empty(num_hashes, dtype=np.int64)
     new_row[by_hash] = np.arange(num_hashes)
 
-    arrays: dict[str, np.ndarray] = {"hashes": hashes[by_hash], "epochs": levels.astype(np.int32)}
+    arrays: dict[str, np.ndarray] = {"hashes": hashes[by_hash], "epochs": levels.astype(np.int64)}
     matrices = np.zeros((num_hashes, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
     vertices = np.zeros(num_hashes, dtype=np.uint8)
     ops = np.full((num_hashes, MAX_VERTICES), 255, dtype=np.uint8)
@@ -240,7 +240,7 @@ def build_index(file: Path) -> tuple[dict, dict[str, np.ndarray]]:
         ops[at, :dim] = codes
     arrays.update(matrices=matrices, vertices=vertices, ops=ops,
                   parameters=np.asarray(parameters, dtype=np.int64)[by_hash])
-    counts = np.zeros((num_hashes, num_levels), dtype=np.uint8)
+    counts = np.zeros((num_hashes, num_levels), dtype=np.uint32)
     np.add.at(counts, (new_row[record_rows], level_of), 1)
     arrays["repeats"] = counts
     target = (new_row[record_rows[order]], level_of[order], repeat)
