@@ -17,6 +17,7 @@ order of appearance in the file, as the benchmark's API numbers repeats.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -25,6 +26,7 @@ import google_crc32c
 import numpy as np
 
 from nasearch.spaces.nb101 import cell as nb101_cell
+from nasearch.spaces.nb101.space import NB101Space, _flip_repair
 
 VARIANTS: dict[str, tuple[int, ...]] = {"only108": (108,), "full": (4, 12, 36, 108)}
 REPEATS = 3
@@ -170,39 +172,24 @@ def write_payloads(path: str | Path, payloads: list[bytes]) -> None:
             handle.write(framed(payload))
 
 
-def _fixture_space_class():
-    import hashlib
+class FixtureNB101Space(NB101Space):
+    """NB101 over a fixture file, with ``decode`` kept to the cells the file holds.
 
-    from nasearch.spaces.nb101.space import NB101Space, _flip_repair
+    On the official files every valid cell has results, so ``decode`` (REINFORCE, BOHB) always
+    lands in the file; a fixture holds a few dozen cells, so a decoded cell that is not in it is
+    replaced by the fixture cell at ``md5(hash) mod n`` (deterministic). Everything else
+    (sampling, mutation, queries, ids) is :class:`NB101Space` over the real reader.
+    """
 
-    class _FixtureNB101Space(NB101Space):
-        """NB101 over a fixture file, with ``decode`` kept to the cells the file holds.
-
-        On the official files every valid cell has results, so ``decode`` (REINFORCE, BOHB) always
-        lands in the file; a fixture holds a few dozen cells, so a decoded cell that is not in it
-        is replaced by the fixture cell at ``md5(hash) mod n`` (deterministic). Everything else
-        (sampling, mutation, queries, ids) is :class:`NB101Space` over the real reader.
-        """
-
-        def decode(self, indices):
-            values = [int(i) for i in indices]
-            edges = len(self.choices()) - 5
-            matrix = [[0] * 7 for _ in range(7)]
-            from nasearch.spaces.nb101.cell import EDGE_POSITIONS, OPS
-
-            for (src, dst), bit in zip(EDGE_POSITIONS, values[:edges]):
-                matrix[src][dst] = 1 if bit else 0
-            cell = _flip_repair(matrix, ["input", *(OPS[i] for i in values[edges:]), "output"])
-            found = self._in_space(cell)
-            if found is None:
-                stored = sorted(self._hashes)
-                pick = int(hashlib.md5(cell.hash.encode()).hexdigest(), 16) % len(stored)
-                found = self._stored(stored[pick])
-            return found
-
-    _FixtureNB101Space.__name__ = _FixtureNB101Space.__qualname__ = "FixtureNB101Space"
-    _FixtureNB101Space.__module__ = __name__
-    return _FixtureNB101Space
-
-
-FixtureNB101Space = _fixture_space_class()
+    def decode(self, indices):
+        values = [int(i) for i in indices]
+        edges = len(nb101_cell.EDGE_POSITIONS)
+        matrix = [[0] * nb101_cell.NUM_VERTICES for _ in range(nb101_cell.NUM_VERTICES)]
+        for (src, dst), bit in zip(nb101_cell.EDGE_POSITIONS, values[:edges]):
+            matrix[src][dst] = 1 if bit else 0
+        cell = _flip_repair(matrix, ["input", *(nb101_cell.OPS[i] for i in values[edges:]), "output"])
+        found = self._in_space(cell)
+        if found is None:
+            stored = sorted(self._hashes)
+            found = self._stored(stored[int(hashlib.md5(cell.hash.encode()).hexdigest(), 16) % len(stored)])
+        return found
