@@ -418,10 +418,13 @@ def run_study(
             both = ~np.isnan(reference[p])
             agreement.extend(c for c in correlate(specs[p].name, np.where(both, scores[p], np.nan),
                                                   {"file": reference[p]}, resamples=0))
-        write_csv(out / "agreement.csv", ["proxy", "spearman", "kendall", "n"],
-                  ([c.proxy, c.spearman, c.kendall, c.n] for c in agreement))
-        (out / "agreement.md").write_text(agreement_markdown(
-            agreement, f"Rank agreement of our proxy scores with the scores {Path(table.path).name} records ({setting})."))
+        for stale in ("agreement.csv", "agreement.md"):
+            (out / stale).unlink(missing_ok=True)
+        if agreement:
+            write_csv(out / "agreement.csv", ["proxy", "spearman", "kendall", "n"],
+                      ([c.proxy, c.spearman, c.kendall, c.n] for c in agreement))
+            (out / "agreement.md").write_text(agreement_markdown(
+                agreement, f"Rank agreement of our proxy scores with the scores {Path(table.path).name} records ({setting})."))
     else:
         write_csv(out / "scores.csv", ["arch_id", *proxies, *metrics],
                   ([a, *(repr(float(scores[p][i])) for p in proxies), *(accuracies[m][i] for m in metrics)]

@@ -137,3 +137,15 @@ def test_bad_tables_fail_in_one_line(tmp_path, capsys):
         from nasearch.loading import load_space
 
         read_table(write_json(tmp_path / "zc.json", nested=False), load_space({"name": "nb201"}))
+
+
+def test_space_args(tmp_path, capsys):
+    path = write_json(tmp_path / "zc.json", nested=False, scores=False)
+    base = ["correlate", "--space", "nb101", "--accuracies", str(path), "--proxies", "params", "--n", "3", "--pool", "3",
+            "--repeats", "3", "--bootstrap", "0", "--no-progress", "--cache-dir", str(tmp_path / "c")]
+    assert main([*base, "--out", str(tmp_path / "o"), "--space-args", "[1, 2]"]) == 2
+    assert "YAML mapping" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "o"), "--space-args", "{identity: hash}"]) == 0
+    ids = [r["arch_id"] for r in csv.DictReader((tmp_path / "o" / "scores.csv").open())]
+    assert all(len(i) == 32 for i in ids)
+    assert not (tmp_path / "o" / "agreement.csv").exists()  # the file has no scores of its own

@@ -385,3 +385,15 @@ def test_with_a_backend_ids_are_hashes_and_cells_the_files_order():
         space.from_id("0" * 32)
     single = NB101Space(backend=FakeBackend([stored]))
     assert single.max_epochs is None and "fidelity" not in capabilities(single)
+
+
+def test_predictor_encodings_and_pickling(space):
+    from nasearch.predictors.base import encode
+
+    rng = np.random.default_rng(4)
+    cells = [space.sample(rng) for _ in range(5)]
+    assert encode(space, cells, "onehot").shape == (5, 21 * 2 + 5 * 3)
+    assert encode(space, cells, "path").shape == (5, 364)
+    assert encode(space, cells, "adjacency").shape == (5, 36)
+    again = pickle.loads(pickle.dumps(space))
+    assert [again.arch_id(c) for c in cells] == [space.arch_id(c) for c in cells]
