@@ -50,6 +50,7 @@ from nasearch.spaces.protocol import REQUIRED, REQUIRED_ATTRIBUTES, CodeReferenc
 
 SPACES: dict[str, str] = {
     "nb201": "nasearch.spaces.nb201.space:NB201Space",
+    "nb101": "nasearch.spaces.nb101.space:NB101Space",
     "tabular": "nasearch.spaces.tabular:TabularSpace",
 }
 SEARCHERS: dict[str, str] = {
