@@ -278,10 +278,6 @@ class JsonLines:
         return None
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def read_jsonl(path: str | Path) -> JsonLines:
     """Every valid run record of ``path`` (typed, migrated to the current schema), and whether the
     file is whole.
@@ -307,7 +303,8 @@ def read_jsonl(path: str | Path) -> JsonLines:
         offset += len(line)
         found.complete_end = offset
         try:
-            record = RunRecord.from_dict(json.loads(line, parse_constant=_reject_constant))
+            # -Infinity is valid here: a trajectory's best-so-far before the first full-fidelity result
+            record = RunRecord.from_dict(json.loads(line))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             if not found.bad_lines:
                 found.first_bad_reason = str(exc) if isinstance(exc, RecordError) else "not valid JSON"
