@@ -37,6 +37,7 @@ from nasearch.spaces.protocol import REQUIRED_ATTRIBUTES, CodeReference, capabil
 SPACES: dict[str, str] = {
     "nb201": "nasearch.spaces.nb201.space:NB201Space",
     "tabular": "nasearch.spaces.tabular:TabularSpace",
+    "nds": "nasearch.spaces.darts.nds_space:NDSSpace",
 }
 SEARCHERS: dict[str, str] = {
     "rs": "nasearch.searchers.random_search:RandomSearch",

@@ -56,8 +56,9 @@ def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None
                 raise UsageError(f"predictor {name!r}: {proxy!r} is not a zero-cost proxy; choose from "
                                  f"{', '.join(sorted(p for p in PROXIES if p != 'uniform'))}")
         kwargs = {"encoding": encoding} if encoding else {}
-        if encoding and encoding not in ("onehot", "path"):
-            raise UsageError(f"predictor {name!r}: unknown encoding {encoding!r}; use /onehot or /path")
+        if "/" in encoding or (name.endswith("/") and not encoding):
+            raise UsageError(f"predictor {name!r}: name one encoding after '/': onehot, or one of the space's"
+                             " vector_encodings (e.g. path, adjacency)")
         if check:
             check_space(PredictorNeeds(encoding=encoding or ("path" if base == "bananas" else "onehot")), space, name)
         predictor = MODELS[base](name, space, zero_cost=zero_cost, features=features, seed=seed, **kwargs)
