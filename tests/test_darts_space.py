@@ -359,3 +359,20 @@ def test_every_proxy_runs_on_the_network(proxy, tiny_npz):
     scorer = ProxyScorer(small, proxy, batch_size=4, data=DataSource(npz=str(tiny_npz)), use_tables=False)
     record = scorer.compute(small.sample(np.random.default_rng(0)))
     assert np.isfinite(record.score)
+
+
+@pytest.mark.parametrize("searcher", ["rs", "rea", "reinforce", "npenas", pytest.param("bohb", marks=pytest.mark.slow),
+                                      pytest.param("bananas", marks=pytest.mark.slow)])
+def test_every_searcher_runs_on_the_space(searcher):
+    """With a backend (here a fake one) every searcher runs: the encoding (reinforce, bohb) and the
+    predictors' encodings (npenas, bananas) fit the space."""
+    from nasearch.runner import run_one
+    from tests.fakes import CountingScorer, FakeDartsBackend, search_context
+
+    space = DartsSpace()
+    space.backend = FakeDartsBackend()
+    record = run_one(search_context(space, searcher, budget=2500.0), 0)
+    assert record["evaluations"] >= 20 and record["final"]["fake_test"] >= 0
+    scorer = CountingScorer(space, lambda arch: -space.backend.fitness(arch))
+    g_record = run_one(search_context(space, searcher, budget=1000.0, scorer=scorer), 0)
+    assert g_record["evaluations"] >= 5 and scorer.calls
