@@ -36,6 +36,7 @@ from nasearch.spaces.protocol import REQUIRED_ATTRIBUTES, CodeReference, capabil
 
 SPACES: dict[str, str] = {
     "nb201": "nasearch.spaces.nb201.space:NB201Space",
+    "darts": "nasearch.spaces.darts.space:DartsSpace",
     "tabular": "nasearch.spaces.tabular:TabularSpace",
     "nds": "nasearch.spaces.darts.nds_space:NDSSpace",
 }
