@@ -349,3 +349,25 @@ def test_correlate_reports_kendall_tau_against_the_final_test_accuracy(sweeps, t
 
 def test_correlate_refuses_a_bad_space_argument(tmp_path):
     assert main(["correlate", "--space", "nds", "--space-arg", "path", "--out", str(tmp_path), "--no-progress"]) == 2
+
+
+@pytest.mark.parametrize("name", ["darts_rea", "darts_g_rea", "darts_bananas", "darts_npenas"])
+def test_the_shipped_darts_configs_run_on_an_nds_darts_file(sweeps, tmp_path, tiny_npz, name):
+    """Each config as shipped, with its path pointed at the fixture, a short budget and (G-REA) test images."""
+    import yaml
+
+    pytest.importorskip("xgboost" if name == "darts_npenas" else "torch")
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml").read_text())
+    assert raw["space"] == {"name": "nds", "args": {"design": "darts", "path": "~/data/nds/DARTS.json"}}
+    raw["space"]["args"]["path"] = str(sweeps["darts"])
+    raw.update({"budget_seconds": 250, "runs": 1, "cache_dir": str(tmp_path / "scores")})
+    if "hook" in raw:  # the config's proxy and cost accounting, on a smaller pool and population
+        raw["data"] = {"npz": str(tiny_npz)}
+        raw["hook"]["k"] = 2
+        raw["searcher"]["args"]["population_size"] = 3
+    if raw["searcher"]["name"] in ("bananas", "npenas"):
+        raw["searcher"]["args"].update({"num_init": 3, "num_candidates": 10, "k": 3})
+    if raw["searcher"]["name"] == "bananas":
+        raw["searcher"]["args"]["ensemble"] = 1
+    runs = run_many(parse_search_config(raw), tmp_path / "out")
+    assert runs[0]["evaluations"] >= 3 and (runs[0]["proxy_scores"] > 0) == ("hook" in raw)
