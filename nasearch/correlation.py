@@ -229,8 +229,9 @@ def _paper(proxy: str, metric: str) -> str:
     return f"{value[PAPER_DATASETS.index(dataset)]:.3f}" if isinstance(value, tuple) else f"≈{value:.2f}"
 
 
-def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header: str) -> str:
-    lines = [header, "", "| proxy | n | " + " | ".join(f"{m} ρ (paper) | {m} τ" for m in metrics) + " |",
+def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header: str, paper: bool = True) -> str:
+    """The correlation table; ``paper``: show the GradSign paper's NB201 ρ beside ours (only for NB201)."""
+    lines = [header, "", "| proxy | n | " + " | ".join(f"{m} ρ{' (paper)' if paper else ''} | {m} τ" for m in metrics) + " |",
              "|---|---:|" + "---:|---:|" * len(metrics)]
     by_proxy: dict[str, dict[str, Correlation]] = {}
     for row in rows:
@@ -239,10 +240,10 @@ def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header
         n = next(iter(cells.values())).n
         parts = []
         for i, metric in enumerate(metrics):
-            paper = _paper(proxy, metric)
+            reference = _paper(proxy, metric) if paper else ""
             cell = cells[metric]
             interval = f" [{_fmt(cell.spearman_low)}, {_fmt(cell.spearman_high)}]" if not math.isnan(cell.spearman_low) else ""
-            parts.append(f"{_fmt(cell.spearman)}{interval}" + (f" ({paper})" if paper else "") + f" | {_fmt(cell.kendall)}")
+            parts.append(f"{_fmt(cell.spearman)}{interval}" + (f" ({reference})" if reference else "") + f" | {_fmt(cell.kendall)}")
         lines.append(f"| {proxy} | {n} | " + " | ".join(parts) + " |")
     return "\n".join(lines) + "\n"
 
@@ -370,9 +371,11 @@ def run_study(
               ([c.proxy, c.metric, c.spearman, c.kendall, c.n, c.spearman_low, c.spearman_high] for c in correlations))
     write_csv(out / "selection.csv", ["method", "metric", "mean", "std", "repeats", "pool_size"],
               ([s.method, s.metric, s.mean, s.std, s.repeats, min(pool_size, len(arch_ids))] for s in selections))
+    nb201 = getattr(space, "name", "") == "nb201"  # the paper's ρ in PAPER_SPEARMAN are NB201's
+    note = ", the paper's ρ in parentheses" if nb201 else ""
     (out / "correlation.md").write_text(correlation_markdown(
         correlations, metrics, f"Rank correlation with final accuracy ({setting}). Spearman ρ with its 95% bootstrap interval over "
-        f"architectures, the paper's ρ in parentheses, Kendall τ."))
+        f"architectures{note}, Kendall τ.", paper=nb201))
     (out / "selection.md").write_text(selection_markdown(
         selections, metrics, f"Best of {min(pool_size, len(arch_ids))} random archs by each proxy, {repeats} repeats, "
         f"accuracy (%) mean ± sample std ({setting})."))

@@ -371,3 +371,26 @@ def test_the_shipped_darts_configs_run_on_an_nds_darts_file(sweeps, tmp_path, ti
         raw["searcher"]["args"]["ensemble"] = 1
     runs = run_many(parse_search_config(raw), tmp_path / "out")
     assert runs[0]["evaluations"] >= 3 and (runs[0]["proxy_scores"] > 0) == ("hook" in raw)
+
+
+def test_the_table4_script_writes_our_tau_beside_the_papers(sweeps, tmp_path, tiny_npz):
+    import csv
+    import importlib.util
+
+    from scipy import stats
+
+    spec = importlib.util.spec_from_file_location("nds_table4", Path(__file__).resolve().parents[1] / "scripts" / "nds_table4.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "t4"
+    assert script.main(["--nds-dir", str(sweeps["darts"].parent), "--data", str(tiny_npz), "--out", str(out),
+                        "--designs", "enas", "--proxies", "grad_norm,synflow", "--n", "8", "--batch-size", "16",
+                        "--cache-dir", str(tmp_path / "scores")]) == 0
+    rows = list(csv.DictReader((out / "table4.csv").open()))
+    assert [(r["proxy"], r["design"]) for r in rows] == [("grad_norm", "enas"), ("synflow", "enas")]
+    scores = list(csv.DictReader((out / "enas" / "scores.csv").open()))
+    tau = stats.kendalltau([float(r["synflow"]) for r in scores], [float(r["cifar10_test"]) for r in scores]).statistic
+    assert float(rows[1]["kendall"]) == pytest.approx(tau) and rows[1]["n"] == "8"
+    text = (out / "table4.md").read_text()
+    assert "| synflow |" in text and "(?)" in text  # the paper's figures are not in the data file yet
+    assert "(paper)" not in (out / "enas" / "correlation.md").read_text().split("\n")[2]  # no NB201 figures beside NDS
