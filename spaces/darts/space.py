@@ -101,10 +101,12 @@ class DartsSpace:
                 return from_compact(compact)
 
     def query(self, arch: Genotype, rng: np.random.Generator):
-        return self._backend().query(self._check(arch), rng)
+        genotype = self._check(arch)  # a bad genotype is named before a missing backend
+        return self._backend().query(genotype, rng)
 
     def final_metrics(self, arch: Genotype) -> dict[str, float]:
-        return self._backend().final_metrics(self._check(arch))
+        genotype = self._check(arch)
+        return self._backend().final_metrics(genotype)
 
     def arch_id(self, arch: Genotype) -> str:
         """A canonical compact id: per cell the 8 pairs as two digits (input, NASLib op index), joined by
