@@ -58,6 +58,7 @@ class SearcherResults:
     searcher: str = ""
     wall_seconds: float | None = None
     runs_computed: int | None = None
+    space: str = ""  # the searched space's name (config.json), "" when unknown
 
     @property
     def display(self) -> str:
@@ -119,11 +120,20 @@ def load_results(results_dir: str | Path) -> tuple[list[SearcherResults], dict, 
         results.append(SearcherResults(
             label=label, records=records, complete=complete, proxy=records[0].get("proxy"),
             searcher=str(records[0].get("searcher", "")), wall_seconds=entry.get("wall_seconds"),
-            runs_computed=entry.get("runs_computed"),
+            runs_computed=entry.get("runs_computed"), space=_space_name(directory),
         ))
     if not results:
         raise UsageError(f"{root} holds no runs (no <label>/runs.jsonl); run an experiment into it first")
     return results, meta, timing
+
+
+def _space_name(directory: Path) -> str:
+    """The space a searcher's runs searched, from its ``config.json`` (``""`` when absent or unreadable)."""
+    try:
+        space = read_json(directory / "config.json", "run configuration", default={}).get("config", {}).get("space", {})
+    except (UsageError, AttributeError):
+        return ""
+    return str(space.get("name") or space.get("class") or "") if isinstance(space, dict) else ""
 
 
 def infer_pairs_from_labels(labels: Iterable[str]) -> list[tuple[str, str]]:
@@ -355,7 +365,12 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, see
               "an architecture new to that run. Wall time is the computation this experiment spent on that searcher "
               "(summed over resumed sessions); runs/s = runs computed / wall time.", ""]
 
-    lines += paper_section(stats_from_results(results, metrics))
+    spaces = sorted({res.space for res in results if res.space})
+    if all(space == "nb201" for space in spaces):  # the paper's tables are NB201's
+        lines += paper_section(stats_from_results(results, metrics))
+    else:
+        lines += [f"The paper's tables (GradSign Table 6, NB201 Table 5) are NB201 results; this experiment searched "
+                  f"{', '.join(f'`{s}`' for s in spaces)}, so no paper figures stand beside it.", ""]
     lines += pairs_section(pairs, comparisons, primary, names, metrics, resamples)
     lines += ["## Figures", "", "![anytime](anytime.png)", "",
               f"Anytime curves: mean `{primary}` of the incumbent against simulated time, with a 95% normal band "

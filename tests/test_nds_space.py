@@ -324,6 +324,7 @@ def test_experiment_and_report_on_an_nds_file(sweeps, tmp_path):
     assert main(["report", str(tmp_path / "exp")]) == 0
     report = (tmp_path / "exp" / "report.md").read_text()
     assert "cifar10_test" in report and "| G-REA | 2 |" in report
+    assert "Side by side with the paper" not in report and "this experiment searched `nds`" in report
 
 
 def test_correlate_reports_kendall_tau_against_the_final_test_accuracy(sweeps, tmp_path):
