@@ -209,7 +209,8 @@ def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header
     from nasearch.analysis.reference import correlation_tables, published_correlation
 
     references = correlation_tables(space_name) if space_name else []
-    lines = [header, "", "| proxy | n | " + " | ".join(f"{m} ρ (paper) | {m} τ" for m in metrics) + " |",
+    tag = " (paper)" if references else ""
+    lines = [header, "", "| proxy | n | " + " | ".join(f"{m} ρ{tag} | {m} τ" for m in metrics) + " |",
              "|---|---:|" + "---:|---:|" * len(metrics)]
     by_proxy: dict[str, dict[str, Correlation]] = {}
     for row in rows:
@@ -414,9 +415,12 @@ def run_study(
               ([c.proxy, c.metric, c.spearman, c.kendall, c.n, c.spearman_low, c.spearman_high] for c in correlations))
     write_csv(out / "selection.csv", ["method", "metric", "mean", "std", "repeats", "pool_size"],
               ([s.method, s.metric, s.mean, s.std, s.repeats, min(pool_size, len(arch_ids))] for s in selections))
+    from nasearch.analysis.reference import correlation_tables
+
+    note = ", the published ρ in parentheses (nasearch/data/papers)" if correlation_tables(space.name) else ""
     (out / "correlation.md").write_text(correlation_markdown(
         correlations, metrics, space_name=space.name, header=f"Rank correlation with final accuracy ({setting}). Spearman ρ with its 95% bootstrap interval over "
-        f"architectures, the paper's ρ in parentheses, Kendall τ."))
+        f"architectures{note}, Kendall τ."))
     (out / "selection.md").write_text(selection_markdown(
         selections, metrics, f"Best of {min(pool_size, len(arch_ids))} random archs by each proxy, {repeats} repeats, "
         f"accuracy (%) mean ± sample std ({setting})."))

@@ -51,7 +51,9 @@ from nasearch.spaces.protocol import REQUIRED, REQUIRED_ATTRIBUTES, CodeReferenc
 SPACES: dict[str, str] = {
     "nb201": "nasearch.spaces.nb201.space:NB201Space",
     "nb101": "nasearch.spaces.nb101.space:NB101Space",
+    "darts": "nasearch.spaces.darts.space:DartsSpace",
     "tabular": "nasearch.spaces.tabular:TabularSpace",
+    "nds": "nasearch.spaces.darts.nds_space:NDSSpace",
 }
 SEARCHERS: dict[str, str] = {
     "rs": "nasearch.searchers.random_search:RandomSearch",

@@ -1,6 +1,8 @@
 """Rank correlation of proxies with final accuracy, and the best-of-N selection experiment.
 
-Example: ``nasearch correlate --space nb201 --proxies synflow,naswot --n 300 --data cifar.npz``.
+Example: ``nasearch correlate --space nb201 --proxies synflow,naswot --n 300 --data cifar.npz``; a space
+that reads a file takes it as ``--space-arg path=FILE`` (``nasearch correlate --space nds --space-arg
+path=DARTS.json ...``).
 Scores are cached (``--cache-dir``), so an interrupted study resumes where it stopped and a
 larger ``--n`` reuses every score of a smaller one (same ``--seed``).
 
@@ -19,6 +21,8 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", default="nb201", help="space name (default nb201) or 'pkg.mod:Class'")
+    parser.add_argument("--space-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="a space argument (YAML value), e.g. path=~/data/nds/DARTS.json (repeatable)")
     parser.add_argument("--proxies", default="params,flops,synflow,naswot",
                         help="comma-separated proxy names, or 'all' (default: params,flops,synflow,naswot)")
     parser.add_argument("--dataset", default="cifar10", help="images the proxies see (default cifar10)")
@@ -85,10 +89,17 @@ def main(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device, "--device")  # cuda without CUDA fails here, before any scoring
     spec = {"class": args.space} if ":" in args.space else {"name": args.space}
+    space_args: dict = {}
     if args.space_args:
         space_args = yaml.safe_load(args.space_args)
         if not isinstance(space_args, dict):
             raise UsageError(f"--space-args must be a YAML mapping such as '{{path: file}}', got {args.space_args!r}")
+    for pair in args.space_arg:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--space-arg {pair!r} must look like KEY=VALUE, e.g. path=~/data/nds/DARTS.json")
+        space_args[key.strip()] = yaml.safe_load(value)
+    if space_args:
         spec["args"] = space_args
     space = load_space(spec)
     table = None
