@@ -3,7 +3,7 @@
 For each design it runs ``nasearch correlate --space nds --space-arg path=<NDS dir>/<File>.json
 --proxies gradsign,grad_norm,synflow,naswot --batch-size 64`` (every score cached: a killed run
 resumes, a rerun is free), then writes ``<out>/table4.md`` and ``table4.csv``: our tau against the
-final test accuracy beside the paper's (``nasearch/data/papers/gradsign_table4.yaml``; "?" where
+final test accuracy beside the paper's (``nasearch/data/papers/gradsign_iclr2022.yaml, table4``; "?" where
 that file has no figure).
 
     python scripts/nds_table4.py --nds-dir ~/data/nds --data ../shared/data/cifar10_sample.npz \\
@@ -22,11 +22,13 @@ import yaml
 
 FILES = {"nasnet": "NASNet.json", "amoeba": "Amoeba.json", "pnas": "PNAS.json", "enas": "ENAS.json", "darts": "DARTS.json"}
 PROXIES = ("gradsign", "grad_norm", "synflow", "naswot")
-PAPER = Path(__file__).resolve().parents[1] / "nasearch" / "data" / "papers" / "gradsign_table4.yaml"
+PAPER = "gradsign_iclr2022#table4"  # nasearch/data/papers/gradsign_iclr2022.yaml
 
 
-def paper_figures(path: Path = PAPER) -> dict[str, dict[str, float | None]]:
-    return yaml.safe_load(path.read_text())["rows"]
+def paper_figures(reference: str = PAPER) -> dict[str, dict[str, float | None]]:
+    from nasearch.analysis.reference import load_table
+
+    return load_table(reference).rows
 
 
 def table(ours: dict[str, dict[str, tuple[float, int]]], designs: list[str], proxies: list[str],
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "table4.md").write_text(
         f"Kendall τ with the final test accuracy (100 − test_ep_top1[−1]) on NDS's CIFAR-10 sweeps, batch {args.batch_size},"
-        f" init and batch seed 0; the paper's τ in parentheses (`nasearch/data/papers/gradsign_table4.yaml`, ? = not in"
+        f" init and batch seed 0; the paper's τ in parentheses (`nasearch/data/papers/gradsign_iclr2022.yaml, table4`, ? = not in"
         " that file).\n\n" + text)
     with (out / "table4.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
