@@ -343,7 +343,7 @@ def test_correlate_reports_kendall_tau_against_the_final_test_accuracy(sweeps, t
     for row in rows:
         arch = space.from_id(row["arch_id"])
         assert float(row["params"]) == space.record(arch).params and float(row["cifar10_test"]) == space.record(arch).test_accuracy
-    table = {(r.selection, r["metric"]): r for r in csv.DictReader((out / "correlation.csv").open())}
+    table = {(r["proxy"], r["metric"]): r for r in csv.DictReader((out / "correlation.csv").open())}
     tau = stats.kendalltau([float(r["params"]) for r in rows], [float(r["cifar10_test"]) for r in rows]).statistic
     assert float(table["params", "cifar10_test"]["kendall"]) == pytest.approx(tau)
 
@@ -388,7 +388,7 @@ def test_the_table4_script_writes_our_tau_beside_the_papers(sweeps, tmp_path, ti
                         "--designs", "enas", "--proxies", "grad_norm,synflow", "--n", "8", "--batch-size", "16",
                         "--cache-dir", str(tmp_path / "scores")]) == 0
     rows = list(csv.DictReader((out / "table4.csv").open()))
-    assert [(r.selection, r["design"]) for r in rows] == [("grad_norm", "enas"), ("synflow", "enas")]
+    assert [(r["proxy"], r["design"]) for r in rows] == [("grad_norm", "enas"), ("synflow", "enas")]
     scores = list(csv.DictReader((out / "enas" / "scores.csv").open()))
     tau = stats.kendalltau([float(r["synflow"]) for r in scores], [float(r["cifar10_test"]) for r in scores]).statistic
     assert float(rows[1]["kendall"]) == pytest.approx(tau) and rows[1]["n"] == "8"
