@@ -51,7 +51,10 @@ from nasearch.spaces.protocol import REQUIRED_ATTRIBUTES, CodeReference, capabil
 
 SPACES: dict[str, str] = {
     "nb201": "nasearch.spaces.nb201.space:NB201Space",
+    "nb101": "nasearch.spaces.nb101.space:NB101Space",
+    "darts": "nasearch.spaces.darts.space:DartsSpace",
     "tabular": "nasearch.spaces.tabular:TabularSpace",
+    "nds": "nasearch.spaces.darts.nds_space:NDSSpace",
 }
 SEARCHERS: dict[str, str] = {
     "rs": "nasearch.searchers.random_search:RandomSearch",
@@ -61,6 +64,7 @@ SEARCHERS: dict[str, str] = {
     "hb": "nasearch.searchers.bohb:Hyperband",
     "bananas": "nasearch.searchers.bananas:Bananas",
     "npenas": "nasearch.searchers.npenas:NPENAS",
+    "ls": "nasearch.searchers.local_search:LocalSearch",
 }
 #: entry-point groups under which installed packages register their extensions
 SPACE_ENTRY_POINTS = "nasearch.spaces"

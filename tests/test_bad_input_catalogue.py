@@ -11,6 +11,7 @@ line must match. Workspaces share the read-only fixtures of :class:`Workspace`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -227,6 +228,37 @@ def _outside_arch(arch):
         module = ws.text("outside.py", OUTSIDE_SEARCHER.format(arch=arch))
         return [ws.config(searcher={"name": f"{module}:Outside"})]
     return setup
+
+
+def _nds_file(damage, name="DARTS.json"):
+    """A two-record NDS DARTS sweep (official layout), damaged by ``damage(text)``, searched by RS."""
+    def setup(ws):
+        from tests.nds_fixtures import job
+        from nasearch.spaces.darts.genotype import from_nds
+
+        cell = [["max_pool_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 2], ["max_pool_3x3", 1],
+                ["skip_connect", 0], ["avg_pool_3x3", 3], ["max_pool_3x3", 3], ["avg_pool_3x3", 4]]
+        first = {"normal": cell, "normal_concat": [2, 3, 4, 5], "reduce": cell, "reduce_concat": [2, 3, 4, 5]}
+        second = {**first, "normal": [["sep_conv_3x3", 0], *cell[1:]]}
+        rng = np.random.default_rng(0)
+        jobs = [job(from_nds(g), 8, 5, i, rng, params=1000 + i) for i, g in enumerate((first, second))]
+        path = ws.text(name, damage(json.dumps(jobs)))
+        return [ws.config(space={"name": "nds", "args": {"path": str(path)}}, searcher={"name": "rs"})]
+    return setup
+
+
+def _darts_outside(genotype_text):
+    """A searcher proposing a DARTS genotype (in the DARTS repository's notation) the space refuses."""
+    def setup(ws):
+        module = ws.text("outside.py", OUTSIDE_SEARCHER.format(arch=genotype_text))
+        return [ws.config(space={"name": "darts"}, searcher={"name": f"{module}:Outside"})]
+    return setup
+
+
+_DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+             "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
+             "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+             "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
 
 
 def _later_entry_missing_images(hook):
@@ -463,6 +495,25 @@ CASES: list[Case] = [
     Case("nb201-negative-op", _outside_arch((-1, 0, 0, 0, 0, 0)), r"NB201 arch must be 6 op indices.*\(-1, 0"),
     Case("nb201-five-edges", _outside_arch((0, 1, 2, 3, 4)), r"NB201 arch must be 6 op indices.*\(0, 1, 2, 3, 4\)"),
     Case("nb201-seven-edges", _outside_arch((0, 1, 2, 3, 4, 0, 1)), r"NB201 arch must be 6 op indices"),
+    Case("darts-unknown-op", _darts_outside(_DARTS_V2.replace("'dil_conv_3x3'", "'dil_conv_9x9'")),
+         r"unknown op 'dil_conv_9x9' in the normal cell; nb301 ops are"),
+    Case("darts-input-out-of-range", _darts_outside(_DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 6)")),
+         r"input 6 of node 5 in the normal cell is out of range: node 5 reads states 0\.\.4"),
+    Case("darts-wrong-node-count", _darts_outside(_DARTS_V2.replace("('skip_connect', 0), ('dil_conv_3x3', 2)", "")),
+         r"nb301 normal cell must have 4 nodes \(8 \(op, input\) pairs\), got 6 pairs"),
+    Case("darts-no-backend", _darts_outside(_DARTS_V2), r"the darts space has no results without a backend"),
+    Case("darts-odd-width", lambda ws: [ws.config(space={"name": "darts", "args": {"width": 15}})],
+         r"darts space: width must be even"),
+    Case("nds-truncated-file", _nds_file(lambda text: text[: len(text) // 2]),
+         r"DARTS\.json is not valid JSON \(.*\); the file is truncated or damaged"),
+    Case("nds-record-unknown-op", _nds_file(lambda text: text.replace("sep_conv_3x3", "sep_conv_9x9")),
+         r"DARTS\.json record 1 is not an NDS darts genotype: unknown op 'sep_conv_9x9' in the normal cell"),
+    Case("nds-record-input-out-of-range", _nds_file(lambda text: text.replace('["max_pool_3x3", 3]', '["max_pool_3x3", 7]')),
+         r"DARTS\.json record 0 is not an NDS darts genotype: input 7 of node 5 in the normal cell is out of range: node 5 reads states 0\.\.4"),
+    Case("nds-imagenet-sweep", _nds_file(lambda text: text, name="DARTS_in.json"), r"is an ImageNet sweep"),
+    Case("nds-correlate-space-arg-without-value", lambda ws: [
+        "nasearch", "correlate", "--space", "nds", "--space-arg", "path", "--out", str(ws.root / "o"), "--no-progress"],
+         r"--space-arg 'path' must look like KEY=VALUE"),
     Case("nb201-crafted-pth", _crafted_nb201, r"holds the Python object .*exec, outside the benchmark's allow-list.*"
          r"NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
     Case("experiment-later-entry-missing-images", _later_entry_missing_images({"proxy": "naswot", "k": 2, "batch_size": 8}),
