@@ -166,7 +166,7 @@ def load_results(path: str | Path) -> RunSet | ExperimentResults:
 def _raw(config: Any) -> tuple[Any, Path | None]:
     """(a mapping or a parsed config, the file it came from)."""
     from nasearch.config import SearchConfig, read_yaml, resolve_config
-    from nasearch.experiment import ExperimentConfig
+    from nasearch.experiments import ExperimentConfig
 
     if isinstance(config, (SearchConfig, ExperimentConfig)):
         return config, None
@@ -183,7 +183,7 @@ def search_config(config: Any, **overrides: Any) -> Any:
     """The validated :class:`~nasearch.config.SearchConfig` (or experiment config) of ``config`` with
     ``overrides`` (runs, seed, out, workers, budget_seconds) applied, as the command line builds it."""
     from nasearch.config import SearchConfig, parse_search_config
-    from nasearch.experiment import ExperimentConfig, is_experiment_config, parse_experiment
+    from nasearch.experiments import ExperimentConfig, is_experiment_config, parse_experiment
 
     raw, path = _raw(config)
     if isinstance(raw, ExperimentConfig):
@@ -218,7 +218,7 @@ def search(config: Any, *, runs: int | None = None, seed: int | None = None, out
     config = search_config(config, runs=runs, seed=seed, out=str(out) if out is not None else None, workers=workers,
                            budget_seconds=budget_seconds)
     if not isinstance(config, SearchConfig):
-        raise UsageError(f"{config.label} is an experiment config (it lists searchers); use nasearch.experiment()")
+        raise UsageError(f"{config.label} is an experiment config (it lists searchers); use nasearch.experiments()")
     records = run_many(config, show_progress=progress, backend=backend, ray_address=ray_address)
     return RunSet(config.label, records, Path(config.out))
 
@@ -228,7 +228,7 @@ def experiment(config: Any, *, runs: int | None = None, seed: int | None = None,
                ray_address: str | None = None, progress: bool = False) -> ExperimentResults:
     """Run (or resume) an experiment config (every searcher, paired seeds) into ``out``; what ``nasearch
     experiment CONFIG`` does. Returns its results; ``.report()`` writes and returns the comparisons."""
-    from nasearch.experiment import ExperimentConfig, run_experiment
+    from nasearch.experiments import ExperimentConfig, run_experiment
 
     _check_counts(runs=runs, workers=workers, seed=seed, budget_seconds=budget_seconds)
     config = search_config(config, runs=runs, seed=seed, out=str(out) if out is not None else None, workers=workers,

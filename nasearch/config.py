@@ -99,13 +99,17 @@ def shipped_configs_dir() -> Path:
 
 def resolve_config(path: str | Path) -> Path:
     """``path`` itself when it exists; else the shipped config of that name, so ``g_rea``,
-    ``g_rea.yaml`` and ``configs/g_rea.yaml`` work from any directory and in any install."""
+    ``g_rea.yaml`` and ``configs/g_rea.yaml`` work from any directory and in any install; a bare name
+    that is no search config is looked up among the shipped experiments (``table6``)."""
     given = Path(path)
     if given.is_file() or given.is_absolute():
         return given
     shipped = shipped_configs_dir()
     relative = given.relative_to("configs") if given.parts[:1] == ("configs",) else given
-    for candidate in (shipped / relative, shipped / relative.with_name(relative.name + ".yaml")):
+    candidates = [shipped / relative, shipped / relative.with_name(relative.name + ".yaml")]
+    if len(relative.parts) == 1:
+        candidates += [shipped / "experiments" / relative, shipped / "experiments" / (relative.name + ".yaml")]
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
     return given

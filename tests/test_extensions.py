@@ -177,7 +177,7 @@ def test_an_entry_point_into_other_code_is_refused_before_it_is_called(installed
 @pytest.mark.parametrize("reference", ["textwrap:dedent", "numpy:savez", "os:system",
                                        "setuptools._distutils.spawn:spawn"])
 def test_a_predictor_reference_follows_the_loader_rule_and_is_never_called_at_parse_time(reference, tmp_path):
-    from nasearch.experiment import parse_experiment
+    from nasearch.experiments import parse_experiment
     from nasearch.predictors import make_predictor
     from nasearch.spaces.nb201.space import NB201Space
 

@@ -32,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
     if args.budget is not None and args.budget <= 0:
         raise UsageError(f"--budget must be > 0 seconds, got {args.budget}")
     from nasearch.config import read_yaml
-    from nasearch.experiment import is_experiment_config
+    from nasearch.experiments import is_experiment_config
 
     if is_experiment_config(read_yaml(args.config)):  # a top-level `searchers:` list
         from nasearch.commands import experiment
