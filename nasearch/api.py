@@ -243,8 +243,7 @@ def experiment(config: Any, *, runs: int | None = None, seed: int | None = None,
 def write_report_file(results: str | Path, out: str | Path | None = None, seed: int = 0,
                       resamples: int | None = None) -> Path:
     """Write an experiment's report (``nasearch report``); return report.md's path."""
-    from nasearch.analysis.reading import load_experiment
-    from nasearch.analysis.report import BOOTSTRAP_RESAMPLES, render
+    from nasearch.analysis.report import BOOTSTRAP_RESAMPLES, write_report
     from nasearch.results import check_out_dir
 
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -252,7 +251,7 @@ def write_report_file(results: str | Path, out: str | Path | None = None, seed: 
     check_out_dir(results, "RESULTS")
     if out is not None:
         check_out_dir(out)
-    return render(load_experiment(results), out, seed=seed, resamples=BOOTSTRAP_RESAMPLES if resamples is None else resamples)
+    return write_report(results, out, seed=seed, resamples=BOOTSTRAP_RESAMPLES if resamples is None else resamples)
 
 
 def report(results: str | Path, out: str | Path | None = None, seed: int = 0, resamples: int | None = None) -> Any:
