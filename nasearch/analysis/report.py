@@ -267,6 +267,10 @@ def render_stored(root: str | Path, out: str | Path | None = None) -> Path:
     with (root / "comparisons.csv").open(newline="") as handle:
         for raw in csv.DictReader(handle):
             role = raw.pop("role", None) or declared_roles.get((raw["baseline"], raw["treatment"]), "effect")
+            missing = [f.name for f in _COMPARISON_FIELDS if f.name not in raw]
+            if missing:
+                raise UsageError(f"{root / 'comparisons.csv'} was written by an older nasearch (no {missing[0]}); its "
+                                 "report cannot be rewritten without the runs: rerun the experiment to report it")
             c = Comparison(**{f.name: f.type_cast(raw[f.name]) for f in _COMPARISON_FIELDS})
             comparisons[Pair(c.baseline, c.treatment, role), c.metric] = c
     pairs = list(dict.fromkeys(pair for pair, _ in comparisons))
