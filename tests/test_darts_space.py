@@ -372,10 +372,10 @@ def test_every_searcher_runs_on_the_space(searcher):
     space = DartsSpace()
     space.backend = FakeDartsBackend()
     record = run_one(search_context(space, searcher, budget=2500.0), 0)
-    assert record["evaluations"] >= 20 and record["final"]["fake_test"] >= 0
+    assert record.evaluations >= 20 and record.final["fake_test"] >= 0
     scorer = CountingScorer(space, lambda arch: -space.backend.fitness(arch))
     g_record = run_one(search_context(space, searcher, budget=1000.0, scorer=scorer), 0)
-    assert g_record["evaluations"] >= 5 and scorer.calls
+    assert g_record.evaluations >= 5 and scorer.calls
 
 
 def test_factorized_reduce_equals_darts_on_even_sizes():
