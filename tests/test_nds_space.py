@@ -290,8 +290,8 @@ def test_rs_and_rea_and_their_g_twins_run_on_every_design(sweeps, tmp_path, desi
             runs = _run(sweeps[design], SEARCHERS[name], tmp_path, hook, label=f"{name}{bool(hook)}")
             assert len(runs) == 2
             for run in runs:
-                assert run["final"]["cifar10_test"] in accuracies and run["best_fitness"] == run["final"]["cifar10_test"]
-                assert 0 < run["simulated_seconds"] <= 6000 and (run["proxy_scores"] > 0) == bool(hook)
+                assert run.final["cifar10_test"] in accuracies and run.best_fitness == run.final["cifar10_test"]
+                assert 0 < run.simulated_seconds <= 6000 and (run.pool_draws > 0) == bool(hook)
 
 
 @pytest.mark.parametrize("name", ["bananas", "npenas"])
@@ -299,12 +299,12 @@ def test_predictor_guided_searchers_and_g_twins_run_on_the_adjacency_encoding(sw
     pytest.importorskip("xgboost" if name == "npenas" else "torch")
     for hook in (None, {"proxy": "params", "k": 3, "cost": "lookup"}):
         runs = _run(sweeps["darts"], SEARCHERS[name], tmp_path, hook, runs=1, budget=250, label=f"{name}{bool(hook)}")
-        assert runs[0]["evaluations"] > 3 and (runs[0]["proxy_scores"] > 0) == bool(hook)
+        assert runs[0].evaluations > 3 and (runs[0].pool_draws > 0) == bool(hook)
 
 
 @pytest.mark.parametrize("searcher", [{"name": "reinforce"}, {"name": "bohb"}, {"name": "hb"}])
 def test_searchers_needing_the_categorical_encoding_are_refused_in_one_line(sweeps, tmp_path, searcher):
-    with pytest.raises(UsageError, match=r"needs the space to provide choices\(\), encode\(\), decode\(\) \(the encoding capability\)"):
+    with pytest.raises(UsageError, match=r"needs the encoding capability \(choices\(\) \+ encode\(arch\) \+ decode\(indices\)\); space 'nds-enas' lacks it"):
         _run(sweeps["enas"], searcher, tmp_path)
 
 
@@ -344,7 +344,7 @@ def test_experiment_and_report_on_an_nds_file(sweeps, tmp_path):
     assert main(["report", str(tmp_path / "exp")]) == 0
     report = (tmp_path / "exp" / "report.md").read_text()
     assert "cifar10_test" in report and "| G-REA | 2 |" in report
-    assert "Side by side with the paper" not in report and "this experiment searched `nds`" in report
+    assert "Side by side with" not in report  # no paper table is declared for an NDS search
 
 
 def test_correlate_reports_kendall_tau_against_the_final_test_accuracy(sweeps, tmp_path):
@@ -391,7 +391,7 @@ def test_the_shipped_darts_configs_run_on_an_nds_darts_file(sweeps, tmp_path, ti
     if raw["searcher"]["name"] == "bananas":
         raw["searcher"]["args"]["ensemble"] = 1
     runs = run_many(parse_search_config(raw), tmp_path / "out")
-    assert runs[0]["evaluations"] >= 3 and (runs[0]["proxy_scores"] > 0) == ("hook" in raw)
+    assert runs[0].evaluations >= 3 and (runs[0].pool_draws > 0) == ("hook" in raw)
 
 
 def test_the_table4_script_writes_our_tau_beside_the_papers(sweeps, tmp_path, tiny_npz):
@@ -414,4 +414,8 @@ def test_the_table4_script_writes_our_tau_beside_the_papers(sweeps, tmp_path, ti
     assert float(rows[1]["kendall"]) == pytest.approx(tau) and rows[1]["n"] == "8"
     text = (out / "table4.md").read_text()
     assert "| synflow |" in text and "(?)" in text  # the paper's figures are not in the data file yet
-    assert "(paper)" not in (out / "enas" / "correlation.md").read_text().split("\n")[2]  # no NB201 figures beside NDS
+    from nasearch.analysis.reference import correlation_tables
+
+    assert [t.name for t in correlation_tables("nds-enas")] == ["gradsign_iclr2022#table4_enas"]
+    rows_md = [line for line in (out / "enas" / "correlation.md").read_text().splitlines() if line.startswith("| grad_norm |")]
+    assert rows_md and "(" not in rows_md[0]  # no NB201 figure stands beside NDS results

@@ -18,7 +18,7 @@ Proxies use it without the auxiliary head and without drop-path (neither changes
 initialisation but the head adds parameters); ``auxiliary=True`` adds pycls's CIFAR auxiliary head
 after cell ``2 * layers // 3``, only so that parameter counts of records trained with it can be
 reproduced. The ops are pycls's (which extend DARTS's with the NDS ops); the factorized reduce is
-pycls's (zero-pad then shift, equal to DARTS's on even sizes up to where the shifted conv reads).
+pycls's (zero-pad, then shift: on even sizes it reads the same pixels as DARTS's and gives the same output).
 """
 from __future__ import annotations
 
