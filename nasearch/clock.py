@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from nasearch.errors import BudgetExhausted, UsageError
 
@@ -35,6 +36,44 @@ class SimulatedClock:
             self.proxy_seconds += seconds
             if kind == "predictor":
                 self.predictor_seconds += seconds
+
+
+class Debt(NamedTuple):
+    """One cost a searcher or its pool owes the run's clock (see :class:`Ledger`)."""
+
+    #: the clock's kind: ``"proxy"`` (a zero-cost score) or ``"predictor"`` (a fit or a query)
+    kind: str
+    seconds: float
+    #: whether it counts as one proxy score in the run record (a pool candidate looked at, paid or free)
+    score: bool = False
+
+
+class Ledger:
+    """The one channel by which searchers and the pool hook owe costs to the clock.
+
+    Neither ever touches the clock: they :meth:`owe` (in the order the costs are made), and the
+    runner, which owns the clock, drains (:meth:`drain`) the ledger right after ``searcher.propose`` and
+    charges every debt in order, so the first one the budget cannot pay ends the run uncounted
+    without an exception unwinding through a searcher. One ledger per run, shared by the searcher
+    and its pool (:class:`nasearch.searchers.base.Searcher` takes the pool's).
+    """
+
+    __slots__ = ("_debts",)
+
+    def __init__(self) -> None:
+        self._debts: list[Debt] = []
+
+    def owe(self, kind: str, seconds: float, score: bool = False) -> None:
+        self._debts.append(Debt(kind, seconds, score))
+
+    def owe_score(self, seconds: float) -> None:
+        """One proxy score (``seconds`` 0.0 when free or already paid this run)."""
+        self._debts.append(Debt("proxy", seconds, True))
+
+    def drain(self) -> list[Debt]:
+        """The debts owed since the last drain, oldest first."""
+        debts, self._debts = self._debts, []
+        return debts
 
 
 @dataclass(frozen=True)

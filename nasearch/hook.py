@@ -15,9 +15,9 @@ hook passes one on, chosen by its selection strategy (``hook.select``):
 
 Every proxy score is charged to the run's clock by the cost policy, once per architecture
 per run (a real search would keep the scores it already paid for). The pool never touches
-the clock: each score it takes is *owed* (:meth:`PoolSelector.take_owed`), and the runner,
-which owns the clock, charges the debts in the order they were made right after
-``searcher.propose`` returns, so the paper's stopping rule (the first score or training the
+the clock: each score it takes is *owed* to the run's :class:`~nasearch.clock.Ledger`
+(``pool.ledger``, shared with the searcher), and the runner, which owns the clock, drains it
+and charges the debts in the order they were made right after ``searcher.propose`` returns, so the paper's stopping rule (the first score or training the
 budget cannot pay ends the run, uncounted) holds without an exception unwinding through a
 searcher or through hpbandster's iteration.
 
@@ -26,7 +26,7 @@ takes over the choice once ``hook.warmup`` full-fidelity evaluations have been o
 (:meth:`PoolSelector.observe`, called by the runner): it is fitted on the run's own
 (architecture, fitness) pairs, refitted every ``hook.refit_every`` new ones, and picks the
 candidate it predicts best. Before that, ``hook.select`` picks (the proxy, or uniform). Its
-costs are owed like proxy scores, as ``(seconds, "predictor")`` entries: each fit by the
+costs are owed to the same ledger as ``"predictor"`` debts: each fit by the
 declared cost model (``hook.predictor_cost``), each pool scored ``query`` seconds per
 candidate, a learning curve its partial training seconds (once per architecture per run);
 zero-cost features are owed as proxy scores under ``hook.cost``, once per (proxy,
@@ -41,7 +41,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nasearch.clock import PredictorCostModel, ProxyCostPolicy
+from nasearch.clock import Ledger, PredictorCostModel, ProxyCostPolicy
 
 #: hook.select values; the first is the method, the others are controls
 SELECTIONS = ("proxy", "uniform", "oracle", "worst")
@@ -55,7 +55,7 @@ class PoolSelector:
 
     def __init__(
         self, scorer: Any, k: int, cost: ProxyCostPolicy, select: str = "proxy", space: Any = None,
-        predictor: "PredictorSpec | None" = None,
+        predictor: "PredictorSpec | None" = None, ledger: Ledger | None = None,
     ) -> None:
         if k < 1:
             raise ValueError(f"pool size k must be >= 1, got {k}")
@@ -66,9 +66,9 @@ class PoolSelector:
         self.scorer, self.k, self.cost, self.select = scorer, k, cost, select
         self.space = space if space is not None else getattr(scorer, "space", None)
         self._paid: set[str] = set()
-        #: debts in order: a float per proxy score taken (0.0 when free or already paid), which the
-        #: runner charges and counts as a proxy score, and ``(seconds, kind)`` for other costs (:meth:`owe`)
-        self._owed: list = []
+        #: the run's ledger: a proxy-score debt per candidate looked at (0.0 when free or already
+        #: paid), ``"predictor"`` debts for an online predictor's fits and queries (:meth:`owe`)
+        self.ledger = ledger if ledger is not None else Ledger()
         self.scored = 0  # candidates looked at (repeats included), paid for or not
         #: proxy name -> arch ids whose score this run has paid (the hook's proxy included)
         self._paid_by: dict[str, set[str]] = {}
@@ -81,18 +81,15 @@ class PoolSelector:
         if self.online is not None:
             self.online.observe(arch, fitness)
 
-    def take_owed(self) -> list[float]:
-        """The debts made since the last call, oldest first (the runner charges them in order)."""
-        owed, self._owed = self._owed, []
-        return owed
-
     def draw(self, rng: np.random.Generator, generate: Callable[[np.random.Generator], Any]) -> Any:
         candidates = draw_many(generate, rng, self.k)
         if self.online is not None and self.online.ready():
             return self.online.choose(candidates)
         if self.select == "uniform":
             # the no-information control: a fresh uniform choice per pool, free of charge
-            self._owed.extend([0.0] * len(candidates))
+            owe_score = self.ledger.owe_score
+            for _ in candidates:
+                owe_score(0.0)
             self.scored += len(candidates)
             return candidates[int(rng.integers(len(candidates)))]
         if self.select == "oracle":
@@ -136,14 +133,41 @@ class PoolSelector:
         """Owe one proxy score: its cost by the policy the first time ``arch`` is in ``paid``, else 0."""
         arch_id = self.space.arch_id(arch)
         if arch_id not in paid:
-            self._owed.append(self.cost.seconds(measured_seconds))
+            self.ledger.owe_score(self.cost.seconds(measured_seconds))
             paid.add(arch_id)
         else:
-            self._owed.append(0.0)
+            self.ledger.owe_score(0.0)
 
     def owe(self, seconds: float, kind: str) -> None:
         """Owe a non-proxy cost (``kind`` as the clock names it, e.g. ``"predictor"``), in order with the scores."""
-        self._owed.append((seconds, kind))
+        self.ledger.owe(kind, seconds)
+
+    def rank(self, candidates: Sequence[Any], n: int | None = None, rng: np.random.Generator | None = None) -> list:
+        """The best ``n`` of ``candidates`` (all of them when None), best first, by what this pool
+        selects with: the online predictor once ready, else the proxy (lowest first with ``select:
+        worst``; ties keep the given order), the benchmark (``oracle``), or a uniform random order
+        drawn from ``rng`` (``uniform``: the exact control of a searcher that shuffles). Every
+        score is owed as :meth:`draw` owes it."""
+        candidates = list(candidates)
+        n = len(candidates) if n is None else n
+        if self.online is not None and self.online.ready():
+            values = self.online.values(candidates)
+        elif self.select == "uniform":
+            if rng is None:
+                raise ValueError("hook.select: uniform ranks in a random order: rank() needs the run's generator")
+            for _ in candidates:
+                self.ledger.owe_score(0.0)
+            self.scored += len(candidates)
+            return [candidates[int(i)] for i in rng.permutation(len(candidates))[:n]]
+        elif self.select == "oracle":
+            values = [self.space.query(a, np.random.default_rng(ORACLE_SEED)).fitness for a in candidates]
+        else:
+            sign = 1.0 if self.scorer.higher_is_better else -1.0
+            if self.select == "worst":
+                sign = -sign
+            values = [sign * self.score(arch) for arch in candidates]
+        order = sorted(range(len(candidates)), key=lambda i: -values[i])
+        return [candidates[i] for i in order[:n]]
 
 
 def draw_many(generate: Callable[[np.random.Generator], Any], rng: np.random.Generator, k: int) -> list:
@@ -239,6 +263,10 @@ class OnlinePredictor:
 
     def choose(self, candidates: Sequence[Any]) -> Any:
         """The candidate with the highest prediction (first on ties); the query is owed."""
+        return candidates[int(np.argmax(self.values(candidates)))]
+
+    def values(self, candidates: Sequence[Any]) -> np.ndarray:
+        """The predictions for ``candidates`` (NaN as -inf), refitting first when due; the query is owed."""
         if self.spec.trainable:
             self._refit_if_due()
         scores = np.asarray(self.model.predict(list(candidates)), dtype=float)
@@ -254,7 +282,7 @@ class OnlinePredictor:
                     self._curve_paid.add(key)
                     self.pool.owe(float(seconds), "predictor")
         self.pool.scored += len(candidates)
-        return candidates[int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))]
+        return np.where(np.isnan(scores), -np.inf, scores)
 
 
 def build_predictor_spec(config: Any, space: Any, scorer: Any) -> PredictorSpec | None:

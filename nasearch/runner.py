@@ -56,7 +56,7 @@ class SearchContext:
             scorer = build_scorer(config, space)  # None when the hook's selection scores nothing
         predictor = build_predictor_spec(config, space, scorer)  # checked against the space now
         context = cls(config, space, searcher_cls, scorer, predictor)
-        context.new_searcher(SimulatedClock(config.budget_seconds))  # fail on bad args before any run
+        context.new_searcher()  # fail on bad args before any run
         return context
 
     def preload(self) -> None:
@@ -81,7 +81,9 @@ class SearchContext:
             found += [s for s in self.predictor.scorers.values() if all(s is not f for f in found)]
         return found
 
-    def new_searcher(self, clock: SimulatedClock) -> Any:
+    def new_searcher(self) -> Any:
+        """A fresh searcher for one run (with its pool when the config has a hook); what either
+        owes the clock goes to one ledger, ``searcher.ledger``, which the runner drains."""
         pool = None
         if self.config.hook is not None:
             hook = self.config.hook
@@ -103,7 +105,7 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
     config, space = context.config, context.space
     rng = np.random.default_rng([config.seed, run_index])
     clock = SimulatedClock(config.budget_seconds)
-    searcher = context.new_searcher(clock)
+    searcher = context.new_searcher()
     max_epochs = getattr(space, "max_epochs", None)
     elapsed: list[float] = []  # the clock after each step; rounded once, at the end
     archs: list[str] = []
@@ -115,24 +117,18 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
     # bound once: this loop runs ~100 times per run and millions of times per experiment
     propose, observe, query, charge, arch_id_of = (
         searcher.propose, searcher.observe, space.query, clock.charge, context.arch_id)
-    take_owed = getattr(searcher, "take_owed", None)
-    pool = getattr(searcher, "pool", None)
-    pool_owed = pool.take_owed if pool is not None else None
+    drain = searcher.ledger.drain  # what the searcher and its pool owe, in the order it was made
+    pool = searcher.pool
     # the hook's online predictor learns from the run's full-fidelity evaluations
     pool_observe = pool.observe if pool is not None and getattr(pool, "online", None) is not None else None
-    proxy_scores = 0  # candidates the hook looked at and the budget paid for (repeats included)
+    pool_draws = 0  # candidates the hook drew and the budget paid for (repeats included)
     for _ in range(MAX_STEPS):
         try:
             trial = propose(rng)
-            if pool_owed is not None:  # the hook's debts, charged in the order they were made
-                for seconds in pool_owed():
-                    if seconds.__class__ is tuple:  # (seconds, kind): an online predictor's fit or query
-                        charge(seconds[0], seconds[1])
-                    else:  # a proxy score (zero-cost features of a predictor included)
-                        charge(seconds, "proxy")
-                        proxy_scores += 1
-            if take_owed is not None:  # predictor-guided searchers: declared fit cost owed
-                charge(take_owed(), "predictor")
+            for debt in drain():  # proxy scores (features included), predictor fits and queries
+                charge(debt.seconds, debt.kind)
+                if debt.score:
+                    pool_draws += 1
             trial_epochs = trial.epochs
             if trial_epochs is None:
                 evaluation = query(trial.arch, rng)
@@ -170,7 +166,7 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
         best_fitness=best_fitness if best_arch is not None else None,
         final=incumbents[-1].final if incumbents else {},
         evaluations=len(times),
-        pool_draws=proxy_scores,
+        pool_draws=pool_draws,
         simulated_seconds=round(clock.elapsed, 6),
         overhead_seconds=round(clock.proxy_seconds, 6),
         trajectory=Trajectory(times, archs, fitnesses, epochs, best_so_far),

@@ -3,8 +3,8 @@
 For each design it runs ``nasearch correlate --space nds --space-arg path=<NDS dir>/<File>.json
 --proxies gradsign,grad_norm,synflow,naswot --batch-size 64`` (every score cached: a killed run
 resumes, a rerun is free), then writes ``<out>/table4.md`` and ``table4.csv``: our tau against the
-final test accuracy beside the paper's (``gradsign_iclr2022#table4_<design>`` in
-``nasearch/data/papers/gradsign_iclr2022.yaml``; "?" where that file has no figure).
+final test accuracy beside the paper's (``nasearch/data/papers/gradsign_iclr2022.yaml, table4``; "?" where
+that file has no figure).
 
     python scripts/nds_table4.py --nds-dir ~/data/nds --data ../shared/data/cifar10_sample.npz \\
         --out docs/correlation/nds [--n 1000] [--designs darts,enas] [--workers 2]
@@ -18,23 +18,17 @@ import csv
 import sys
 from pathlib import Path
 
+import yaml
+
 FILES = {"nasnet": "NASNet.json", "amoeba": "Amoeba.json", "pnas": "PNAS.json", "enas": "ENAS.json", "darts": "DARTS.json"}
 PROXIES = ("gradsign", "grad_norm", "synflow", "naswot")
-#: the paper's Table 4, one reference table per sweep (nasearch/data/papers/gradsign_iclr2022.yaml)
-PAPER_TABLE = "gradsign_iclr2022#table4_{design}"
+PAPER = "gradsign_iclr2022#table4"  # nasearch/data/papers/gradsign_iclr2022.yaml
 
 
-def paper_figures(designs: list[str]) -> dict[str, dict[str, float | None]]:
-    """proxy -> design -> the paper's tau (None where the data file has no figure)."""
+def paper_figures(reference: str = PAPER) -> dict[str, dict[str, float | None]]:
     from nasearch.analysis.reference import load_table
 
-    out: dict[str, dict[str, float | None]] = {}
-    for design in designs:
-        table = load_table(PAPER_TABLE.format(design=design), "nds_table4")
-        for proxy, row in table.rows.items():
-            value = (row or {}).get("cifar10")
-            out.setdefault(proxy, {})[design] = None if value is None else float(value)
-    return out
+    return load_table(reference).rows
 
 
 def table(ours: dict[str, dict[str, tuple[float, int]]], designs: list[str], proxies: list[str],
@@ -91,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         with (out / design / "correlation.csv").open(newline="") as handle:
             ours[design] = {row["proxy"]: (float(row["kendall"]), int(row["n"])) for row in csv.DictReader(handle)
                             if row["metric"] == "cifar10_test"}
-    paper = paper_figures(designs)
+    paper = paper_figures()
     text = table(ours, designs, proxies, paper)
     out.mkdir(parents=True, exist_ok=True)
     (out / "table4.md").write_text(
         f"Kendall τ with the final test accuracy (100 − test_ep_top1[−1]) on NDS's CIFAR-10 sweeps, batch {args.batch_size},"
-        f" init and batch seed 0; the paper's τ in parentheses (`nasearch/data/papers/gradsign_iclr2022.yaml`,"
-        " tables table4_<design>; ? = not in that file).\n\n" + text)
+        f" init and batch seed 0; the paper's τ in parentheses (`nasearch/data/papers/gradsign_iclr2022.yaml, table4`, ? = not in"
+        " that file).\n\n" + text)
     with (out / "table4.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["proxy", "design", "kendall", "n", "paper_kendall"])

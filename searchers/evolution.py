@@ -50,10 +50,7 @@ class RegularizedEvolution(Searcher):
         """The best ``population_size`` of ``initial_sample`` random archs by the hook's proxy
         (stable: ties keep sampling order); every score is charged through the hook."""
         sample = [self.space.sample(rng) for _ in range(self.initial_sample)]
-        sign = 1.0 if self.pool.scorer.higher_is_better else -1.0
-        values = [sign * self.pool.score(arch) for arch in sample]
-        order = sorted(range(len(sample)), key=lambda i: -values[i])
-        return [sample[i] for i in order[: self.population_size]]
+        return self.pool.rank(sample, self.population_size, rng)
 
     def propose(self, rng: np.random.Generator) -> Trial:
         if len(self.population) + self._pending < self.population_size:

@@ -155,7 +155,7 @@ CAPABILITY_DECLARATIONS: tuple[Capability, ...] = (
         (Attribute("max_epochs", int, "the top fidelity: the epochs `query` reports", minimum=1),)),
     Capability(
         "neighbours", (Method("neighbours", ("arch",), "every one-step neighbour of `arch`"),),
-        "lists one-step neighbours", "local search"),
+        "lists one-step neighbours", "ls (local search, G-LS)"),
     Capability(
         "vector_encodings",
         (Method("vector_encoding", ("arch", "kind"), "the arch as a 1-D float array under encoding `kind`, one of "

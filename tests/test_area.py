@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nasearch.clock import ProxyCostPolicy
+from nasearch.hook import PoolSelector
 from nasearch.searchers.evolution import RegularizedEvolution
 
 
@@ -21,11 +23,12 @@ class Scorer:
     higher_is_better = True
 
 
-class RecordingPool:
-    """The two members of PoolSelector the searcher uses: ``scorer`` and ``score`` (charges)."""
+class RecordingPool(PoolSelector):
+    """The hook's pool whose ``score`` (which owes the charge) records what it scored; A-REA ranks
+    through the pool's public ``rank``."""
 
     def __init__(self):
-        self.scorer = Scorer()
+        super().__init__(Scorer(), k=1, cost=ProxyCostPolicy("lookup"))
         self.scored = []
 
     def score(self, arch):

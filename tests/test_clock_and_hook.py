@@ -75,11 +75,13 @@ def test_g_rs_picks_the_best_of_k_samples_and_charges_each_new_score_once(space)
     searcher = RandomSearch(space, pool)
     trial = searcher.propose(np.random.default_rng(3))
     assert len(scorer.calls) == 5 and trial.arch == max(scorer.calls, key=sum)
-    owed = pool.take_owed()
-    assert len(owed) == 5 and sum(owed) == 2.0 * len(set(scorer.calls))
+    owed = pool.ledger.drain()
+    assert searcher.ledger is pool.ledger  # one channel per run: the searcher's and its pool's
+    assert [d.kind for d in owed] == ["proxy"] * 5 and all(d.score for d in owed)
+    assert sum(d.seconds for d in owed) == 2.0 * len(set(scorer.calls))
     assert clock.elapsed == 0  # the pool never touches the clock: the runner charges what it owes
     pool.choose(scorer.calls[:2])  # already paid in this run: free
-    assert pool.take_owed() == [0.0, 0.0]
+    assert [d.seconds for d in pool.ledger.drain()] == [0.0, 0.0]
 
 
 def test_lower_is_better_proxies_pick_the_minimum(space):
@@ -106,7 +108,7 @@ def test_the_pool_raises_nothing_inside_propose_when_the_budget_is_spent(space):
     """BudgetExhausted never unwinds through a searcher: the pool only records what it owes."""
     pool = PoolSelector(RecordingScorer(space, seconds=1e9), k=10, cost=ProxyCostPolicy("measured"))
     RandomSearch(space, pool).propose(np.random.default_rng(0))
-    assert len(pool.take_owed()) == 10 and pool.take_owed() == []
+    assert len(pool.ledger.drain()) == 10 and pool.ledger.drain() == []
 
 
 def test_rea_ages_out_the_oldest_member(space):
@@ -144,8 +146,9 @@ def test_uniform_control_picks_every_pool_position_equally_often_with_the_run_ge
     picks = [pool.draw(rng, generate) for _ in range(5000)]
     counts = np.bincount(picks, minlength=k)
     assert stats.chisquare(counts).pvalue > 1e-3, counts  # a fixed position gives p ~ 0
-    owed = pool.take_owed()
-    assert counts.min() > 400 and len(owed) == 5000 * k and set(owed) == {0.0}  # looked at, charged nothing
+    owed = pool.ledger.drain()
+    assert counts.min() > 400 and len(owed) == 5000 * k  # looked at, charged nothing
+    assert {(d.seconds, d.score) for d in owed} == {(0.0, True)}
     draws = [PoolSelector(None, k, ProxyCostPolicy("lookup"), select="uniform", space=space)
              .draw(np.random.default_rng(seed), _positions(k)) for seed in (1, 1, 2, 3, 4, 5)]
     assert draws[0] == draws[1] and len(set(draws)) > 1  # same generator, same pick; others differ
@@ -163,7 +166,7 @@ def test_worst_picks_the_lowest_proxy_score_and_oracle_the_best_fitness(space):
     scorer = RecordingScorer(space, seconds=1.0)
     candidates = [(1,) * 6, (0,) * 6, (4,) * 6, (2,) * 6]
     worst = PoolSelector(scorer, k=4, cost=ProxyCostPolicy("measured"), select="worst")
-    assert worst.choose(candidates) == (0,) * 6 and worst.take_owed() == [1.0] * 4  # charged like the proxy
+    assert worst.choose(candidates) == (0,) * 6 and [d.seconds for d in worst.ledger.drain()] == [1.0] * 4  # like the proxy
     oracle = PoolSelector(None, k=4, cost=ProxyCostPolicy("measured"), select="oracle",
                           space=space)
     fitness = {a: space.query(a, np.random.default_rng(0)).fitness for a in candidates}

@@ -372,21 +372,7 @@ def test_every_searcher_runs_on_the_space(searcher):
     space = DartsSpace()
     space.backend = FakeDartsBackend()
     record = run_one(search_context(space, searcher, budget=2500.0), 0)
-    assert record["evaluations"] >= 20 and record["final"]["fake_test"] >= 0
+    assert record.evaluations >= 20 and record.final["fake_test"] >= 0
     scorer = CountingScorer(space, lambda arch: -space.backend.fitness(arch))
     g_record = run_one(search_context(space, searcher, budget=1000.0, scorer=scorer), 0)
-    assert g_record["evaluations"] >= 5 and scorer.calls
-
-
-def test_factorized_reduce_equals_darts_on_even_sizes():
-    """pycls's pad-then-shift factorized reduce reads the pixels DARTS's ``x[:, :, 1:, 1:]`` reads."""
-    import torch.nn.functional as F
-
-    from nasearch.spaces.darts.network import FactorizedReduce
-
-    torch.manual_seed(0)
-    reduce = FactorizedReduce(3, 4).eval()
-    x = torch.randn(2, 3, 8, 8)
-    relu = F.relu(x)
-    darts = reduce.bn(torch.cat([reduce.conv_1(relu), reduce.conv_2(relu[:, :, 1:, 1:])], dim=1))
-    assert torch.allclose(reduce(x), darts)
+    assert g_record.evaluations >= 5 and scorer.calls

@@ -18,7 +18,9 @@ def test_guided_loop_is_deterministic_and_charges_fit(name, predictor):
         archs, owed = [], 0.0
         for _ in range(16):
             trial = searcher.propose(rng)
-            owed += searcher.take_owed()
+            debts = searcher.ledger.drain()
+            assert all(d.kind == "predictor" and not d.score for d in debts)
+            owed += sum(d.seconds for d in debts)
             archs.append(trial.arch)
             searcher.observe(trial, Evaluation(space.final_metrics(trial.arch)["cifar10_valid"], 1.0))
         return archs, owed, searcher

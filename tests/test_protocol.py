@@ -113,4 +113,4 @@ def test_embedded_nb201_does_not_claim_fidelity():
 
     space = NB201Space()  # embedded: final results only
     assert "fidelity" not in capabilities(space) and not has_fidelity(space) and space.max_epochs is None
-    assert capabilities(space) == ["encoding", "vector_encodings"]
+    assert capabilities(space) == ["encoding", "neighbours", "vector_encodings"]

@@ -169,48 +169,69 @@ class GPPredictor(ModelPredictor):
 
 
 class BananasPredictor(ModelPredictor):
-    """BANANAS' predictor: an ensemble of feed-forward torch MLPs (mean and std of members)."""
+    """BANANAS' predictor: an ensemble of feed-forward MLPs (mean and std of the members).
+
+    The ``members`` networks (input -> 20 -> 20 -> 1, ReLU) live in one torch module whose
+    weights carry a leading member axis, so the whole ensemble trains as one batched network
+    (``torch.baddbmm``): each member has its own initialisation and its own minibatch order, and
+    its own loss term (the losses are summed, so each member's gradient is its own; Adam is
+    per-coordinate, so one Adam over the stacked weights is ``members`` independent Adams).
+    All weights sit in one flat parameter (one Adam update per step, not six).
+
+    Schedule: ``epochs`` passes in minibatches of ``batch`` at ``learning_rate`` (200, 32, 0.01 by
+    default); ``batch=0`` trains full-batch, which the BANANAS searcher uses for speed (50 steps
+    at 0.05: the same Kendall tau on NB201 at 20-100 training cells, a tenth of the time).
+    """
 
     library = "torch"
     members = 5
     epochs = 200
+    hidden = 20
+    batch = 32
+    learning_rate = 0.01
 
-    def __init__(self, *args, members: int | None = None, **kwargs) -> None:
+    def __init__(self, *args, members: int | None = None, epochs: int | None = None, batch: int | None = None,
+                 learning_rate: float | None = None, **kwargs) -> None:
         kwargs.setdefault("encoding", "path")
         super().__init__(*args, **kwargs)
-        if members is not None:
-            self.members = int(members)
+        for name, value in (("members", members), ("epochs", epochs), ("batch", batch),
+                            ("learning_rate", learning_rate)):
+            if value is not None:
+                setattr(self, name, value)
 
     def _fit(self, x, y):
         import torch
 
         torch.set_num_threads(1)
+        m, n = int(self.members), len(y)
+        batch = int(self.batch) if self.batch else n
+        generator = torch.Generator().manual_seed(self.seed)
+        net = _stacked_mlp(m, x.shape[1], self.hidden, generator)
         xs, ys = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
-        nets = []
-        for member in range(self.members):
-            torch.manual_seed(self.seed * 1000 + member)
-            net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 20), torch.nn.ReLU(), torch.nn.Linear(20, 20),
-                                      torch.nn.ReLU(), torch.nn.Linear(20, 1))
-            optimiser = torch.optim.Adam(net.parameters(), lr=0.01)
-            batch = 32
-            generator = torch.Generator().manual_seed(self.seed * 1000 + member)
-            for _ in range(self.epochs if len(y) < 500 else max(30, self.epochs * 500 // len(y))):
-                order = torch.randperm(len(ys), generator=generator)
-                for start in range(0, len(ys), batch):
-                    idx = order[start:start + batch]
-                    optimiser.zero_grad()
-                    loss = torch.nn.functional.mse_loss(net(xs[idx]).squeeze(-1), ys[idx])
-                    loss.backward()
-                    optimiser.step()
-            nets.append(net.eval())
-        return nets
+        optimiser = torch.optim.Adam(net.parameters(), lr=float(self.learning_rate))
+        epochs = self.epochs if n < 500 else max(30, self.epochs * 500 // n)
+        full = batch >= n
+        xm, ym = xs.expand(m, *xs.shape), ys.expand(m, n)
+        for _ in range(epochs):
+            if full:  # every member sees every point: no order to draw
+                batches = ((xm, ym),)
+            else:
+                order = torch.argsort(torch.rand(m, n, generator=generator), dim=1)  # one order per member
+                batches = ((xs[idx], ys[idx]) for idx in torch.split(order, batch, dim=1))
+            for xb, yb in batches:
+                optimiser.zero_grad()
+                error = net(xb) - yb
+                loss = (error * error).mean(dim=1).sum()
+                loss.backward()
+                optimiser.step()
+        return net.eval()
 
     def _members(self, x):
         import torch
 
         with torch.no_grad():
             xs = torch.tensor(x, dtype=torch.float32)
-            return np.stack([net(xs).squeeze(-1).numpy().astype(float) for net in self.model])
+            return self.model(xs.expand(self.model.members, *xs.shape)).numpy().astype(float)
 
     def _predict(self, x):
         return self._members(x).mean(axis=0)
@@ -218,6 +239,39 @@ class BananasPredictor(ModelPredictor):
     def predict_dist(self, archs):
         values = self._members(self._features(archs, fit=False))
         return self._from_target(values.mean(axis=0), values.std(axis=0))
+
+
+def _stacked_mlp(members: int, inputs: int, hidden: int, generator):
+    """``members`` MLPs inputs -> hidden -> hidden -> 1 as one module over (members, batch, inputs),
+    every weight a view into one flat parameter."""
+    import torch
+
+    class StackedMLP(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.members = members
+            self.shapes, parts = [], []
+            for fan_in, fan_out in ((inputs, hidden), (hidden, hidden), (hidden, 1)):
+                bound = 1.0 / fan_in ** 0.5  # torch.nn.Linear's default initialisation, per member
+                for shape in ((members, fan_in, fan_out), (members, 1, fan_out)):
+                    parts.append(((torch.rand(shape, generator=generator) * 2 - 1) * bound).flatten())
+                    self.shapes.append(shape)
+            self.flat = torch.nn.Parameter(torch.cat(parts))
+
+        def forward(self, x):  # (members, batch, inputs) -> (members, batch)
+            views, offset = [], 0
+            for shape in self.shapes:
+                size = shape[0] * shape[1] * shape[2]
+                views.append(self.flat[offset:offset + size].view(shape))
+                offset += size
+            layers = len(views) // 2
+            for i in range(layers):
+                x = torch.baddbmm(views[2 * i + 1], x, views[2 * i])
+                if i < layers - 1:
+                    x = torch.relu(x)
+            return x.squeeze(-1)
+
+    return StackedMLP()
 
 
 MODELS = {"xgb": XGBPredictor, "lgb": LGBPredictor, "ngb": NGBPredictor, "rf": RFPredictor, "gp": GPPredictor,

@@ -59,6 +59,16 @@ class NB201Space:
         ops[edge] = new_op
         return tuple(ops)  # type: ignore[return-value]
 
+    def neighbours(self, arch: Genotype) -> list[Genotype]:
+        """Every one-op change of one of the 6 edges (24 cells), edge by edge, ops in index order:
+        the cells :meth:`mutate` can reach (NASLib's NB201 neighbourhood, unshuffled)."""
+        out = []
+        for edge in range(NUM_EDGES):
+            for op in range(len(OPS)):
+                if op != arch[edge]:
+                    out.append(arch[:edge] + (op,) + arch[edge + 1:])
+        return out  # type: ignore[return-value]
+
     def query(self, arch: Genotype, rng: np.random.Generator) -> Evaluation:
         return self.backend.query(arch, rng)
 
