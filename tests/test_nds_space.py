@@ -159,7 +159,7 @@ def test_cli_exits_2_with_one_line_on_a_truncated_file(tmp_path, capsys):
 def test_every_design_loads_and_its_networks_have_the_records_parameter_counts(sweeps, design):
     space = space_of(sweeps[design])
     assert protocol_problems(space) == []
-    assert capabilities(space) == ["neighbours", "vector_encodings"]
+    assert capabilities(space) == ["learning_curves", "neighbours", "vector_encodings"]
     assert space.name == f"nds-{design}"
     for arch in (0, 7, 23):
         record = space.record(arch)
@@ -178,6 +178,26 @@ def test_query_is_the_final_test_accuracy_at_the_records_training_time(sweeps):
         assert space.final_metrics(arch) == {"cifar10_test": evaluation.fitness}
     assert space_of(sweeps["pnas"], batch_size=256).query(0, rng).cost_seconds == pytest.approx(
         jobs[0]["iter_time"] * 10 * math.ceil(50000 / 256))
+
+
+def test_learning_curves_are_the_records_per_epoch_test_accuracy_and_training_loss(sweeps, tmp_path):
+    from nasearch.predictors import make_predictor
+
+    space = space_of(sweeps["darts"])
+    jobs = json.loads(sweeps["darts"].read_text())
+    assert space.max_epochs == 10
+    curve = space.learning_curve(4, 3, np.random.default_rng(0))
+    assert curve["valid_acc"] == [100 - e for e in jobs[4]["test_ep_top1"][:3]]
+    assert curve["train_loss"] == jobs[4]["train_ep_loss"][:3]
+    assert curve["seconds"] == pytest.approx(space.query(4, np.random.default_rng(0)).cost_seconds * 3 / 10)
+    predictor = make_predictor("early_stop@2", space)
+    assert list(predictor.predict([0, 1])) == [100 - jobs[a]["test_ep_top1"][1] for a in (0, 1)]
+    with pytest.raises(ValueError, match="1..10"):
+        space.learning_curve(0, 11, np.random.default_rng(0))
+    for job_ in jobs:
+        del job_["train_ep_loss"]
+    bare = space_of(_damaged(tmp_path, "DARTS.json", json.dumps(jobs)))
+    assert "learning_curves" not in capabilities(bare) and bare.max_epochs is None
 
 
 def test_records_without_iter_time_are_charged_the_stated_seconds(tmp_path):

@@ -36,7 +36,7 @@ from typing import Any, Sequence
 from nasearch.errors import UsageError
 
 #: the index format; bump when Record changes so stale caches are ignored
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 #: CIFAR-10 training images per epoch (pycls trains on the full 50,000-image train split)
 CIFAR10_TRAIN_IMAGES = 50_000
 #: pycls's TRAIN.BATCH_SIZE for the CIFAR NDS sweeps (configs/archive/cifar/*_nds_1gpu.yaml)
@@ -64,6 +64,7 @@ class Record:
     iter_time: float | None  # seconds per training iteration, as pycls measured it
     epochs: int  # optim.max_ep, else the length of test_ep_top1
     rng_seed: int | None
+    train_loss: tuple[float, ...] = ()  # train_ep_loss per epoch (NaN where the file has NaN/null), () if absent
 
     @property
     def test_accuracy(self) -> float:
@@ -74,11 +75,12 @@ class Record:
     def best_test_accuracy(self) -> float:
         return 100.0 - (self.min_test_top1_error if self.min_test_top1_error is not None else min(self.test_top1_error))
 
-    def training_seconds(self, batch_size: int = NDS_TRAIN_BATCH) -> float | None:
-        """``iter_time`` x iterations of the whole schedule, or None when the record has no iter_time."""
+    def training_seconds(self, batch_size: int = NDS_TRAIN_BATCH, epochs: int | None = None) -> float | None:
+        """``iter_time`` x iterations of the whole schedule (or of its first ``epochs`` epochs), or None
+        when the record has no iter_time."""
         if self.iter_time is None:
             return None
-        return self.iter_time * self.epochs * math.ceil(CIFAR10_TRAIN_IMAGES / batch_size)
+        return self.iter_time * (self.epochs if epochs is None else epochs) * math.ceil(CIFAR10_TRAIN_IMAGES / batch_size)
 
     def genotype_json(self) -> dict:
         """The record's genotype as NDS writes it (lists of ``[op, input]``)."""
@@ -156,6 +158,9 @@ def parse_record(job: Any, index: int, path: Path) -> Record:
     best = job.get("min_test_top1")
     best = None if best is None else float(_number(best, "min_test_top1", where))
     seed = job.get("rng_seed")
+    losses = job.get("train_ep_loss")
+    train_loss = tuple(float("nan") if v is None else float(v) for v in losses) if isinstance(losses, list) and all(
+        v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in losses) else ()
     return Record(
         index=index,
         normal=_cell(genotype["normal"], "normal", where),
@@ -166,6 +171,7 @@ def parse_record(job: Any, index: int, path: Path) -> Record:
         params=int(_number(job["params"], "params", where, integer=True)),
         flops=flops, test_top1_error=errors, min_test_top1_error=best, iter_time=iter_time, epochs=epochs,
         rng_seed=int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        train_loss=train_loss,
     )
 
 
@@ -196,14 +202,16 @@ def index_dir() -> Path:
 
 def _to_json(record: Record) -> list:
     return [record.index, record.genotype_json(), record.width, record.depth, record.aux, record.params, record.flops,
-            list(record.test_top1_error), record.min_test_top1_error, record.iter_time, record.epochs, record.rng_seed]
+            list(record.test_top1_error), record.min_test_top1_error, record.iter_time, record.epochs, record.rng_seed,
+            [None if math.isnan(v) else v for v in record.train_loss]]
 
 
 def _from_json(row: list) -> Record:
-    index, genotype, width, depth, aux, params, flops, errors, best, iter_time, epochs, seed = row
+    index, genotype, width, depth, aux, params, flops, errors, best, iter_time, epochs, seed, losses = row
     return Record(index, tuple((op, int(i)) for op, i in genotype["normal"]), tuple(genotype["normal_concat"]),
                   tuple((op, int(i)) for op, i in genotype["reduce"]), tuple(genotype["reduce_concat"]),
-                  width, depth, aux, params, flops, tuple(errors), best, iter_time, epochs, seed)
+                  width, depth, aux, params, flops, tuple(errors), best, iter_time, epochs, seed,
+                  tuple(float("nan") if v is None else float(v) for v in losses))
 
 
 _LOADED: dict[tuple[str, int, int], tuple[str, list[Record]]] = {}

@@ -38,6 +38,13 @@ position in the file; a genotype trained twice is two records):
   record has ``aux``), whose parameter count is the record's ``params``.
 * ``vector_encodings``: ``adjacency``, per cell and pair a one-hot op and a one-hot input, the
   concat as a bitmask, width and depth one-hot over the values the file holds.
+* ``learning_curves`` (when every record has per-epoch test errors and training losses):
+  ``learning_curve(arch, epochs, rng)`` is the record's first ``epochs`` epochs of the schedule,
+  ``valid_acc`` = ``100 - test_ep_top1[e]`` (NDS evaluated the test set after every epoch and has no
+  validation split, so the curve is the test curve), ``train_loss`` = ``train_ep_loss[e]``,
+  ``seconds`` = those epochs' share of the training time. Note the schedule is the full run's
+  cosine: epoch 10 of a 100-epoch run is not a 10-epoch training. ``max_epochs`` is the shortest
+  curve in the file.
 
 There is no categorical ``encoding``: an index vector would name a genotype the file does not
 hold, so REINFORCE, BOHB and HB refuse this space in one line.
@@ -132,6 +139,9 @@ class NDSSpace:
         self._matrix = self._position_matrix()
         self._widths = sorted({r.width for r in self.records})
         self._depths = sorted({r.depth for r in self.records})
+        curves = all(len(r.train_loss) == len(r.test_top1_error) for r in self.records)
+        #: the learning_curves capability's top fidelity (None: the file lacks per-epoch training losses)
+        self.max_epochs = min(len(r.test_top1_error) for r in self.records) if curves else None
 
     # -- helpers ------------------------------------------------------------------------
     def _vector(self, genotype: Genotype, width: int, depth: int) -> np.ndarray:
@@ -244,6 +254,19 @@ class NDSSpace:
         size[len(self._widths) + self._depths.index(record.depth)] = 1.0
         parts.append(size)
         return np.concatenate(parts)
+
+    def learning_curve(self, arch: int, epochs: int, rng: np.random.Generator) -> dict:
+        """The record's first ``epochs`` epochs: test accuracy and training loss per epoch, and their cost."""
+        if not self.max_epochs:
+            raise NotImplementedError(f"{self.path} has no per-epoch training losses (train_ep_loss): no learning curves")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= self.max_epochs:
+            raise ValueError(f"epochs must be an integer in 1..{self.max_epochs}, got {epochs!r}")
+        record = self.records[self._record(arch)]
+        seconds = record.training_seconds(self.batch_size, int(epochs))
+        if seconds is None:
+            seconds = float(self.cost_seconds) * int(epochs) / record.epochs
+        return {"valid_acc": [100.0 - e for e in record.test_top1_error[:epochs]],
+                "train_loss": list(record.train_loss[:epochs]), "seconds": float(seconds)}
 
     # -- extras -------------------------------------------------------------------------
     def genotype(self, arch: int) -> Genotype:
