@@ -29,7 +29,7 @@ LOCK = ".nasearch.lock"  # held (flock) by the one process writing a directory
 
 
 #: record fields written only when set (see :class:`RunRecord`)
-OPTIONAL_FIELDS = ("predictor", "predictor_fits", "predictor_seconds")
+OPTIONAL_FIELDS = ("predictor", "predictor_fits", "predictor_seconds", "cached_answers")
 
 
 @dataclass
@@ -56,6 +56,9 @@ class RunRecord:
     predictor: str | None = None
     predictor_fits: int | None = None
     predictor_seconds: float | None = None
+    #: only with ``revisit: never``: proposals of a cell already trained in the run, answered with
+    #: the recorded result at no cost (not evaluations: they are not in the trajectory)
+    cached_answers: int | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
