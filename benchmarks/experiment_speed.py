@@ -97,7 +97,7 @@ def micro() -> dict[str, float]:
         started = time.perf_counter()
         record = run_one(context, 0)
         best = min(best, time.perf_counter() - started)
-    assert record["evaluations"] == len(archs), "the replay run must evaluate every architecture"
+    assert record.evaluations == len(archs), "the replay run must evaluate every architecture"
     results["runner step (query+charge+bookkeeping)"] = best / len(archs) * 1e9
     # the same steps without the runner: what query + charge cost on these 20,000 archs
     def bare() -> None:

@@ -14,11 +14,11 @@ import sys
 
 import numpy as np
 
-from nasearch.results import read_jsonl
+from nasearch.results import RunRecord, read_jsonl
 
 
-def _records(path: str) -> list[dict]:
-    """The runs of a runs.jsonl (or progress.jsonl), through nasearch's one reader; says if it is not whole."""
+def _records(path: str) -> list[RunRecord]:
+    """The typed runs of a runs.jsonl (or progress.jsonl), through nasearch's one reader; says if it is not whole."""
     found = read_jsonl(path)
     if found.problem():
         print(f"note: {found.problem()}")
@@ -29,11 +29,11 @@ def best_after(path: str, evaluations: int) -> dict[int, float]:
     """Best fitness after the first ``evaluations`` trainings of each run (per-training efficiency)."""
     values, short = {}, 0
     for record in _records(path):
-        best = record["trajectory"]["best"]
+        best = record.trajectory.best
         if len(best) < evaluations:
             short += 1
         if best:
-            values[int(record["run"])] = float(best[min(evaluations, len(best)) - 1])
+            values[record.run] = float(best[min(evaluations, len(best)) - 1])
     if short:
         print(f"note: {short} runs of {path} stopped before {evaluations} evaluations; their last best is used")
     return values
@@ -42,16 +42,16 @@ def best_after(path: str, evaluations: int) -> dict[int, float]:
 def final_values(path: str, metric: str) -> dict[int, float]:
     values = {}
     for record in _records(path):
-        if metric not in record["final"]:
-            raise SystemExit(f"{path}: run {record['run']} has no final metric {metric!r}; have {sorted(record['final'])}")
-        values[int(record["run"])] = float(record["final"][metric])
+        if metric not in record.final:
+            raise SystemExit(f"{path}: run {record.run} has no final metric {metric!r}; have {sorted(record.final)}")
+        values[record.run] = float(record.final[metric])
     return values
 
 
 def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, float]:
     """Means and sample stds (ddof=1) over the run indices both sides have, who wins how often, and
-    the Wilcoxon signed-rank p-value, all through nasearch.stats (the report's own statistics)."""
-    from nasearch.stats import mean_std, wilcoxon_paired
+    the Wilcoxon signed-rank p-value, all through nasearch.analysis.stats (the report's own statistics)."""
+    from nasearch.analysis.stats import mean_std, wilcoxon_paired
 
     runs = sorted(set(a) & set(b))
     x, y = np.array([a[i] for i in runs]), np.array([b[i] for i in runs])

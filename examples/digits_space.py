@@ -189,9 +189,6 @@ class DigitsSpace:
         """Capability ``fidelity``: ``query`` trains for ``epochs``; ``query_at`` for fewer."""
         return self.epochs
 
-    def supports_fidelity(self) -> bool:
-        return True
-
     def query_at(self, arch: Arch, epochs: int, rng: np.random.Generator) -> Evaluation:
         """Train ``arch`` for ``epochs`` epochs (1..max_epochs) from the same seed; cached like ``query``."""
         if not 1 <= int(epochs) <= self.epochs:

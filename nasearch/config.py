@@ -32,7 +32,6 @@ PREDICTOR_KEYS = ("warmup", "refit_every", "predictor_cost")
 #: hook's proxy, or a uniform pick, before), and is refitted every this many new ones
 DEFAULT_WARMUP = 20
 DEFAULT_REFIT_EVERY = 20
-_deprecation_said: set[str] = set()
 DATA_KEYS = {"npz", "torchvision_root", "download"}
 
 
@@ -200,13 +199,9 @@ def parse_hook(hook: dict) -> HookConfig:
     select = hook.get("select", "proxy")
     if select not in HOOK_SELECTIONS:
         raise UsageError(f"hook.select: {select!r} is not one of {', '.join(HOOK_SELECTIONS)}")
-    if proxy == "uniform":  # the old spelling of the uniform control: same runs, byte for byte
-        if select not in ("proxy", "uniform"):
-            raise UsageError(f"hook.proxy: uniform with hook.select: {select}; write hook.select: uniform only")
-        select = "uniform"
-        if "uniform" not in _deprecation_said:
-            _deprecation_said.add("uniform")
-            print("nasearch: note: hook.proxy: uniform is deprecated; write hook.select: uniform", file=sys.stderr)
+    if proxy == "uniform":
+        raise UsageError("hook.proxy: 'uniform' is not a proxy but the hook's uniform-pick control; write "
+                         "hook.select: uniform (result folders made with the old spelling still resume)")
     seeds = hook.get("seeds")
     if seeds is not None:
         if "seed" in hook:

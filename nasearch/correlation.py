@@ -21,18 +21,6 @@ from scipy import stats
 
 from nasearch.errors import UsageError
 
-#: Spearman rho on NB201 reported in the GradSign paper (CIFAR-10, CIFAR-100, ImageNet16-120).
-PAPER_SPEARMAN: dict[str, tuple[float, float, float] | float] = {
-    "gradsign": (0.765, 0.793, 0.783),
-    "synflow": (0.737, 0.763, 0.751),
-    "naswot": (0.728, 0.703, 0.696),
-    "grad_norm": 0.59,
-    "snip": 0.60,
-    "grasp": 0.51,
-    "fisher": 0.36,
-}
-
-
 def sample_arch_ids(space: Any, n: int, seed: int, max_draws: int | None = None) -> list[str]:
     """``n`` distinct architectures, drawn by ``space.sample`` from ``default_rng(seed)``.
 
@@ -76,7 +64,7 @@ def _make_scorer(space: Any, job: ScoreJob):
 
 
 def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int = 1, progress: bool = True,
-                space_spec: dict | None = None) -> np.ndarray:
+                space_spec: dict | None = None, backend: str = "local", ray_address: str | None = None) -> np.ndarray:
     """Scores of ``arch_ids`` by ``job.proxy``, computing (in parallel) only what no store holds.
 
     What is missing is computed by precompute's scoring path (:func:`nasearch.precompute.compute_scores`,
@@ -101,7 +89,7 @@ def score_archs(space: Any, arch_ids: Sequence[str], job: ScoreJob, workers: int
         compute = PrecomputeJob(space=space_spec if parallel and space_spec is not None else space, proxy=job.proxy,
                                 dataset=job.dataset, batch_size=job.batch_size, seed=job.seed, data=job.data,
                                 cache_dir=job.cache_dir, options=job.options, device=job.device)
-        with make_executor("local", workers) as executor:
+        with make_executor(backend, workers, ray_address=ray_address) as executor:
             for _ in compute_scores(compute, missing, executor):
                 bar.update(1)
     bar.close()
@@ -205,7 +193,7 @@ def selection_experiment(
             choice = pool[int(np.argmax(np.where(np.isnan(signed), -np.inf, signed)))]
             for metric, accuracy in accuracies.items():
                 picked.setdefault((proxy, metric), []).append(accuracy[choice])
-    from nasearch.stats import mean_std
+    from nasearch.analysis.stats import mean_std
 
     return [Selection(method, metric, *mean_std(v), len(v)) for (method, metric), v in picked.items()]
 
@@ -215,21 +203,12 @@ def _fmt(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
-#: The datasets of PAPER_SPEARMAN's tuples, matched to a metric by its name (``cifar100_valid`` -> cifar100).
-PAPER_DATASETS = ("cifar10", "cifar100", "imagenet16")
+def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header: str, space_name: str = "") -> str:
+    """The table of ρ (with its interval and, in parentheses, the published ρ for this space from
+    ``nasearch/data/papers``, where one is published) and τ per proxy and metric."""
+    from nasearch.analysis.reference import correlation_tables, published_correlation
 
-
-def _paper(proxy: str, metric: str) -> str:
-    """The paper's rho for ``proxy`` on ``metric``'s dataset, by NAME (a space may report any number
-    of metrics in any order); "" where the paper has no value for that dataset."""
-    value = PAPER_SPEARMAN.get(proxy)
-    dataset = metric.split("_")[0]
-    if value is None or dataset not in PAPER_DATASETS:
-        return ""
-    return f"{value[PAPER_DATASETS.index(dataset)]:.3f}" if isinstance(value, tuple) else f"≈{value:.2f}"
-
-
-def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header: str) -> str:
+    references = correlation_tables(space_name) if space_name else []
     lines = [header, "", "| proxy | n | " + " | ".join(f"{m} ρ (paper) | {m} τ" for m in metrics) + " |",
              "|---|---:|" + "---:|---:|" * len(metrics)]
     by_proxy: dict[str, dict[str, Correlation]] = {}
@@ -239,7 +218,7 @@ def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header
         n = next(iter(cells.values())).n
         parts = []
         for i, metric in enumerate(metrics):
-            paper = _paper(proxy, metric)
+            paper = published_correlation(references, "spearman", proxy, metric)
             cell = cells[metric]
             interval = f" [{_fmt(cell.spearman_low)}, {_fmt(cell.spearman_high)}]" if not math.isnan(cell.spearman_low) else ""
             parts.append(f"{_fmt(cell.spearman)}{interval}" + (f" ({paper})" if paper else "") + f" | {_fmt(cell.kendall)}")
@@ -333,6 +312,8 @@ def run_study(
     options: dict[str, dict] | None = None,
     device: str = "cpu",
     space_spec: dict | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> StudyResult:
     """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
     ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``. ``options`` maps a proxy to its options;
@@ -354,7 +335,8 @@ def run_study(
     for name in proxies:
         job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir,
                        tuple(sorted((options or {}).get(name, {}).items())), device)
-        scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress, space_spec=space_spec)
+        scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress, space_spec=space_spec,
+                                   backend=backend, ray_address=ray_address)
         label = specs[name].name  # a user's 'file.py:SPEC' is shown (and its plot named) by its spec's name
         rows = correlate(label, scores[name], accuracies, resamples=bootstrap)
         correlations.extend(rows)
@@ -371,7 +353,7 @@ def run_study(
     write_csv(out / "selection.csv", ["method", "metric", "mean", "std", "repeats", "pool_size"],
               ([s.method, s.metric, s.mean, s.std, s.repeats, min(pool_size, len(arch_ids))] for s in selections))
     (out / "correlation.md").write_text(correlation_markdown(
-        correlations, metrics, f"Rank correlation with final accuracy ({setting}). Spearman ρ with its 95% bootstrap interval over "
+        correlations, metrics, space_name=space.name, header=f"Rank correlation with final accuracy ({setting}). Spearman ρ with its 95% bootstrap interval over "
         f"architectures, the paper's ρ in parentheses, Kendall τ."))
     (out / "selection.md").write_text(selection_markdown(
         selections, metrics, f"Best of {min(pool_size, len(arch_ids))} random archs by each proxy, {repeats} repeats, "

@@ -28,8 +28,8 @@ from tqdm import tqdm
 from nasearch.config import SearchConfig
 from nasearch.errors import UsageError
 from nasearch.executor import BACKENDS, Executor, make_executor
-from nasearch.results import (CONFIG, PROGRESS, RESULTS, OutDirLock, atomic_write_text, check_out_dir,
-                              encode_run, read_json, read_jsonl)
+from nasearch.results import (CONFIG, PROGRESS, RESULTS, OutDirLock, RunRecord, atomic_write_text, check_out_dir,
+                              read_json, read_jsonl)
 from nasearch.runner import SearchContext, run_one
 
 FSYNC_INTERVAL = 1.0  # seconds
@@ -52,8 +52,11 @@ def config_fingerprint(config: SearchConfig) -> dict:
         data.pop("revisit")
     hook = data.get("hook")
     if hook is not None:  # hook keys added later are left out at their defaults: old out dirs resume
-        if hook.get("select") == "proxy" or (hook.get("select") == "uniform" and hook.get("proxy") == "uniform"):
+        if hook.get("select") == "proxy":
             hook.pop("select")
+        elif hook.get("select") == "uniform":  # a uniform pick reads no proxy: one spelling, the old one
+            hook.pop("select")  # (``hook.proxy: uniform``), so folders made with it still resume
+            hook["proxy"] = "uniform"
         if hook.get("seeds") is None:
             hook.pop("seeds", None)
         if hook.get("device") == "cpu":
@@ -110,7 +113,7 @@ def _warn_if_live(context: SearchContext) -> None:
 
 def _run_in_worker(run_index: int) -> tuple[int, str]:
     assert _worker_context is not None
-    return run_index, encode_run(run_one(_worker_context, run_index))
+    return run_index, run_one(_worker_context, run_index).encode()
 
 
 def _execute(
@@ -134,7 +137,7 @@ def run_many(
     on_run: Callable[[int, bool], None] | None = None,
     context: SearchContext | None = None,
     executor: Executor | None = None,
-) -> list[dict]:
+) -> list[RunRecord]:
     """Run ``config.runs`` runs into ``out_dir`` (resuming), return the records sorted by run.
 
     ``on_run(index, existing)`` is called once per run: first for the runs already on disk
@@ -156,15 +159,27 @@ def run_many(
             return _run_locked(config, out, context, fingerprint, show_progress, own, on_run)
 
 
-def _run_locked(config, out, context, fingerprint, show_progress, executor, on_run) -> list[dict]:
+def check_resumable(config: SearchConfig, out: str | Path) -> bool:
+    """Raise a one-line UsageError unless ``out`` is empty of runs or holds runs of this very config
+    (its ``config.json`` fingerprint matches); True when it holds runs to resume. Nothing is written.
+    Runs whose fingerprint is missing (``config.json`` deleted, empty or ``null``) are never resumed:
+    which config made them cannot be told, and mixing two configs in one ``runs.jsonl`` loses both."""
+    out = Path(out)
+    stored = read_json(out / CONFIG, "config fingerprint")
+    if not read_jsonl(out / PROGRESS).records and not read_jsonl(out / RESULTS).records:
+        return False
+    if not isinstance(stored, dict) or not isinstance(stored.get("hash"), str):
+        raise UsageError(f"{out} holds runs but its {CONFIG} is missing or empty, so which config made them cannot be "
+                         f"told; restore {out / CONFIG}, or use another --out (or delete {out}) to start over")
+    if stored["hash"] != _fingerprint_hash(config_fingerprint(config)):
+        raise UsageError(f"{out} holds runs of a different config; use another --out or delete {out} to start over")
+    return True
+
+
+def _run_locked(config, out, context, fingerprint, show_progress, executor, on_run) -> list[RunRecord]:
     config_path = out / CONFIG
     progress_path = out / PROGRESS
-    stored = read_json(config_path, "config fingerprint")
-    holds_runs = bool(read_jsonl(progress_path).records)
-    if stored is not None and holds_runs and (not isinstance(stored, dict)
-                                              or stored.get("hash") != _fingerprint_hash(fingerprint)):
-        raise UsageError(f"{out} holds runs of a different config; use another --out or delete {out} to start over")
-    if stored is None or not holds_runs or stored.get("hash") != _fingerprint_hash(fingerprint):
+    if not check_resumable(config, out):
         payload = {"hash": _fingerprint_hash(fingerprint), "config": fingerprint}
         atomic_write_text(config_path, json.dumps(payload, indent=2, default=str) + "\n")
     done = read_progress(progress_path)
@@ -197,6 +212,8 @@ def _run_locked(config, out, context, fingerprint, show_progress, executor, on_r
             finally:
                 log.flush()
                 os.fsync(log.fileno())
-    lines = [done[i] for i in range(config.runs)]
-    atomic_write_text(out / RESULTS, "".join(line + "\n" for line in lines))
-    return [json.loads(line) for line in lines]
+    records = [RunRecord.from_dict(json.loads(done[i])) for i in range(config.runs)]
+    # re-encoded from the typed records: a run stored by an older nasearch (schema 1) is written in
+    # the current schema, so a resumed directory holds the same bytes as a fresh one
+    atomic_write_text(out / RESULTS, "".join(record.encode() + "\n" for record in records))
+    return records

@@ -22,14 +22,16 @@ from tqdm import tqdm
 
 from nasearch.config import SearchConfig, checked_number, parse_search_config, read_yaml
 from nasearch.errors import UsageError
-from nasearch.execution import read_progress, run_many
+from nasearch.execution import check_resumable, read_progress, run_many
 from nasearch.executor import make_executor
-from nasearch.pairs import ROLES, TRIVIAL_PROXIES, Pair, check_role, infer_role
+from nasearch.analysis.pairs import ROLES, Pair, check_role, infer_role, is_trivial
+from nasearch.analysis.reading import ReportSpec
 from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir,
                               read_json)
 
 EXPERIMENT_KEYS = {
     "label", "description", "out", "runs", "budget_seconds", "seed", "workers", "searchers", "pairs", "data", "cache_dir",
+    "report",
 }
 #: what one entry of ``searchers:`` may set; runs/seed/budget are the experiment's, for pairing
 ENTRY_KEYS = {"config", "label", "hook", "searcher", "space", "data", "cache_dir", "revisit"}
@@ -50,9 +52,10 @@ class ExperimentConfig:
     seed: int
     workers: int
     searchers: tuple[SearchConfig, ...]
-    pairs: tuple[Pair, ...]  # baseline, treatment and role (nasearch.pairs)
+    pairs: tuple[Pair, ...]  # baseline, treatment and role (nasearch.analysis.pairs)
     description: str = ""
     sources: dict[str, str] = field(default_factory=dict)  # label -> searcher config path
+    report: ReportSpec = field(default_factory=ReportSpec)  # what the report compares (``report:``)
 
     @property
     def labels(self) -> list[str]:
@@ -161,9 +164,13 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
         searchers.append(config)
         sources[entry_label] = str(config_path)
     pairs = _parse_pairs(raw.get("pairs"), searchers)
+    report = ReportSpec.parse(raw.get("report"), "experiment.report")
+    unknown_names = sorted(set(report.names) - set(sources))
+    if unknown_names:
+        raise UsageError(f"experiment.report.names: unknown label {unknown_names[0]!r}; labels are {', '.join(sources)}")
     return ExperimentConfig(label=label, out=out, runs=runs, budget_seconds=budget, seed=seed, workers=workers,
                             searchers=tuple(searchers), pairs=pairs, description=str(raw.get("description") or ""),
-                            sources=sources)
+                            sources=sources, report=report)
 
 
 def _check_names(config: SearchConfig, where: str) -> None:
@@ -176,10 +183,11 @@ def _check_names(config: SearchConfig, where: str) -> None:
         if config.hook is not None and config.hook.select in ("proxy", "worst"):  # controls score nothing
             get_proxy(config.hook.proxy)
         if config.hook is not None and config.hook.predictor is not None:
-            from nasearch.predictors import make_predictor
+            from nasearch.predictors.registry import check_predictor_name
 
-            # the name and its library now; what it needs of the space is checked when its runs start
-            make_predictor(config.hook.predictor, None, check=False)
+            # the name and its library now, calling no plug-in; what it needs of the space is checked
+            # when the experiment's entries are built
+            check_predictor_name(config.hook.predictor)
     except UsageError as exc:
         raise UsageError(f"{where}: {exc}") from None
 
@@ -242,7 +250,7 @@ def infer_pairs(searchers: list[SearchConfig]) -> tuple[Pair, ...]:
                 pairs.append(Pair(base.label, assisted.label, infer_role(None, selection_label(assisted.hook))))
                 break
     for trivial in searchers:
-        if trivial.hook is None or selection_label(trivial.hook) not in TRIVIAL_PROXIES:
+        if trivial.hook is None or not is_trivial(selection_label(trivial.hook)):
             continue
         twins = [s for s in searchers if s.hook is not None and same_search(s, trivial)
                  and infer_role(selection_label(trivial.hook), selection_label(s.hook)) == "trivial_proxy"]
@@ -263,13 +271,14 @@ def describe(config: ExperimentConfig) -> dict:
         "budget_seconds": config.budget_seconds,
         "seed": config.seed,
         "pairs": [p.as_json() for p in config.pairs],
+        "report": config.report.as_json(),
         "searchers": [
             {
                 "label": s.label,
                 "config": config.sources.get(s.label, ""),
                 "searcher": s.searcher["name"],
                 "space": s.space,
-                "proxy": selection_label(s.hook),
+                "selection": selection_label(s.hook),
                 "k": s.hook.k if s.hook else None,
                 "cost": (s.hook.cost.mode if s.hook.cost.mode != "fixed" else s.hook.cost.fixed_seconds) if s.hook else None,
                 # only entries with an online predictor say so (other experiments keep their bytes)
@@ -339,6 +348,11 @@ def _run_experiment_locked(config: ExperimentConfig, out: Path, show_progress: b
                            executor: Any, contexts: dict) -> dict[str, list[dict]]:
     timing_path = out / TIMING_FILE
     timing = _read_timing(timing_path)
+    for searcher in config.searchers:  # a searcher's folder of another config is refused before anything is written
+        try:
+            check_resumable(searcher, searcher.out)
+        except UsageError as exc:
+            raise UsageError(f"{searcher.label}: {exc}") from None
     atomic_write_text(out / EXPERIMENT_FILE, json.dumps(describe(config), indent=2, default=str) + "\n")
     total = config.runs * len(config.searchers)
     # runs finished in an earlier session start the bar, so runs/s and the ETA count new runs only
@@ -383,7 +397,3 @@ def _run_experiment_locked(config: ExperimentConfig, out: Path, show_progress: b
 
 def load_experiment(path: str | Path, **overrides: Any) -> ExperimentConfig:
     return parse_experiment(read_yaml(path), path, **overrides)
-
-
-def results_paths(config: ExperimentConfig) -> dict[str, Path]:
-    return {s.label: Path(s.out) / RESULTS for s in config.searchers}

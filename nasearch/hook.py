@@ -341,8 +341,8 @@ def build_predictor_spec(config: Any, space: Any, scorer: Any) -> PredictorSpec 
 
 
 def selection_label(hook: Any) -> str | None:
-    """What a run record's ``proxy`` says: the proxy, or the control (``uniform``, ``oracle``,
-    ``worst:<proxy>``); ``hook.proxy: uniform`` records ``uniform`` as it always has."""
+    """What a run record's ``selection`` says: the proxy, or the control (``uniform``, ``oracle``,
+    ``worst:<proxy>``); None for a vanilla searcher."""
     if hook is None:
         return None
     select = getattr(hook, "select", "proxy")

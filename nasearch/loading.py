@@ -9,12 +9,23 @@ Every kind of extension is named the same three ways, through one :class:`Regist
 * ``"path/to/file.py:Name"``: an object of a plain file, relative to the working directory,
   so a tutorial space or proxy needs no package or install.
 
-A reference in a config is code the config asks to run, so it is loaded only when it names
-what the kind needs, defined by the named module itself (:func:`check_reference`): a class
-or a factory function *defined* there (not imported into it from elsewhere: ``os:system``,
-``builtins:eval`` or ``subprocess:run`` are refused), never from the standard library; a
-proxy must be a :class:`~nasearch.proxies.registry.ProxySpec`. Built-in names and entry
-points are trusted: they are installed code, registered by its own package.
+A reference in a config is code the config asks to run, so one rule holds for every kind (space,
+searcher, proxy, predictor, a space's code arguments such as the tabular ``builder``, the CLI's
+``--predictors``), all through :func:`load_reference`, and it is checked *before* anything is
+imported or called:
+
+1. where the code lives (:func:`check_location`): the user's own files and modules only, never the
+   standard library or an installed third-party package, whether named by module (``os:system``,
+   ``numpy:savez``, ``setuptools._distutils.spawn:spawn``) or by file path (``/usr/lib/python3/
+   subprocess.py:run``), nor nasearch's own modules (built-ins are used by name). Installed code
+   is used through its entry points, or by opting in: ``NASEARCH_TRUSTED_MODULES=pkg[,pkg]`` in
+   the environment (never in a config);
+2. what it is (:func:`check_reference`): a class or a factory function *defined* by the named module
+   (not imported into it from elsewhere), or, for kinds that are data, what that kind declares (a
+   proxy is a :class:`~nasearch.proxies.registry.ProxySpec`); a space class must have the protocol's
+   methods with their arguments before it is instantiated.
+
+Built-in names and entry points are trusted: they are installed code, registered by its own package.
 
 A space is then checked against the protocol; every gap (missing, non-callable or mistyped
 method) is reported in one line before any run starts.
@@ -27,12 +38,15 @@ import importlib.metadata
 import importlib.util
 import inspect
 import math
+import os
+import site
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
 from nasearch.errors import UsageError
-from nasearch.spaces.protocol import REQUIRED_ATTRIBUTES, CodeReference, capabilities, capability_of, protocol_problems
+from nasearch.spaces.protocol import REQUIRED, REQUIRED_ATTRIBUTES, CodeReference, capabilities, capability_of, protocol_problems
 
 SPACES: dict[str, str] = {
     "nb201": "nasearch.spaces.nb201.space:NB201Space",
@@ -116,6 +130,68 @@ def _stdlib_module(module_name: str) -> bool:
     return top in sys.stdlib_module_names or top in sys.builtin_module_names
 
 
+#: the environment variable that opts installed packages in as reference targets (comma-separated
+#: top-level package names); a config cannot set it
+TRUSTED_MODULES_ENV = "NASEARCH_TRUSTED_MODULES"
+
+
+def _installed_roots() -> tuple[list[Path], list[Path]]:
+    """(standard-library folders, third-party package folders) of this interpreter."""
+    paths = sysconfig.get_paths()
+    stdlib = {Path(paths[k]).resolve() for k in ("stdlib", "platstdlib") if paths.get(k)}
+    packages = {Path(paths[k]).resolve() for k in ("purelib", "platlib") if paths.get(k)}
+    for folder in [*getattr(site, "getsitepackages", lambda: [])(), site.getusersitepackages()]:
+        packages.add(Path(folder).resolve())
+    packages |= {Path(p).resolve() for p in sys.path if p and Path(p).name in ("site-packages", "dist-packages")}
+    return sorted(stdlib), sorted(packages)
+
+
+def _under(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _trusted(top: str) -> bool:
+    return top in {t.strip() for t in os.environ.get(TRUSTED_MODULES_ENV, "").split(",") if t.strip()}
+
+
+def check_location(reference: str, what: str, kind: str) -> None:
+    """Refuse a reference into the standard library, an installed package or nasearch itself, by
+    module name or by file path, before anything of it is imported (rule 1 of this module)."""
+    module_name = reference.rpartition(":")[0] if _is_file_path(reference) else reference.partition(":")[0]
+    own = f"a {kind} must come from your own module or file ('my_pkg.mod:Name' or 'path/to/file.py:Name')"
+    stdlib, packages = _installed_roots()
+    if _is_file_path(module_name):
+        file = Path(module_name).expanduser().resolve()
+        if _under(file, stdlib) and not _under(file, packages):
+            raise UsageError(f"{what}: {reference!r} is a file of the standard library; {own}")
+        if _under(file, packages):
+            raise UsageError(f"{what}: {reference!r} is a file of an installed package; {own}, or use the package's "
+                             f"registered name (an entry point)")
+        return
+    top = module_name.split(".")[0]
+    if _stdlib_module(module_name):
+        raise UsageError(f"{what}: {reference!r} names the standard library's {module_name!r}; {own}")
+    if top == "nasearch":
+        raise UsageError(f"{what}: {reference!r} names nasearch's own module; use the built-in by its name "
+                         f"(see `nasearch --help`), or {own}")
+    if _trusted(top):
+        return
+    try:
+        spec = importlib.util.find_spec(top)  # a top-level name: finds it without importing it
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return  # import_object says it is not found
+    origin = spec.origin if spec.origin not in (None, "namespace", "built-in", "frozen") else None
+    locations = [Path(origin)] if origin else [Path(p) for p in (spec.submodule_search_locations or [])]
+    resolved = [p.resolve() for p in locations]
+    if origin in ("built-in", "frozen") or any(_under(p, stdlib) and not _under(p, packages) for p in resolved):
+        raise UsageError(f"{what}: {reference!r} names the standard library's {top!r}; {own}")
+    if any(_under(p, packages) for p in resolved):
+        raise UsageError(f"{what}: {reference!r} names the installed package {top!r}; {own}. Installed code is "
+                         f"used through its entry points, or opted in with {TRUSTED_MODULES_ENV}={top} in the environment")
+
+
 def check_reference(obj: Any, module: Any, reference: str, what: str, kind: str) -> None:
     """Refuse ``obj`` unless the named module itself defines it as a class or function.
 
@@ -142,27 +218,22 @@ def check_reference(obj: Any, module: Any, reference: str, what: str, kind: str)
         )
 
 
-def load_reference(reference: str, what: str, kind: str, accept: Any = None) -> Any:
+def load_reference(reference: str, what: str, kind: str, accept: Any = None, data: bool = False) -> Any:
     """The object a user's ``module:attr`` / ``file.py:attr`` names, checked before anything calls it.
 
-    Standard-library modules are refused before import; ``accept(obj)`` replaces the
-    class-or-function rule for kinds that are data (a proxy's ``ProxySpec``), returning why
-    not, or None.
+    Where it lives is checked before it is imported (:func:`check_location`); then a class or a
+    function must be defined by the named module (:func:`check_reference`), unless ``data`` (a
+    kind whose references are objects, as a proxy's ``ProxySpec``); ``accept(obj)`` is the kind's
+    own check, returning why not, or None.
     """
-    module_name = reference.rpartition(":")[0] if _is_file_path(reference) else reference.partition(":")[0]
-    if module_name and not _is_file_path(module_name) and _stdlib_module(module_name):
-        raise UsageError(
-            f"{what}: {reference!r} names the standard library's {module_name!r}; a {kind} must come from your own"
-            f" module or file ('my_pkg.mod:Name' or 'path/to/file.py:Name')"
-        )
+    check_location(reference, what, kind)
     obj = import_object(reference, what)
-    module = _module_of(reference, what)
+    if not data:
+        check_reference(obj, _module_of(reference, what), reference, what, kind)
     if accept is not None:
         problem = accept(obj)
         if problem:
             raise UsageError(f"{what}: {reference!r} {problem}")
-        return obj
-    check_reference(obj, module, reference, what, kind)
     return obj
 
 
@@ -179,8 +250,8 @@ class Registry:
     loaded through :func:`load_reference` (so under the same security rule for every kind).
     """
 
-    def __init__(self, kind: str, builtins: dict[str, str], group: str, accept: Any = None) -> None:
-        self.kind, self.builtins, self.group, self.accept = kind, builtins, group, accept
+    def __init__(self, kind: str, builtins: dict[str, str], group: str, accept: Any = None, data: bool = False) -> None:
+        self.kind, self.builtins, self.group, self.accept, self.data = kind, builtins, group, accept, data
 
     def names(self) -> dict[str, str]:
         """Built-ins plus what installed packages registered (a built-in name wins)."""
@@ -197,13 +268,53 @@ class Registry:
                 raise UsageError(f"{self.kind} {name!r} is registered but not installed in this version of nasearch") from None
         for entry in importlib.metadata.entry_points(group=self.group):
             if entry.name == name:
-                return entry.load()  # installed code, registered by its own package
+                return self._load_entry_point(entry, what)
         if is_reference(name):
-            return load_reference(name, what, self.kind, self.accept)
+            return load_reference(name, what, self.kind, self.accept, self.data)
         raise UsageError(
             f"{what}: unknown {self.kind} {name!r}; use one of {sorted(self.names())},"
             f" 'my_pkg.module:Name' or 'path/to/file.py:Name'"
         )
+
+    def _load_entry_point(self, entry: Any, what: str) -> Any:
+        """An installed package's registered object, under the same checks as a reference except where
+        it lives (a package's own entry point is installed code): never the standard library, a class
+        or function its module defines, what the kind declares; nothing is called."""
+        reference = str(entry.value)
+        where = f"{what} (entry point {entry.name!r} = {reference!r} in group {self.group})"
+        module_name = reference.partition(":")[0].strip()
+        if _stdlib_module(module_name):
+            raise UsageError(f"{where}: names the standard library's {module_name!r}; the package that registered it "
+                             f"must point at its own code (uninstall it, or ask its authors)")
+        obj = entry.load()
+        if not self.data:
+            check_reference(obj, importlib.import_module(module_name), reference, where, self.kind)
+        if self.accept is not None and (problem := self.accept(obj)):
+            raise UsageError(f"{where}: {problem}")
+        return obj
+
+
+def _space_class_problem(obj: Any) -> str | None:
+    """Why a space class cannot satisfy the protocol, judged on the class before any instance is made
+    (a factory function is the user's own code, checked once it has returned a space)."""
+    if not inspect.isclass(obj):
+        return None
+    missing = []
+    for method in REQUIRED:
+        function = getattr(obj, method.name, None)
+        if not callable(function):
+            missing.append(f"{method.call}")
+            continue
+        try:
+            inspect.signature(function).bind(None, *method.arguments)
+        except TypeError:
+            missing.append(f"{method.call}")
+        except ValueError:
+            pass  # no signature to read: checked on the instance
+    if missing:
+        return (f"is a class without the space protocol's {', '.join(missing)}; see docs/custom_space.md "
+                "(nothing was instantiated)")
+    return None
 
 
 SPACE_REGISTRY = Registry("space", SPACES, SPACE_ENTRY_POINTS)
@@ -301,7 +412,7 @@ def load_space(spec: dict) -> Any:
     """Build the space named by ``{name: ...}`` or ``{class: ...}``, checked against the protocol."""
     if spec.get("class"):
         label = str(spec["class"])
-        factory = load_reference(label, "space.class", "space")
+        factory = load_reference(label, "space.class", "space", accept=_space_class_problem)
     else:
         name = spec.get("name")
         known = registered_spaces()
@@ -339,7 +450,7 @@ def searcher_class(name: str) -> Any:
     if not isinstance(name, str):
         raise UsageError(f"searcher.name: expected a name such as 'rea', got {name!r}")
     cls = SEARCHER_REGISTRY.load(name, "searcher.name")
-    if is_reference(name) and name not in SEARCHER_REGISTRY.names():
+    if name not in SEARCHER_REGISTRY.builtins:  # a reference or an installed package's entry point
         problem = _searcher_problem(cls)
         if problem:
             raise UsageError(f"searcher.name: {name!r} {problem}")
@@ -347,12 +458,24 @@ def searcher_class(name: str) -> Any:
 
 
 def check_capabilities(searcher_cls: Any, space: Any) -> None:
-    """One line naming every method a searcher's ``requires`` needs and the space lacks."""
-    missing = [m for m in getattr(searcher_cls, "requires", ()) if not callable(getattr(space, m, None))]
+    """One line naming every capability a searcher's ``requires`` declares and the space lacks.
+
+    ``requires`` names capabilities of :data:`~nasearch.spaces.protocol.CAPABILITY_DECLARATIONS`
+    (``("encoding",)``); a member's name (``"choices"``), as older user searchers wrote it, stands for
+    its capability."""
+    from nasearch.spaces.protocol import CAPABILITY_DECLARATIONS, has_capability
+
+    declared = {c.name: c for c in CAPABILITY_DECLARATIONS}
+    needed = []
+    for name in getattr(searcher_cls, "requires", ()):
+        capability = name if name in declared else capability_of(name)
+        if capability is None:
+            raise UsageError(f"searcher {searcher_cls.name!r} requires {name!r}, which is no capability of the space "
+                             f"protocol; declare one of {', '.join(declared)}")
+        if capability not in needed:
+            needed.append(capability)
+    missing = [c for c in needed if not has_capability(space, c)]
     if missing:
-        groups = list(dict.fromkeys(g for m in missing if (g := capability_of(m))))
-        which = f" (the {'/'.join(groups)} capability)" if groups else ""
-        raise UsageError(
-            f"searcher {searcher_cls.name!r} needs the space to provide {', '.join(m + '()' for m in missing)}{which};"
-            f" space {space.name!r} lacks it; see docs/custom_space.md"
-        )
+        what = "; ".join(f"the {c} capability ({declared[c].members})" for c in missing)
+        raise UsageError(f"searcher {searcher_cls.name!r} needs {what}; space {space.name!r} lacks it; "
+                         "see docs/custom_space.md")

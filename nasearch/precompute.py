@@ -94,11 +94,6 @@ class PrecomputeResult:
         return self.done_before + self.computed
 
 
-def data_label(job: PrecomputeJob, scorer: Any) -> str:
-    """How a score's ``data`` field names its batch (as :meth:`ProxyScorer.compute` writes it)."""
-    return scorer.data_label()
-
-
 def computation_order(space: Any) -> list[str]:
     """Every arch id of ``space`` in the fixed pseudo-random order of computation."""
     all_archs = getattr(space, "all_archs", None)
@@ -120,7 +115,7 @@ def merge_packaged_table(scorer: Any, cache: ScoreCache, job: PrecomputeJob, dir
     table, metadata = found
     from nasearch.proxies.scorer import same_data
 
-    expected = data_label(job, scorer) if scorer.spec.needs_data and job.data.available else None
+    expected = scorer.data_label() if scorer.spec.needs_data and job.data.available else None
     stored = next(iter(table.values())).data if table else metadata.get("data", "")
     if (expected is not None and not same_data(stored, expected)) or metadata.get("options", {}) != job.full_options():
         raise UsageError(
@@ -171,6 +166,8 @@ def precompute(
     progress: bool = True,
     tables_dir: Path = TABLES_DIR,
     devices: list[str] | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> PrecomputeResult:
     """Compute every missing score of the space (or of the first ``limit`` archs of the order).
 
@@ -203,7 +200,8 @@ def precompute(
     if todo:
         from tqdm import tqdm
 
-        executor = make_executor("local", workers, devices=devices if devices and len(devices) > 1 else None)
+        executor = make_executor(backend, workers, ray_address=ray_address,
+                                 devices=devices if devices and len(devices) > 1 else None)
         bar = tqdm(total=len(targets), initial=done_before, unit="arch", disable=not progress, smoothing=0.05,
                    desc=f"{key.proxy} b{key.batch_size} s{key.seed}")
         with bar, executor:
@@ -272,7 +270,7 @@ def export_table(job: PrecomputeJob, tables_dir: Path = TABLES_DIR) -> tuple[Pat
         raise UsageError(f"no scores for {key.table_stem()} in the cache {cache.path}; run precompute first")
     from nasearch.proxies.scorer import same_data
 
-    expected = data_label(job, scorer) if (not scorer.spec.needs_data or job.data.available) else rows[0][1].data
+    expected = scorer.data_label() if (not scorer.spec.needs_data or job.data.available) else rows[0][1].data
     foreign = sorted({record.data for _, record in rows if not same_data(record.data, expected)})
     if foreign:
         raise UsageError(

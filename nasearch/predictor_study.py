@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats
 
-from nasearch.stats import mean_std
+from nasearch.analysis.stats import mean_std
 
 DEFAULT_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
 FIELDS = ["predictor", "train_size", "trial", "kendall", "sparse_kendall", "spearman", "pearson", "precision10",
@@ -71,9 +71,18 @@ def _train_seconds(space: Any, archs: Sequence[Any]) -> float:
     return float(sum(space.query(a, rng).cost_seconds for a in archs))
 
 
+#: what every task of a study shares, set once per worker process by :func:`_init_worker`
+_shared: dict[str, Any] = {}
+
+
+def _init_worker(space: Any, features: Any, test: list, y_test: list) -> None:
+    _shared.update(space=space, features=features, test=test, y_test=y_test)
+
+
 def run_one(task: tuple) -> dict:
     """One (predictor, size, trial): a pure function of its inputs (seeded), returns a CSV row."""
-    space, features, name, size, trial, seed, test, y_test = task
+    name, size, trial, seed = task
+    space, features, test, y_test = _shared["space"], _shared["features"], _shared["test"], _shared["y_test"]
     from nasearch.predictors import make_predictor
 
     metric = metric_name(space)
@@ -97,22 +106,17 @@ def run_one(task: tuple) -> dict:
     return row
 
 
-def run_tasks(tasks: list[tuple], workers: int, on_row) -> None:
-    """Run tasks serially or over a fork pool; ``on_row`` gets each row as it finishes (the one
-    place to swap the executor)."""
-    if workers <= 1:
-        for task in tasks:
-            on_row(run_one(task))
-        return
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for row in pool.imap_unordered(run_one, tasks):
-            on_row(row)
+def run_tasks(tasks: list[tuple], executor: Any, shared: tuple, on_row) -> None:
+    """Run tasks on the executor (in-process for one worker, spawned processes or Ray otherwise; never a
+    fork of a process holding torch); each worker gets ``shared`` once; ``on_row`` gets each row as it finishes."""
+    for row in executor.map_unordered(run_one, tasks, init=_init_worker, init_args=shared):
+        on_row(row)
 
 
 def run_study(space: Any, names: Sequence[str], out: Path, features: Any, sizes: Sequence[int] = DEFAULT_SIZES,
-              trials: int = 20, test_size: int = 200, seed: int = 0, workers: int = 1, progress: bool = True) -> list[dict]:
+              trials: int = 20, test_size: int = 200, seed: int = 0, workers: int = 1, progress: bool = True,
+              backend: str = "local", ray_address: str | None = None) -> list[dict]:
+    from nasearch.executor import make_executor
     from nasearch.predictors import make_predictor
 
     out.mkdir(parents=True, exist_ok=True)
@@ -130,8 +134,8 @@ def run_study(space: Any, names: Sequence[str], out: Path, features: Any, sizes:
         for size in (sizes if trainable else [0]):
             for trial in range(trials):
                 if (name, size, trial) not in done:
-                    tasks.append((space, features, name, size, trial, seed, test, y_test))
-    # zero-cost scores computed once, before forking, so workers read them from memory
+                    tasks.append((name, size, trial, seed))
+    # zero-cost scores computed once, here, so every worker receives them with the shared state
     for name in names:
         predictor = make_predictor(name, space, features=features, seed=seed, check=False)
         for proxy in predictor.needs.zero_cost:
@@ -151,7 +155,8 @@ def run_study(space: Any, names: Sequence[str], out: Path, features: Any, sizes:
                 print(f"[{count[0]}/{len(tasks)}] {row['predictor']} n={row['train_size']} trial={row['trial']} "
                       f"tau={row['kendall']:.3f}", flush=True)
 
-        run_tasks(tasks, workers, on_row)
+        with make_executor(backend, workers, ray_address=ray_address) as executor:
+            run_tasks(tasks, executor, (space, features, test, y_test), on_row)
     rows = read_rows(path, names)
     (out / "predictors.md").write_text(markdown(rows, space, metric))
     figure(rows, out / "predictors.png")

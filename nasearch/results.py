@@ -1,24 +1,31 @@
-"""The results of a search on disk: the run record, the file names, and the one reader.
+"""The results of a search on disk: the typed run record, the file names, and the one reader.
 
-Where a new field of the run record goes: :class:`RunRecord` (and :func:`nasearch.runner.run_one`,
-which fills it). Every module that writes or reads results uses the names and the reader here.
+Where a new field of the run record goes: :class:`RunRecord` (declare it, with its default, and
+:func:`nasearch.runner.run_one` fills it); the report reads it from the same class. Every module that
+writes or reads results uses the names and the readers here (:func:`read_runs`), never raw dicts.
 
-The schema version is kept out of each record's bytes (``runs.jsonl`` of existing configs stays
-byte-identical); it is :data:`SCHEMA_VERSION`, and a record that carries a ``schema`` key newer
-than this code is refused by :func:`RunRecord.from_dict`.
+Schema versions. A record carries ``"schema": 2``. Version 1 (no ``schema`` key, nasearch before the
+typed record) named three fields after what they once meant rather than what they hold: ``proxy``
+(the hook's *selection* label, e.g. ``uniform`` or ``worst:synflow``), ``proxy_scores`` (candidates
+the hook *drew* into its pools and the budget paid for, uniform picks included, which score nothing)
+and ``proxy_seconds`` (every non-training charge, predictor fits and queries included), plus
+positional ``[step, arch, final]`` incumbents and ``proxy_device``/``proxy_clock``.
+:meth:`RunRecord.from_dict` migrates such a record exactly (the values are the same; only names and
+the incumbent's shape change), so results already on users' disks still resume and report.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from nasearch.errors import UsageError
 
 #: version of the run record's fields; a record without a ``schema`` key is version 1
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 PROGRESS = "progress.jsonl"  # one line per finished run, in finishing order (resumable)
 RESULTS = "runs.jsonl"  # all runs sorted by index, written once they are all done
@@ -27,56 +34,218 @@ EXPERIMENT = "experiment.json"  # what the report needs to know about an experim
 TIMING = "timing.json"  # wall time per searcher, accumulated over sessions
 LOCK = ".nasearch.lock"  # held (flock) by the one process writing a directory
 
+#: version-1 field name -> its honest name in version 2
+_RENAMED_IN_2 = {"proxy": "selection", "proxy_scores": "pool_draws", "proxy_seconds": "overhead_seconds",
+                 "proxy_device": "score_device", "proxy_clock": "score_clock"}
 
-#: record fields written only when set (see :class:`RunRecord`)
-OPTIONAL_FIELDS = ("predictor", "predictor_fits", "predictor_seconds", "cached_answers")
+
+class RecordError(ValueError):
+    """A run record that does not have the declared fields and types (the message names the field)."""
+
+
+@dataclass(frozen=True)
+class Incumbent:
+    """The run's best full-fidelity architecture from evaluation ``step`` on, and its final metrics."""
+
+    step: int
+    arch: str
+    final: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {"step": self.step, "arch": self.arch, "final": self.final}
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Per evaluation, in order: the clock after it, the arch id, its fitness, its epochs (None = the
+    space's search fidelity) and the best full-fidelity fitness so far."""
+
+    t: list[float] = field(default_factory=list)
+    arch: list[str] = field(default_factory=list)
+    fitness: list[float] = field(default_factory=list)
+    epochs: list[int | None] = field(default_factory=list)
+    best: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"t": self.t, "arch": self.arch, "fitness": self.fitness, "epochs": self.epochs, "best": self.best}
 
 
 @dataclass
 class RunRecord:
-    """One run's result. Field order is the JSON key order after ``sort_keys`` anyway."""
+    """One run's result: every field declared here, optional ones with ``None`` (then not written).
+
+    ``selection``: what the hook's pools were picked by (``nasearch.hook.selection_label``: a proxy name,
+    ``uniform``, ``oracle``, ``worst:<proxy>``; None for a vanilla searcher). ``pool_draws``: candidates
+    the hook drew and the budget paid for (repeats included; a uniform pick draws but scores nothing).
+    ``overhead_seconds``: simulated seconds of everything but training (proxy scores, predictor fits
+    and queries); ``predictor_seconds`` is the predictors' part of it.
+    """
 
     run: int
     seed: int
     label: str
     searcher: str
-    proxy: str | None
+    selection: str | None
     best_arch: str | None
     best_fitness: float | None
-    final: dict = field(default_factory=dict)
+    final: dict[str, float] = field(default_factory=dict)
     evaluations: int = 0
-    proxy_scores: int = 0
+    pool_draws: int = 0
     simulated_seconds: float = 0.0
-    proxy_seconds: float = 0.0
-    trajectory: dict = field(default_factory=dict)
-    incumbents: list = field(default_factory=list)
-    #: only with an online hook predictor (``hook.predictor``); absent from every other record, so
-    #: their bytes are unchanged: its name, how many fits it made, and the simulated seconds of
-    #: its fits and queries (declared cost model; part of ``proxy_seconds``, as every non-training charge)
+    overhead_seconds: float = 0.0
+    trajectory: Trajectory = field(default_factory=Trajectory)
+    incumbents: list[Incumbent] = field(default_factory=list)
+    #: only with an online hook predictor (``hook.predictor``): its name, fits, and simulated seconds
     predictor: str | None = None
     predictor_fits: int | None = None
     predictor_seconds: float | None = None
+    #: only when live proxy scores ran off the CPU: where, and which clock their seconds are
+    score_device: str | None = None
+    score_clock: str | None = None
     #: only with ``revisit: never``: proposals of a cell already trained in the run, answered with
     #: the recorded result at no cost (not evaluations: they are not in the trajectory)
     cached_answers: int | None = None
+    schema: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        for optional in OPTIONAL_FIELDS:
-            if data[optional] is None:
-                del data[optional]
+        data = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.default is None:
+                continue  # an optional field that is not set is not written
+            if f.name == "trajectory":
+                value = value.to_dict()
+            elif f.name == "incumbents":
+                value = [i.to_dict() for i in value]
+            data[f.name] = value
         return data
 
     def encode(self) -> str:
         return encode_run(self.to_dict())
 
+    @property
+    def distinct_fraction(self) -> float | None:
+        """The share of evaluations that trained an architecture new to this run (None: no evaluation)."""
+        archs = self.trajectory.arch
+        return len(set(archs)) / len(archs) if archs else None
+
     @classmethod
-    def from_dict(cls, data: dict) -> "RunRecord":
+    def from_dict(cls, data: Any) -> "RunRecord":
+        """The typed record of a JSON object (any schema up to :data:`SCHEMA_VERSION`), checked field
+        by field: a wrong type or a non-finite metric raises :class:`RecordError` naming the field."""
+        if not isinstance(data, dict):
+            raise RecordError(f"a run record is a JSON object, not {type(data).__name__}")
         schema = data.get("schema", 1)
-        if not isinstance(schema, int) or schema > SCHEMA_VERSION:
-            raise ValueError(f"run record schema {schema!r} is newer than this nasearch's ({SCHEMA_VERSION})")
-        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        return cls(**known)
+        if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1 or schema > SCHEMA_VERSION:
+            raise RecordError(f"run record schema {schema!r} is not one this nasearch reads (1..{SCHEMA_VERSION})")
+        if schema == 1:
+            data = _migrate_1(data)
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise RecordError(f"unknown field(s) {unknown}")
+        for name in ("run", "seed", "label", "searcher", "selection", "best_arch", "best_fitness"):
+            if name not in data:
+                raise RecordError(f"field {name!r} is missing")
+        values = {}
+        for name, value in data.items():
+            values[name] = _checked(name, value)
+        return cls(**values)
+
+
+def _migrate_1(data: dict) -> dict:
+    out = {_RENAMED_IN_2.get(k, k): v for k, v in data.items()}
+    incumbents = out.get("incumbents", [])
+    if isinstance(incumbents, list):
+        out["incumbents"] = [{"step": i[0], "arch": i[1], "final": i[2]} if isinstance(i, list) and len(i) == 3 else i
+                             for i in incumbents]
+    out["schema"] = SCHEMA_VERSION
+    return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _metrics(name: str, value: Any) -> dict[str, float]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and _is_number(v) for k, v in value.items()):
+        raise RecordError(f"field {name!r} must map metric names to numbers, got {_shown(value)}")
+    bad = [k for k, v in value.items() if not math.isfinite(v)]
+    if bad:
+        raise RecordError(f"field {name!r}: metric {bad[0]!r} is {value[bad[0]]!r}, not a finite number")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__}"
+
+
+def _checked(name: str, value: Any) -> Any:
+    """``value`` as field ``name`` declares it, or RecordError."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise RecordError(f"field {name!r} must be {what}, got {_shown(value)}")
+
+    if name in ("run", "seed", "evaluations", "pool_draws", "schema"):
+        need(_is_int(value) and value >= 0, "a non-negative integer")
+    elif name in ("label", "searcher"):
+        need(isinstance(value, str) and value != "", "a non-empty string")
+    elif name in ("selection", "best_arch", "predictor", "score_device", "score_clock"):
+        need(value is None or isinstance(value, str), "a string or null")
+    elif name == "best_fitness":
+        need(value is None or (_is_number(value) and math.isfinite(value)), "a finite number or null")
+    elif name in ("simulated_seconds", "overhead_seconds"):
+        need(_is_number(value) and math.isfinite(value) and value >= 0, "a finite number >= 0")
+    elif name == "predictor_seconds":
+        need(value is None or (_is_number(value) and math.isfinite(value) and value >= 0), "a finite number >= 0 or null")
+    elif name in ("predictor_fits", "cached_answers"):
+        need(value is None or (_is_int(value) and value >= 0), "a non-negative integer or null")
+    elif name == "final":
+        return _metrics(name, value)
+    elif name == "trajectory":
+        need(isinstance(value, dict), "a mapping of per-evaluation lists")
+        lists = {k: value.get(k, []) for k in ("t", "arch", "fitness", "epochs", "best")}
+        extra = sorted(set(value) - set(lists))
+        need(not extra and all(isinstance(v, list) for v in lists.values()), "a mapping of per-evaluation lists")
+        need(len({len(v) for v in lists.values() if v}) <= 1, "lists of one length")
+        need(all(_is_number(t) for t in lists["t"]) and all(isinstance(a, str) for a in lists["arch"]),
+             "times as numbers and archs as strings")
+        return Trajectory(**lists)
+    elif name == "incumbents":
+        need(isinstance(value, list), "a list of {step, arch, final}")
+        out = []
+        for entry in value:
+            need(isinstance(entry, dict) and set(entry) == {"step", "arch", "final"} and _is_int(entry["step"])
+                 and isinstance(entry["arch"], str), "a list of {step, arch, final}")
+            out.append(Incumbent(entry["step"], entry["arch"], _metrics("incumbents.final", entry["final"])))
+        return out
+    return value
+
+
+def read_runs(path: str | Path) -> list[RunRecord]:
+    """The typed records of a ``runs.jsonl`` or ``progress.jsonl`` (sorted by run index): the one
+    reader every consumer uses. A line that is no run record is a one-line :class:`UsageError`
+    naming the file, the line and the field."""
+    found = read_jsonl(path)
+    if found.bad_lines:
+        raise UsageError(f"{found.problem()}; rerun that searcher into a fresh --out or remove the line")
+    return [found.records[i] for i in sorted(found.records)]
+
+
+def typed_records(records: Iterable[dict], where: str = "records") -> list[RunRecord]:
+    """Typed records of JSON objects (as run_many returns them); a bad one is a one-line UsageError."""
+    out = []
+    for number, record in enumerate(records, start=1):
+        try:
+            out.append(RunRecord.from_dict(record))
+        except RecordError as exc:
+            raise UsageError(f"{where}: record {number}: {exc}") from None
+    return out
 
 
 def encode_run(record: dict) -> str:
@@ -86,14 +255,15 @@ def encode_run(record: dict) -> str:
 
 @dataclass
 class JsonLines:
-    """What :func:`read_jsonl` found in a file of JSON lines."""
+    """What :func:`read_jsonl` found in a file of run records (JSON lines)."""
 
     path: Path
-    records: dict[int, dict]  # run index -> record (first occurrence wins)
+    records: dict[int, RunRecord]  # run index -> typed record (first occurrence wins)
     lines: dict[int, str]  # run index -> the line as written
     torn: bool = False  # the last line has no newline (a write cut short)
     bad_lines: list[int] = field(default_factory=list)  # 1-based numbers of corrupt complete lines
     complete_end: int = 0  # byte offset after the last line that ends in a newline
+    first_bad_reason: str = ""  # why the first bad line is not a run record
 
     @property
     def complete(self) -> bool:
@@ -104,17 +274,21 @@ class JsonLines:
         if self.bad_lines:
             first = self.bad_lines[0]
             more = f" (and {len(self.bad_lines) - 1} more)" if len(self.bad_lines) > 1 else ""
-            return f"{self.path}: line {first} is not a run record{more}; the other lines were kept"
+            why = f" ({self.first_bad_reason})" if self.first_bad_reason else ""
+            return f"{self.path}: line {first} is not a run record{why}{more}; the other lines were kept"
         if self.torn:
             return f"{self.path}: the last line is cut short (a write was interrupted)"
         return None
 
 
 def read_jsonl(path: str | Path) -> JsonLines:
-    """Every valid run record of ``path``, and whether the file is whole.
+    """Every valid run record of ``path`` (typed, migrated to the current schema), and whether the
+    file is whole.
 
-    A corrupt line in the middle does not hide the lines after it; its number is reported.
-    A missing file reads as empty and complete.
+    A line is kept only if it is a whole run record (:meth:`RunRecord.from_dict`): valid JSON that is
+    not one (another tool's line, an edited value of the wrong type, NaN) counts as corrupt. A corrupt
+    line in the middle does not hide the lines after it; its number is reported. A missing file reads
+    as empty and complete.
     """
     path = Path(path)
     found = JsonLines(path, {}, {})
@@ -122,8 +296,8 @@ def read_jsonl(path: str | Path) -> JsonLines:
         raw = path.read_bytes()
     except FileNotFoundError:
         return found
-    except (IsADirectoryError, PermissionError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc.strerror}); point at an output directory nasearch wrote") from None
+    except (IsADirectoryError, PermissionError, OSError) as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror or exc}); point at an output directory nasearch wrote") from None
     offset = 0
     for number, line in enumerate(raw.splitlines(keepends=True), start=1):
         if not line.endswith(b"\n"):
@@ -132,14 +306,16 @@ def read_jsonl(path: str | Path) -> JsonLines:
         offset += len(line)
         found.complete_end = offset
         try:
-            record = json.loads(line)
-            index = int(record["run"])
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            # -Infinity is valid here: a trajectory's best-so-far before the first full-fidelity result
+            record = RunRecord.from_dict(json.loads(line))
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            if not found.bad_lines:
+                found.first_bad_reason = str(exc) if isinstance(exc, RecordError) else "not valid JSON"
             found.bad_lines.append(number)
             continue
-        if index not in found.records:
-            found.records[index] = record
-            found.lines[index] = line.decode().rstrip("\n")
+        if record.run not in found.records:
+            found.records[record.run] = record
+            found.lines[record.run] = line.decode().rstrip("\n")
     return found
 
 

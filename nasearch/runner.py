@@ -17,7 +17,7 @@ from nasearch.clock import SimulatedClock
 from nasearch.config import SearchConfig
 from nasearch.errors import BudgetExhausted, UsageError
 from nasearch.hook import PoolSelector, build_predictor_spec, build_scorer, selection_label
-from nasearch.results import RunRecord
+from nasearch.results import Incumbent, RunRecord, Trajectory
 from nasearch.loading import check_capabilities, construct, load_space, searcher_class
 
 #: a safety net for searchers that never stop on their own under a zero-cost budget
@@ -106,7 +106,7 @@ def _not_an_evaluation(space: Any, epochs: Any, value: Any) -> str:
             " nasearch.spaces.protocol.Evaluation(fitness, cost_seconds)")
 
 
-def run_one(context: SearchContext, run_index: int) -> dict:
+def run_one(context: SearchContext, run_index: int) -> RunRecord:
     """Search until the simulated budget is spent; return the run's record."""
     config, space = context.config, context.space
     rng = np.random.default_rng([config.seed, run_index])
@@ -122,7 +122,7 @@ def run_one(context: SearchContext, run_index: int) -> dict:
     fitnesses: list[float] = []
     epochs: list[int | None] = []
     best_so_far: list[float] = []
-    incumbents: list[list] = []
+    incumbents: list[Incumbent] = []
     best_fitness, best_arch = -math.inf, None
     # bound once: this loop runs ~100 times per run and millions of times per experiment
     propose, observe, query, charge, arch_id_of = (
@@ -171,35 +171,34 @@ def run_one(context: SearchContext, run_index: int) -> dict:
             pool_observe(trial.arch, fitness)
         if fitness > best_fitness and (trial_epochs is None or trial_epochs == max_epochs):  # full fidelity only
             best_fitness, best_arch = fitness, trial.arch
-            incumbents.append([len(elapsed), arch_id, space.final_metrics(trial.arch)])
+            incumbents.append(Incumbent(len(elapsed), arch_id, space.final_metrics(trial.arch)))
         elapsed.append(clock.elapsed)
         archs.append(arch_id)
         fitnesses.append(fitness)
         epochs.append(trial_epochs)
         best_so_far.append(best_fitness)
     times = [round(t, 6) for t in elapsed]
-    record = RunRecord(
+    on_gpu = config.hook is not None and config.hook.device != "cpu"
+    return RunRecord(
         run=run_index,
         seed=config.seed,
         label=config.label,
         searcher=config.searcher["name"],
-        proxy=selection_label(config.hook),
+        selection=selection_label(config.hook),
         best_arch=space.arch_id(best_arch) if best_arch is not None else None,
         best_fitness=best_fitness if best_arch is not None else None,
-        final=incumbents[-1][2] if incumbents else {},
+        final=incumbents[-1].final if incumbents else {},
         evaluations=len(times),
-        proxy_scores=proxy_scores,
+        pool_draws=proxy_scores,
         simulated_seconds=round(clock.elapsed, 6),
-        proxy_seconds=round(clock.proxy_seconds, 6),
-        trajectory={"t": times, "arch": archs, "fitness": fitnesses, "epochs": epochs, "best": best_so_far},
+        overhead_seconds=round(clock.proxy_seconds, 6),
+        trajectory=Trajectory(times, archs, fitnesses, epochs, best_so_far),
         incumbents=incumbents,
-        # only runs with an online predictor carry these keys (every other config keeps its bytes)
+        # only runs with an online predictor carry these
         **({} if pool_observe is None else dict(predictor=config.hook.predictor, predictor_fits=pool.online.fits,
                                                 predictor_seconds=round(clock.predictor_seconds, 6))),
         **({} if trained is None else dict(cached_answers=cached_answers)),
-    ).to_dict()
-    if config.hook is not None and config.hook.device != "cpu":
         # a GPU run says where its live proxy scores ran and which clock their seconds are
-        # (CPU runs keep their exact bytes: CPU process time, as documented)
-        record.update(proxy_device=config.hook.device, proxy_clock="gpu seconds (cuda-synchronized wall time)")
-    return record
+        score_device=config.hook.device if on_gpu else None,
+        score_clock="gpu seconds (cuda-synchronized wall time)" if on_gpu else None,
+    )

@@ -36,7 +36,7 @@ def main() -> None:
     from nasearch.proxies.data import DataSource
     from nasearch.proxies.scorer import ProxyScorer
     from nasearch.proxies.store import ScoreCache
-    from nasearch.stats import mean_std
+    from nasearch.analysis.stats import mean_std
 
     space = load_space({"name": "nb201"})
     ids = sample_arch_ids(space, args.n, args.sample_seed)

@@ -79,7 +79,7 @@ def has_fidelity(space: Any) -> bool:
 class _HpbandsterSearcher(Searcher):
     """hpbandster's Hyperband brackets driven by ask/tell; subclasses choose the config generator."""
 
-    requires = ("choices", "encode", "decode")
+    requires = ("encoding",)
 
     def __init__(self, space: Any, pool: Any = None, eta: float = 3, min_budget: float = 1) -> None:
         super().__init__(space, pool)

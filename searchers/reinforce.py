@@ -100,7 +100,7 @@ class Reinforce(Searcher):
     """REINFORCE over a categorical space; G-REINFORCE when the run has a pool hook."""
 
     name = "reinforce"
-    requires = ("choices", "encode", "decode")
+    requires = ("encoding",)
 
     def __init__(self, space: Any, pool: Any = None, learning_rate: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(space, pool)

@@ -186,10 +186,6 @@ OPTIONAL_MEMBERS: tuple[Method, ...] = (
 
 # Plain-name views of the declaration.
 REQUIRED_METHODS: tuple[str, ...] = tuple(m.name for m in REQUIRED)
-METHOD_ARGUMENTS: dict[str, tuple[str, ...]] = {m.name: m.arguments for m in REQUIRED}
-CAPABILITIES: dict[str, dict[str, tuple[str, ...]]] = {
-    c.name: {m.name: m.arguments for m in c.methods} for c in CAPABILITY_DECLARATIONS
-}
 _BY_NAME: dict[str, Capability] = {c.name: c for c in CAPABILITY_DECLARATIONS}
 
 

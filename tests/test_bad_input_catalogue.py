@@ -283,7 +283,8 @@ def _report_bad_role(ws: Workspace) -> list:
     results = ws.root / "results"
     for label in ("rs", "g_rs"):
         (results / label).mkdir(parents=True)
-        record = {"run": 0, "searcher": "rs", "proxy": None, "final": {"cifar10_valid": 90.0}, "evaluations": 1,
+        record = {"run": 0, "seed": 0, "label": label, "searcher": "rs", "proxy": None, "best_arch": "a",
+                  "best_fitness": 90.0, "final": {"cifar10_valid": 90.0}, "evaluations": 1,
                   "proxy_scores": 0, "proxy_seconds": 0.0, "simulated_seconds": 10.0, "trajectory": {"t": [10.0]},
                   "incumbents": [[0, "a", {"cifar10_valid": 90.0}]]}
         (results / label / "runs.jsonl").write_text(json.dumps(record) + "\n")
@@ -347,7 +348,79 @@ def _missing_library(module, predictor):
     return setup
 
 
+# -- code named in a config, a data file or on the command line: never run (one loader rule) ----------
+def _no_new_files(pattern: str):
+    def check(ws: Workspace) -> None:
+        made = sorted(str(p.relative_to(ws.root)) for p in ws.root.rglob(pattern))
+        assert not made, f"code ran: it wrote {made}"
+    return check
+
+
+def _marker_call(reference: str, key: str):
+    """A config whose `key` names `reference` with arguments that would create the marker file."""
+    def setup(ws: Workspace) -> list:
+        marker = str(ws.root / "code_ran")
+        if key == "space.class":
+            args = {"args": ["touch", marker]} if reference.endswith(":run") else {"cmd": ["touch", marker]}
+            return [ws.config(space={"class": reference, "args": args})]
+        if key == "builder":
+            table = ws.text("table.csv", "arch,accuracy,cost\na-b,90,10\nb-a,91,10\n")
+            return [ws.config(space={"name": "tabular", "args": {"path": str(table), "builder": reference}},
+                              hook={"proxy": "params", "cost": "lookup"})]
+        return [ws.config(hook={"select": "uniform", "predictor": reference})]
+    return setup
+
+
+#: a distribution (dist-info with entry points) whose entry points name the standard library
+EVIL_PLUGIN_ENTRY_POINTS = """[nasearch.predictors]
+evil_predictor = textwrap:dedent
+[nasearch.spaces]
+evil_space = os:getcwd
+"""
+
+
+def _evil_plugin(key: str):
+    def setup(ws: Workspace) -> list:
+        site = ws.root / "site"
+        ws.binary("site/evilplug-0.1.dist-info/METADATA", b"Metadata-Version: 2.1\nName: evilplug\nVersion: 0.1\n")
+        ws.binary("site/evilplug-0.1.dist-info/entry_points.txt", EVIL_PLUGIN_ENTRY_POINTS.encode())
+        ws.env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT), str(TESTS)])
+        if key == "space":
+            return [ws.config(space={"name": "evil_space"})]
+        return [ws.config(hook={"select": "uniform", "predictor": "evil_predictor"})]
+    return setup
+
+
+def _predictors_cli(reference: str):
+    return lambda ws: ["nasearch", "predictors", "--predictors", reference, "--out", ws.root / "study",
+                       "--trials", "1", "--train-sizes", "5"]
+
+
+_STDLIB = Path(os.__file__).resolve().parent
+
+
 CASES: list[Case] = [
+    Case("hook-predictor-stdlib-function", _marker_call("textwrap:dedent", "predictor"),
+         r"predictor.*'textwrap:dedent' names the standard library's 'textwrap'"),
+    Case("hook-predictor-installed-package", _marker_call("numpy:savez", "predictor"),
+         r"'numpy:savez' names the installed package 'numpy'.*NASEARCH_TRUSTED_MODULES=numpy", after=_no_new_files("*.npz")),
+    Case("hook-predictor-os-system", _marker_call("os:system", "predictor"), r"'os:system' names the standard library's 'os'"),
+    Case("predictors-cli-installed-package", _predictors_cli("numpy:savez"),
+         r"'numpy:savez' names the installed package 'numpy'", after=_no_new_files("*.npz")),
+    Case("tabular-builder-stdlib", _marker_call("os:getcwd", "builder"),
+         r"space\.args\.builder: 'os:getcwd' names the standard library's 'os'"),
+    Case("tabular-builder-subprocess", _marker_call("subprocess:call", "builder"),
+         r"space\.args\.builder: 'subprocess:call' names the standard library's 'subprocess'", after=_marker_absent),
+    Case("space-class-stdlib-file-run", _marker_call(f"{_STDLIB / 'subprocess.py'}:run", "space.class"),
+         r"space\.class: '.*subprocess\.py:run' is a file of the standard library", after=_marker_absent),
+    Case("space-class-installed-package-spawn", _marker_call("setuptools._distutils.spawn:spawn", "space.class"),
+         r"names the installed package 'setuptools'", after=_marker_absent),
+    Case("space-class-nasearch-own-module", _marker_call("nasearch.loading:import_file", "space.class"),
+         r"names nasearch's own module; use the built-in by its name"),
+    Case("entry-point-predictor-stdlib", _evil_plugin("predictor"),
+         r"entry point 'evil_predictor' = 'textwrap:dedent'.*names the standard library's 'textwrap'"),
+    Case("entry-point-space-stdlib", _evil_plugin("space"),
+         r"entry point 'evil_space' = 'os:getcwd'.*names the standard library's 'os'"),
     Case("config-not-utf8", _not_utf8, r"latin1\.yaml: not UTF-8 .*save the config as UTF-8"),
     Case("config-is-a-directory", _config_dir, r"configs_dir is a directory; pass a YAML file"),
     Case("yaml-python-tag", _python_tag, r"Python tags \(!!python/\.\.\.\) are refused", after=_marker_absent),

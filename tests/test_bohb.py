@@ -33,9 +33,6 @@ class FidelitySpace(ToySpace):
     def max_epochs(self) -> int:
         return self._max_epochs if self.fidelity else 0
 
-    def supports_fidelity(self) -> bool:
-        return self.fidelity
-
     def quality(self, arch) -> float:
         return 50.0 + 10.0 * sum(arch) + (arch[0] == 1) * 3.0
 
@@ -119,24 +116,24 @@ def test_hyperband_runs_hpbandster_brackets_in_epochs():
 def test_costs_depend_on_the_budget_and_the_clock_stops_exactly():
     space = FidelitySpace()
     unlimited = run_one(search_context(space, BOHB.name, budget=4000.0), 1)  # ~50 trials, a KDE model included
-    costs = np.diff([0.0] + unlimited["trajectory"]["t"])
-    np.testing.assert_allclose(costs, [SECONDS_PER_EPOCH * e for e in unlimited["trajectory"]["epochs"]])
+    costs = np.diff([0.0] + unlimited.trajectory.t)
+    np.testing.assert_allclose(costs, [SECONDS_PER_EPOCH * e for e in unlimited.trajectory.epochs])
     for budget in (35.0, 200.0, 777.0):
         record = run_one(search_context(space, BOHB.name, budget=budget), 1)
         fits = int(np.searchsorted(np.cumsum(costs), budget, side="right"))
-        assert record["evaluations"] == fits  # stops at the first trial the budget cannot pay
-        assert record["simulated_seconds"] == pytest.approx(np.cumsum(costs)[fits - 1])
-        assert record["trajectory"]["epochs"] == unlimited["trajectory"]["epochs"][:fits]
+        assert record.evaluations == fits  # stops at the first trial the budget cannot pay
+        assert record.simulated_seconds == pytest.approx(np.cumsum(costs)[fits - 1])
+        assert record.trajectory.epochs == unlimited.trajectory.epochs[:fits]
 
 
 def test_incumbent_counts_only_full_budget_results():
     space = FidelitySpace()
     record = run_one(search_context(space, Hyperband.name, budget=150.0), 0)  # nine 1-epoch trials and part of a rung
-    assert set(record["trajectory"]["epochs"]) <= {1, 4}
-    assert record["best_arch"] is None and record["incumbents"] == []
+    assert set(record.trajectory.epochs) <= {1, 4}
+    assert record.best_arch is None and record.incumbents == []
     record = run_one(search_context(space, Hyperband.name, budget=20000.0), 0)
-    full = [f for f, e in zip(record["trajectory"]["fitness"], record["trajectory"]["epochs"]) if e == 12]
-    assert record["best_fitness"] == max(full)
+    full = [f for f, e in zip(record.trajectory.fitness, record.trajectory.epochs) if e == 12]
+    assert record.best_fitness == max(full)
 
 
 @pytest.mark.parametrize("cls", [BOHB, Hyperband])
@@ -147,7 +144,7 @@ def test_same_seed_same_run(cls):
     again = run_one(search_context(space, cls.name, budget=4000.0, seed=3), 2)
     other = run_one(search_context(space, cls.name, budget=4000.0, seed=3), 5)
     assert first == again
-    assert first["trajectory"]["arch"] != other["trajectory"]["arch"]
+    assert first.trajectory.arch != other.trajectory.arch
 
 
 def test_bohb_model_concentrates_on_good_configurations():
@@ -213,9 +210,9 @@ def test_g_bohb_scores_k_model_candidates_per_new_configuration():
     space = FidelitySpace(fidelity=False)
     scorer = CountingScorer(space, lambda arch: arch[1])
     record = run_one(search_context(space, BOHB.name, budget=SECONDS_PER_EPOCH * 12 * 40, scorer=scorer, k=3), 0)
-    assert record["evaluations"] == 40
-    assert record["proxy_scores"] == 41 * 3  # the 41st pool was scored before its training was refused
-    assert np.mean([space.from_id(a)[1] for a in record["trajectory"]["arch"]]) > 1.5  # proxy prefers op2 on edge 1
+    assert record.evaluations == 40
+    assert record.pool_draws == 41 * 3  # the 41st pool was scored before its training was refused
+    assert np.mean([space.from_id(a)[1] for a in record.trajectory.arch]) > 1.5  # proxy prefers op2 on edge 1
 
 
 def test_proxy_cost_can_end_the_run_while_sampling_a_bracket():
@@ -223,8 +220,8 @@ def test_proxy_cost_can_end_the_run_while_sampling_a_bracket():
     scorer = CountingScorer(space, lambda arch: 0.0)
     record = run_one(search_context(space, Hyperband.name, budget=100.0, scorer=scorer, k=2, cost=ProxyCostPolicy.parse(4.0)), 0)
     # each new 1-epoch configuration costs 2 distinct proxy scores (<= 8 s) + 10 s of training
-    assert record["simulated_seconds"] <= 100.0
-    assert record["evaluations"] >= 5
+    assert record.simulated_seconds <= 100.0
+    assert record.evaluations >= 5
 
 
 def test_no_sockets_are_opened(monkeypatch):
@@ -235,7 +232,7 @@ def test_no_sockets_are_opened(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     for cls in (BOHB, Hyperband):
         record = run_one(search_context(FidelitySpace(), cls.name, budget=3000.0), 0)
-        assert record["evaluations"] > 10
+        assert record.evaluations > 10
 
 
 def test_bad_arguments_are_rejected():
@@ -262,13 +259,13 @@ def test_hyperband_over_an_official_format_file_uses_real_epochs(tmp_path):
         "budget_seconds": 3000, "seed": 1,
     })
     context = SearchContext.build(config)
-    assert context.space.supports_fidelity() and context.space.max_epochs == 12
+    assert has_fidelity(context.space) and context.space.max_epochs == 12
     record = run_one(context, 0)
     assert record == run_one(SearchContext.build(config), 0)
-    trajectory = record["trajectory"]
-    assert trajectory["epochs"][:9] == [1] * 9 and set(trajectory["epochs"]) <= {1, 4, 12}
-    costs = np.diff([0.0] + trajectory["t"])
-    for arch_id, epochs, fitness, cost in zip(trajectory["arch"], trajectory["epochs"], trajectory["fitness"], costs):
+    trajectory = record.trajectory
+    assert trajectory.epochs[:9] == [1] * 9 and set(trajectory.epochs) <= {1, 4, 12}
+    costs = np.diff([0.0] + trajectory.t)
+    for arch_id, epochs, fitness, cost in zip(trajectory.arch, trajectory.epochs, trajectory.fitness, costs):
         arch = context.space.from_id(arch_id)
         possible = [expected_query(spec, arch, "cifar10-valid", seed, epochs) for seed in (777, 888)]
         assert any(fitness == pytest.approx(f) and cost == pytest.approx(c, rel=1e-6) for f, c in possible)
@@ -404,7 +401,7 @@ def test_accelerated_bohb_runs_exactly_as_hpbandster_with_statsmodels(monkeypatc
     monkeypatch.setattr(bohb_module, "ACCELERATE_KDE", False)
     plain = [run_one(search_context(space, BOHB.name, budget=6000.0, seed=1), i) for i in range(3)]
     assert accelerated == plain
-    assert len(accelerated[0]["trajectory"]["arch"]) > 20  # the KDE was fitted and used
+    assert len(accelerated[0].trajectory.arch) > 20  # the KDE was fitted and used
 
 
 # -- the get_config replacement -----------------------------------------------------------------
@@ -550,4 +547,4 @@ def test_replaced_get_config_runs_exactly_as_hpbandster_code(monkeypatch):
     monkeypatch.setattr(bohb_module, "REPLACE_GET_CONFIG", False)
     original = [run_one(context, i) for context in contexts() for i in range(2)]
     assert replaced == original
-    assert all(len(record["trajectory"]["arch"]) > 50 for record in replaced)
+    assert all(len(record.trajectory.arch) > 50 for record in replaced)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from nasearch.results import read_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,15 +29,15 @@ def test_rea_runs_write_jsonl_and_summary(tmp_path):
     result = run_cli(config, "--runs", 3, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert "rea: 3 runs" in result.stdout and "cifar10_valid" in result.stdout
-    records = [json.loads(line) for line in (tmp_path / "out" / "runs.jsonl").read_text().splitlines()]
-    assert [r["run"] for r in records] == [0, 1, 2]
+    records = read_runs(tmp_path / "out" / "runs.jsonl")
+    assert [r.run for r in records] == [0, 1, 2]
     for record in records:
-        trajectory = record["trajectory"]
-        assert record["evaluations"] == len(trajectory["t"]) > 5
-        assert trajectory["t"] == sorted(trajectory["t"]) and trajectory["t"][-1] <= 3000
-        assert trajectory["best"] == list(__import__("itertools").accumulate(trajectory["fitness"], max))
-        assert record["best_fitness"] == max(trajectory["fitness"])
-        assert record["final"] == record["incumbents"][-1][2]
+        trajectory = record.trajectory
+        assert record.evaluations == len(trajectory.t) > 5
+        assert trajectory.t == sorted(trajectory.t) and trajectory.t[-1] <= 3000
+        assert trajectory.best == list(__import__("itertools").accumulate(trajectory.fitness, max))
+        assert record.best_fitness == max(trajectory.fitness)
+        assert record.final == record.incumbents[-1].final
 
 
 def test_same_config_and_seed_give_identical_results(tmp_path):
@@ -111,11 +112,11 @@ def test_g_rs_with_live_gradsign_on_real_networks(tmp_path, tiny_npz):
     )
     result = run_cli(config, "--runs", 1, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
-    record = json.loads((tmp_path / "out" / "runs.jsonl").read_text())
-    assert record["proxy"] == "gradsign"
+    record = read_runs(tmp_path / "out" / "runs.jsonl")[0]
+    assert record.selection == "gradsign"
     # k scores per trained arch, plus at most one pool whose training the budget refused
-    assert 3 * record["evaluations"] <= record["proxy_scores"] <= 3 * (record["evaluations"] + 1)
-    assert record["proxy_seconds"] > 0  # measured: the real compute time was charged
+    assert 3 * record.evaluations <= record.pool_draws <= 3 * (record.evaluations + 1)
+    assert record.overhead_seconds > 0  # measured: the real compute time was charged
     # a rerun into a new directory reads every score from the persistent cache: same result
     result = run_cli(config, "--runs", 1, "--out", tmp_path / "again")
     assert (tmp_path / "again" / "runs.jsonl").read_bytes() == (tmp_path / "out" / "runs.jsonl").read_bytes()

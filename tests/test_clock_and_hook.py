@@ -100,8 +100,8 @@ def test_proxy_charge_that_overflows_ends_the_run():
     config = parse_search_config({"space": {"name": "nb201"}, "searcher": {"name": "rs"}, "budget_seconds": 5.5,
                                   "hook": {"proxy": "params", "k": 10, "cost": 1.0}})
     record = run_one(SearchContext.build(config), 0)
-    assert record["evaluations"] == 0 and record["proxy_scores"] == 5
-    assert record["simulated_seconds"] == record["proxy_seconds"] == 5.0
+    assert record.evaluations == 0 and record.pool_draws == 5
+    assert record.simulated_seconds == record.overhead_seconds == 5.0
 
 
 def test_the_pool_raises_nothing_inside_propose_when_the_budget_is_spent(space):
@@ -177,23 +177,26 @@ def test_worst_picks_the_lowest_proxy_score_and_oracle_the_best_fitness(space):
     assert rng.bit_generator.state == state  # the oracle never touches the run's generator
 
 
-def test_hook_proxy_uniform_is_a_deprecated_alias_of_select_uniform(capsys):
-    from nasearch import config as config_module
-    from nasearch.config import parse_hook
+def test_hook_proxy_uniform_is_refused_and_old_folders_still_resume(tmp_path):
+    from nasearch.config import parse_hook, parse_search_config
+    from nasearch.execution import _fingerprint_hash, config_fingerprint
 
-    config_module._deprecation_said.discard("uniform")
-    old = parse_hook({"proxy": "uniform", "cost": "lookup"})
-    assert old.select == "uniform" and old.proxy == "uniform"  # the run record keeps saying proxy: uniform
-    assert "deprecated" in capsys.readouterr().err
-    parse_hook({"proxy": "uniform"})
-    assert capsys.readouterr().err == ""  # said once
+    with pytest.raises(UsageError, match="write hook.select: uniform"):
+        parse_hook({"proxy": "uniform", "cost": "lookup"})
     assert parse_hook({"select": "oracle"}).select == "oracle"
     with pytest.raises(UsageError, match="hook.select"):
         parse_hook({"select": "best"})
-    with pytest.raises(UsageError, match="pool-selection control"):
+    with pytest.raises(UsageError, match="uniform-pick control"):
         from nasearch.proxies.registry import get_proxy
 
         get_proxy("uniform")
+    # the fingerprint a folder made with `hook: {proxy: uniform}` stored (select left out, proxy: uniform)
+    base = {"space": {"name": "nb201"}, "searcher": {"name": "rea"}, "budget_seconds": 100, "runs": 1}
+    new = parse_search_config({**base, "hook": {"select": "uniform", "proxy": "gradsign", "cost": "lookup"}})
+    fingerprint = config_fingerprint(new)
+    assert fingerprint["hook"]["proxy"] == "uniform" and "select" not in fingerprint["hook"]
+    other = parse_search_config({**base, "hook": {"select": "uniform", "proxy": "synflow", "cost": "lookup"}})
+    assert _fingerprint_hash(config_fingerprint(other)) == _fingerprint_hash(fingerprint)  # uniform reads no proxy
 
 
 def test_seeds_average_the_proxy_and_charge_the_sum(space):
@@ -223,9 +226,9 @@ def test_oracle_and_worst_bracket_the_proxy_in_whole_runs():
                "hook": {"proxy": "params", "cost": "lookup", "k": 10, "select": select}}
         context = SearchContext.build(parse_search_config(raw))
         records = [run_one(context, i) for i in range(4)]
-        assert all(r["proxy"] == ("oracle" if select == "oracle" else f"{select}:params" if select == "worst" else "params")
+        assert all(r.selection == ("oracle" if select == "oracle" else f"{select}:params" if select == "worst" else "params")
                    for r in records)
-        return np.mean([r["final"]["cifar10_valid"] for r in records])
+        return np.mean([r.final["cifar10_valid"] for r in records])
 
     oracle, proxy, worst = mean_final("oracle"), mean_final("proxy"), mean_final("worst")
     assert oracle > proxy > worst, (oracle, proxy, worst)

@@ -131,18 +131,25 @@ def test_bootstrap_interval_brackets_rho_and_shrinks_with_n():
 
 def test_paper_values_are_matched_by_metric_name_with_any_number_of_metrics():
     """Issue 17: a space with more than three final metrics must not crash the markdown (the paper's
-    values were looked up by position); each value goes to its dataset, unknown metrics get none."""
-    from nasearch.correlation import Correlation, _paper, correlation_markdown
+    values were looked up by position); each value goes to its dataset, unknown metrics get none.
+    The values are data (nasearch/data/papers), chosen by the space a table was measured on."""
+    from nasearch.analysis.reference import correlation_tables, published_correlation
+    from nasearch.correlation import Correlation, correlation_markdown
 
-    assert _paper("gradsign", "cifar100_valid") == "0.793"
-    assert _paper("gradsign", "imagenet16_test") == "0.783"
-    assert _paper("gradsign", "cifar10_valid") == "0.765"
-    assert _paper("gradsign", "svhn_valid") == ""
+    tables = correlation_tables("nb201")
+    assert [t.name for t in tables] == ["gradsign_iclr2022#table3"]
+    assert published_correlation(tables, "spearman", "gradsign", "cifar100_valid") == "0.793"
+    assert published_correlation(tables, "spearman", "gradsign", "imagenet16_test") == "0.783"
+    assert published_correlation(tables, "spearman", "gradsign", "cifar10_valid") == "0.765"
+    assert published_correlation(tables, "spearman", "gradsign", "svhn_valid") == ""
+    assert published_correlation(tables, "spearman", "snip", "svhn_valid") == "≈0.60"
+    assert published_correlation(tables, "kendall", "gradsign", "cifar10_valid") == ""
     metrics = ["svhn_valid", "cifar10_valid", "cifar100_valid", "imagenet16_valid", "x_valid"]
     rows = [Correlation("gradsign", m, 0.5, 0.4, 10) for m in metrics]
-    text = correlation_markdown(rows, metrics, "header")
+    text = correlation_markdown(rows, metrics, "header", space_name="nb201")
     assert "(0.765)" in text and "(0.793)" in text and "(0.783)" in text
     assert text.count("(0.") == 3  # svhn and x get no paper value
+    assert "(0." not in correlation_markdown(rows, metrics, "header", space_name="my_space")  # nothing published
 
 
 def test_provenance_never_names_a_missing_npz(tmp_path):

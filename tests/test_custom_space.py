@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nasearch.results import read_runs
 from nasearch.errors import UsageError
 from nasearch.loading import check_capabilities, describe_space, load_space
 from nasearch.spaces.protocol import capabilities, protocol_problems
@@ -168,10 +169,13 @@ def test_searcher_needing_a_missing_capability_says_so(tmp_path, monkeypatch):
         name = "needs"
         requires = ("choices",)
 
-    with pytest.raises(UsageError, match=r"needs the space to provide choices\(\) \(the encoding capability\); space 'toy' lacks it"):
+    with pytest.raises(UsageError, match=r"needs the encoding capability \(choices\(\) \+ encode\(arch\) \+ decode\(indices\)\); space 'toy' lacks it"):
         check_capabilities(NeedsEncoding, space)
-    NeedsEncoding.requires = ("choices", "encode", "decode")
-    with pytest.raises(UsageError, match=r"provide choices\(\), encode\(\), decode\(\) \(the encoding capability\)"):
+    NeedsEncoding.requires = ("encoding", "choices", "encode")  # capability names; members stand for theirs
+    with pytest.raises(UsageError, match=r"needs the encoding capability \(choices\(\)[^;]*\); space 'toy'"):
+        check_capabilities(NeedsEncoding, space)
+    NeedsEncoding.requires = ("teleport",)
+    with pytest.raises(UsageError, match=r"requires 'teleport', which is no capability of the space protocol"):
         check_capabilities(NeedsEncoding, space)
     tabular_demo = load_space({"name": "tabular", "args": {"path": str(ROOT / "examples" / "tabular_demo.csv")}})
     check_capabilities(NeedsEncoding, tabular_demo)  # a complete table can be encoded
@@ -237,10 +241,10 @@ def test_tutorial_runs_as_written(tmp_path):
         else:
             assert last is not None and last.stderr.strip() == body.strip()
     for label in ("my_rea", "my_g_rea"):
-        runs = [json.loads(line) for line in (tmp_path / "results" / label / "runs.jsonl").read_text().splitlines()]
-        assert len(runs) == 5 and all(r["evaluations"] > 0 and "spirals_test" in r["final"] for r in runs)
-    g_runs = [json.loads(line) for line in (tmp_path / "results" / "my_g_rea" / "runs.jsonl").read_text().splitlines()]
-    assert all(r["proxy_scores"] > 0 and r["proxy_seconds"] > 0 for r in g_runs)
+        runs = read_runs(tmp_path / "results" / label / "runs.jsonl")
+        assert len(runs) == 5 and all(r.evaluations > 0 and "spirals_test" in r.final for r in runs)
+    g_runs = read_runs(tmp_path / "results" / "my_g_rea" / "runs.jsonl")
+    assert all(r.pool_draws > 0 and r.overhead_seconds > 0 for r in g_runs)
 
 
 def test_a_query_that_returns_none_is_named_in_one_line(tmp_path):

@@ -85,9 +85,9 @@ def test_short_rea_and_g_rea_searches_repeat_exactly(tmp_path, monkeypatch):
                 raw["hook"] = hook
             runs = run_many(parse_search_config(raw), tmp_path / f"{attempt}-{bool(hook)}")
             results[attempt, bool(hook)] = runs
-            assert all(r["evaluations"] >= 1 and math.isfinite(r["best_fitness"]) for r in runs)
-            assert all("digits_test" in r["final"] for r in runs)
-            assert all((r["proxy_scores"] > 0) == bool(hook) for r in runs)
+            assert all(r.evaluations >= 1 and math.isfinite(r.best_fitness) for r in runs)
+            assert all("digits_test" in r.final for r in runs)
+            assert all((r.pool_draws > 0) == bool(hook) for r in runs)
     for assisted in (False, True):  # cached (fitness, seconds) and scores: a rerun is identical
         assert json.dumps(results["first", assisted]) == json.dumps(results["rerun", assisted])
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nasearch.results import RunRecord
 from nasearch.errors import UsageError
 from nasearch.experiment import (ENTRY_KEYS, describe, infer_pairs, load_experiment, parse_experiment,
                                  run_experiment)
-from nasearch.pairs import ROLES, Pair
+from nasearch.analysis.pairs import ROLES, Pair
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -257,8 +258,8 @@ def test_assisted_runs_are_identical_with_a_cold_or_a_warm_score_cache(tmp_path)
         run_experiment(config, show_progress=False)
         outputs.append(_results(tmp_path / name))
     assert outputs[0] == outputs[1] and outputs[0]
-    record = json.loads(outputs[0]["g_rea_random"].splitlines()[0])
-    assert record["proxy"] == "random" and record["proxy_scores"] > 0
+    record = RunRecord.from_dict(json.loads(outputs[0]["g_rea_random"].splitlines()[0]))
+    assert record.selection == "random" and record.pool_draws > 0
 
 
 def test_shipped_experiments_load_and_controls_share_table6_results():
@@ -269,6 +270,8 @@ def test_shipped_experiments_load_and_controls_share_table6_results():
     table6 = load_experiment(CONFIGS / "experiments" / "table6.yaml", workers=1)
     controls = load_experiment(CONFIGS / "experiments" / "controls.yaml", workers=1)
     assert table6.runs == controls.runs == 500 and table6.budget_seconds == controls.budget_seconds == 12000
-    assert {s.hook.proxy for s in controls.searchers if s.hook} == {"params", "random", "uniform"}
+    from nasearch.hook import selection_label
+
+    assert {selection_label(s.hook) for s in controls.searchers if s.hook} == {"params", "random", "uniform"}
     for searcher in controls.searchers:
         assert config_fingerprint(searcher) == config_fingerprint(table6.searcher(searcher.label)), searcher.label

@@ -1,15 +1,15 @@
 """Extension points: user proxies and searchers by file, module or entry point; and what a config may load."""
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import shlex
 from pathlib import Path
 
 import pytest
 
+from nasearch.results import read_runs
 from nasearch.errors import UsageError
-from nasearch.loading import PREDICTOR_ENTRY_POINTS, Registry, load_space, searcher_class
+from nasearch.loading import load_space, searcher_class
 from nasearch.proxies.registry import get_proxy
 
 from test_custom_space import nasearch_cli, tutorial_steps
@@ -36,8 +36,8 @@ def test_proxy_tutorial_runs_as_written(tmp_path):
     correlation = (tmp_path / "corr" / "correlation.md").read_text()
     assert "| conv_weights | 40 |" in correlation and "| params | 40 |" in correlation
     assert (tmp_path / "corr" / "scatter_conv_weights.png").is_file()
-    runs = [json.loads(line) for line in (tmp_path / "results" / "my_g_rea" / "runs.jsonl").read_text().splitlines()]
-    assert len(runs) == 2 and all(r["proxy_scores"] > 0 and r["evaluations"] > 0 for r in runs)
+    runs = read_runs(tmp_path / "results" / "my_g_rea" / "runs.jsonl")
+    assert len(runs) == 2 and all(r.pool_draws > 0 and r.evaluations > 0 for r in runs)
     assert "conv_weights@1" in outputs[-1] and "20/20 archs done" in outputs[-1]
 
 
@@ -99,23 +99,142 @@ def test_a_user_proxy_may_not_take_a_builtin_name(tmp_path, monkeypatch):
         get_proxy("fake.py:SPEC")
 
 
-def test_entry_points_register_names_for_every_kind(monkeypatch):
-    class Entry:
-        def __init__(self, name, value):
-            self.name, self.value = name, value
+# -- one loader rule for every kind, entry points included (real distributions on sys.path) ---------------
+_PLUGIN = """
+from nasearch.predictors.zero_cost import ZeroCostPredictor
+from nasearch.proxies.registry import ProxySpec
+from nasearch.searchers.random_search import RandomSearch
 
-        def load(self):
-            return importlib.import_module(self.value.split(":")[0]).__dict__[self.value.split(":")[1]]
+SPEC = ProxySpec(name="plug_params", fn=lambda net, x, y: float(sum(p.numel() for p in net.parameters())),
+                 needs_data=False, needs_labels=False)
 
-    import importlib
 
-    groups = {"nasearch.proxies": [Entry("params_again", "nasearch.proxies.params:SPEC")],
-              "nasearch.searchers": [Entry("rs2", "nasearch.searchers.random_search:RandomSearch")],
-              PREDICTOR_ENTRY_POINTS: [Entry("p", "nasearch.proxies.params:params")]}
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: groups.get(group, []))
-    assert get_proxy("params_again").name == "params"
-    assert searcher_class("rs2").__name__ == "RandomSearch"
-    predictors = Registry("predictor", {}, PREDICTOR_ENTRY_POINTS)
-    assert "p" in predictors.names() and callable(predictors.load("p", "predictor"))
-    with pytest.raises(UsageError, match="unknown predictor"):
-        predictors.load("nope", "predictor")
+class PlugSearch(RandomSearch):
+    name = "plug_rs"
+
+
+def make_predictor(name, space, features=None, seed=0):
+    return ZeroCostPredictor("params", features)
+
+
+from textwrap import dedent  # imported, not defined here: an entry point may not name it
+"""
+_ENTRY_POINTS = """[nasearch.proxies]
+plug_params = fakeplug:SPEC
+[nasearch.searchers]
+plug_rs = fakeplug:PlugSearch
+[nasearch.predictors]
+plug = fakeplug:make_predictor
+evil = textwrap:dedent
+reexported = fakeplug:dedent
+"""
+
+
+@pytest.fixture
+def installed_plugin(tmp_path, monkeypatch):
+    """A distribution installed the way pip leaves one (a module and its dist-info with entry_points.txt),
+    found by importlib.metadata through sys.path: the real discovery path, not a stand-in registry."""
+    site = tmp_path / "site"
+    (site / "fakeplug-0.1.dist-info").mkdir(parents=True)
+    (site / "fakeplug.py").write_text(_PLUGIN)
+    (site / "fakeplug-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplug\nVersion: 0.1\n")
+    (site / "fakeplug-0.1.dist-info" / "entry_points.txt").write_text(_ENTRY_POINTS)
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+
+
+def test_entry_points_register_names_for_every_kind(installed_plugin):
+    from nasearch.predictors import make_predictor
+    from nasearch.predictors.registry import available_predictors
+    from nasearch.spaces.nb201.space import NB201Space
+
+    assert get_proxy("plug_params").name == "plug_params"
+    assert searcher_class("plug_rs").__name__ == "PlugSearch"
+    assert "plug" in available_predictors()
+    predictor = make_predictor("plug", NB201Space())
+    assert type(predictor).__name__ == "ZeroCostPredictor"
+    with pytest.raises(UsageError, match="unknown predictor 'nope'"):
+        make_predictor("nope", NB201Space())
+
+
+@pytest.mark.parametrize("name, refusal", [("evil", "names the standard library's 'textwrap'"),
+                                           ("reexported", "imported into 'fakeplug' from elsewhere")])
+def test_an_entry_point_into_other_code_is_refused_before_it_is_called(installed_plugin, name, refusal, monkeypatch):
+    import textwrap
+
+    from nasearch.predictors import make_predictor
+    from nasearch.predictors.registry import check_predictor_name
+    from nasearch.spaces.nb201.space import NB201Space
+
+    called = []
+    monkeypatch.setattr(textwrap, "dedent", lambda *a, **k: called.append(a))
+    for attempt in (lambda: make_predictor(name, NB201Space()), lambda: check_predictor_name(name)):
+        with pytest.raises(UsageError, match=refusal):
+            attempt()
+    assert not called
+
+
+@pytest.mark.parametrize("reference", ["textwrap:dedent", "numpy:savez", "os:system",
+                                       "setuptools._distutils.spawn:spawn"])
+def test_a_predictor_reference_follows_the_loader_rule_and_is_never_called_at_parse_time(reference, tmp_path):
+    from nasearch.experiment import parse_experiment
+    from nasearch.predictors import make_predictor
+    from nasearch.spaces.nb201.space import NB201Space
+
+    with pytest.raises(UsageError, match="standard library|installed package"):
+        make_predictor(reference, NB201Space())
+    raw = {"runs": 1, "budget_seconds": 100, "out": str(tmp_path / "o"),
+           "searchers": [{"config": str(ROOT / "configs" / "g_rea.yaml"), "hook": {"predictor": reference}}]}
+    with pytest.raises(UsageError, match="standard library|installed package"):
+        parse_experiment(raw)
+
+
+def test_a_users_own_predictor_factory_is_loaded_at_parse_time_and_called_only_when_runs_start(tmp_path, monkeypatch):
+    from nasearch.predictors.registry import check_predictor_name
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.py").write_text("CALLS = []\ndef make(name, space, features=None, seed=0):\n"
+                                      "    CALLS.append(name)\n    raise RuntimeError('called')\n")
+    check_predictor_name("mine.py:make")  # loaded and checked
+    import sys
+
+    module = next(m for n, m in sys.modules.items()
+                  if n.startswith("nasearch_user_mine_") and getattr(m, "__file__", "") == str(tmp_path / "mine.py"))
+    assert module.CALLS == []
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_installed_packages_need_an_explicit_opt_in_from_the_environment(opt_in, monkeypatch):
+    from nasearch.loading import TRUSTED_MODULES_ENV, check_location
+
+    if opt_in:
+        monkeypatch.setenv(TRUSTED_MODULES_ENV, "numpy")
+        check_location("numpy:savez", "space.class", "space")  # the user said so, outside any config
+    else:
+        monkeypatch.delenv(TRUSTED_MODULES_ENV, raising=False)
+        with pytest.raises(UsageError, match=f"{TRUSTED_MODULES_ENV}=numpy"):
+            check_location("numpy:savez", "space.class", "space")
+    with pytest.raises(UsageError, match="standard library"):  # never, even when opted in
+        check_location("os:system", "space.class", "space")
+
+
+def test_a_file_path_into_the_standard_library_runs_nothing(tmp_path):
+    import subprocess as subprocess_module
+    import shutil as shutil_module
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    for reference, args in ((f"{subprocess_module.__file__}:run", {"args": ["touch", str(tmp_path / "x")]}),
+                            (f"{shutil_module.__file__}:rmtree", {"path": str(victim)})):
+        with pytest.raises(UsageError, match="a file of the standard library"):
+            load_space({"class": reference, "args": args})
+    assert victim.is_dir() and not (tmp_path / "x").exists()
+
+
+def test_a_space_class_is_checked_against_the_protocol_before_it_is_instantiated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "half.py").write_text("import pathlib\nclass Half:\n    def __init__(self):\n"
+                                      "        pathlib.Path('made').touch()\n    def sample(self, rng):\n        return 0\n")
+    with pytest.raises(UsageError, match="without the space protocol's mutate\\(arch, rng\\)"):
+        load_space({"class": "half.py:Half"})
+    assert not (tmp_path / "made").exists()

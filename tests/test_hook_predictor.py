@@ -42,24 +42,24 @@ def test_warmup_is_the_proxy_then_the_predictor_refits_on_schedule_and_is_charge
             "predictor_cost": {"fit": [2.0, 0.5], "query": 0.25}}
     online, _ = run(config(hook=hook))
     # before the warm-up ends the hook's proxy picks: the same stream, the same archs as G-REA
-    assert online["trajectory"]["arch"][:20] == plain["trajectory"]["arch"][:20]
-    assert online["trajectory"]["arch"][20:] != plain["trajectory"]["arch"][20:len(online["trajectory"]["arch"])]
-    n = online["evaluations"]
-    fits = online["predictor_fits"]
+    assert online.trajectory.arch[:20] == plain.trajectory.arch[:20]
+    assert online.trajectory.arch[20:] != plain.trajectory.arch[20:len(online.trajectory.arch)]
+    n = online.evaluations
+    fits = online.predictor_fits
     assert fits == len(range(20, n + 1, 20)) or fits == len(range(20, n + 2, 20))  # a fit per 20 new evaluations
     fit_seconds = sum(2.0 + 0.5 * size for size in range(20, 20 * fits + 1, 20))
-    queries = (online["predictor_seconds"] - fit_seconds) / (0.25 * 10)  # pools the predictor scored (k = 10)
+    queries = (online.predictor_seconds - fit_seconds) / (0.25 * 10)  # pools the predictor scored (k = 10)
     assert queries == pytest.approx(round(queries)) and n - 20 <= round(queries) <= n - 19
     # gradsign by lookup costs nothing: every non-training second is the predictor's
-    assert online["proxy_seconds"] == pytest.approx(online["predictor_seconds"])
-    assert online["predictor"] == "xgb+gradsign"
+    assert online.overhead_seconds == pytest.approx(online.predictor_seconds)
+    assert online.predictor == "xgb+gradsign"
 
 
 def test_a_run_with_a_predictor_repeats_exactly():
     cfg = config(hook={**LOOKUP, "predictor": "xgb+gradsign"}, budget=6000)
     first, _ = run(cfg, 3)
     second, _ = run(cfg, 3)
-    assert first == second and first["predictor_fits"] >= 1
+    assert first == second and first.predictor_fits >= 1
 
 
 def test_zero_cost_ensemble_picks_the_best_mean_rank_of_each_pool_from_the_start():
@@ -67,24 +67,24 @@ def test_zero_cost_ensemble_picks_the_best_mean_rank_of_each_pool_from_the_start
     rank, recomputed here from the packaged tables and the run's own generator stream."""
     hook = {**LOOKUP, "predictor": "rank_avg:gradsign+params", "warmup": 0}
     record, context = run(config("rs", hook=hook, budget=3000))
-    assert record["predictor_fits"] == 0
+    assert record.predictor_fits == 0
     space = context.space
     features = context.predictor.scorers
     rng = np.random.default_rng([0, 0])
-    for arch_id in record["trajectory"]["arch"]:
+    for arch_id in record.trajectory.arch:
         pool = [space.sample(rng) for _ in range(10)]
         ranks = [rankdata([features[p].score(a).score for a in pool]) for p in ("gradsign", "params")]
         assert space.arch_id(pool[int(np.argmax(np.mean(ranks, axis=0)))]) == arch_id
         space.query(pool[0], rng)  # the embedded query's one draw (its seed)
     # two zero-cost features per candidate, each counted as a proxy score
-    assert record["proxy_scores"] >= 2 * 10 * record["evaluations"]
+    assert record.pool_draws >= 2 * 10 * record.evaluations
 
 
 @pytest.mark.parametrize("searcher", ["rs", "rea", "reinforce", "hb", "bohb"])
 def test_every_searcher_gets_the_predictor_through_the_hook(searcher):
     record, _ = run(config(searcher, hook={**LOOKUP, "predictor": "rf", "warmup": 5, "refit_every": 5}, budget=4000))
-    assert record["predictor"] == "rf" and record["predictor_fits"] >= 1
-    assert record["predictor_seconds"] >= 1.0 + 0.01 * 5
+    assert record.predictor == "rf" and record.predictor_fits >= 1
+    assert record.predictor_seconds >= 1.0 + 0.01 * 5
 
 
 def test_zero_cost_features_are_charged_by_the_hooks_cost_policy_once_per_arch():
@@ -92,9 +92,9 @@ def test_zero_cost_features_are_charged_by_the_hooks_cost_policy_once_per_arch()
             "predictor_cost": {"fit": [0, 0], "query": 0}}
     record, _ = run(config("rs", hook=hook, budget=20000))
     # 7 s per (proxy, arch) paid: a multiple of 7, at most two per candidate looked at
-    assert record["proxy_seconds"] % 7.0 == pytest.approx(0.0, abs=1e-6)
-    assert 0 < record["proxy_seconds"] <= 7.0 * record["proxy_scores"]
-    assert record["predictor_seconds"] == 0.0
+    assert record.overhead_seconds % 7.0 == pytest.approx(0.0, abs=1e-6)
+    assert 0 < record.overhead_seconds <= 7.0 * record.pool_draws
+    assert record.predictor_seconds == 0.0
 
 
 def test_predictor_config_errors_are_one_line():
@@ -126,7 +126,7 @@ def test_fingerprint_leaves_the_predictor_keys_out_at_their_defaults():
     plain = config_fingerprint(config(hook=LOOKUP))["hook"]
     assert not {"predictor", "warmup", "refit_every", "predictor_cost"} & set(plain)
     online = config_fingerprint(config(hook={**LOOKUP, "predictor": "xgb", "warmup": 30}))["hook"]
-    assert online["predictor"] == "xgb" and online["warmup"] == 30 and "refit_every" not in online
+    assert online.predictor == "xgb" and online["warmup"] == 30 and "refit_every" not in online
     assert config_fingerprint(config(hook={**LOOKUP, "predictor": "xgb"})) != config_fingerprint(config(hook=LOOKUP))
 
 
@@ -143,8 +143,8 @@ def test_multi_fidelity_searchers_teach_the_predictor_full_fidelity_evaluations_
     space = {"class": "nb201_fixtures:FixtureNB201Space", "args": {"backend": "nb201", "path": str(path)}}
     record, _ = run(config("hb", hook={**LOOKUP, "predictor": "rf", "warmup": 2, "refit_every": 2}, budget=5000,
                            space=space))
-    epochs = record["trajectory"]["epochs"]
-    full = [f for f, e in zip(record["trajectory"]["fitness"], epochs) if e is None or e == 12]
+    epochs = record.trajectory.epochs
+    full = [f for f, e in zip(record.trajectory.fitness, epochs) if e is None or e == 12]
     assert any(e is not None and e < 12 for e in epochs) and seen == full
 
 
@@ -162,10 +162,10 @@ def test_a_learning_curve_predictor_picks_by_partial_training_charged_once_per_a
     hook = {"select": "uniform", "predictor": "early_stop@6", "warmup": 0, "predictor_cost": {"fit": [0, 0], "query": 0}}
     cfg = config("rs", hook=hook, budget=3000, space=space_config)
     record, context = run(cfg)
-    assert record == run(cfg)[0] and record["predictor_fits"] == 0
+    assert record == run(cfg)[0] and record.predictor_fits == 0
     space, predictor = context.space, make_predictor("early_stop@6", context.space)
     rng, paid = np.random.default_rng([0, 0]), {}
-    for arch_id in record["trajectory"]["arch"] + [None]:  # the last pool: scored, its training refused
+    for arch_id in record.trajectory.arch + [None]:  # the last pool: scored, its training refused
         pool = [space.sample(rng) for _ in range(10)]
         values = predictor.predict(pool)
         for arch, seconds in zip(pool, predictor.arch_seconds):
@@ -175,7 +175,7 @@ def test_a_learning_curve_predictor_picks_by_partial_training_charged_once_per_a
         chosen = pool[int(np.argmax(values))]
         assert space.arch_id(chosen) == arch_id
         space.query(chosen, rng)
-    assert record["predictor_seconds"] == pytest.approx(sum(paid.values()), abs=1e-5)
+    assert record.predictor_seconds == pytest.approx(sum(paid.values()), abs=1e-5)
     assert len(paid) == 3  # three archs, each charged once
 
 

@@ -152,7 +152,7 @@ def test_report_on_a_corrupt_file_is_one_line(tmp_path, name, content):
 
 
 def test_report_marks_a_torn_runs_jsonl_incomplete(tmp_path):
-    from nasearch.report import read_records
+    from nasearch.analysis.report import read_records
 
     root = _experiment_dir(tmp_path)
     path = root / "rs" / "runs.jsonl"

@@ -289,7 +289,7 @@ def test_handover_skips_the_apis_deep_copy(files):
 # -- through the space, the loader and the runner ---------------------------------------------------
 def test_nb201_space_over_the_official_backends(variant, files, spec):
     from nasearch.spaces.nb201.space import NB201Space
-    from nasearch.spaces.protocol import missing_methods
+    from nasearch.spaces.protocol import has_capability, missing_methods
 
     space = NB201Space(backend=_kind(variant), path=str(files[variant]))
     assert missing_methods(space) == []
@@ -298,7 +298,7 @@ def test_nb201_space_over_the_official_backends(variant, files, spec):
     assert space.query(arch, np.random.default_rng(4)).fitness == pytest.approx(
         expected_query(spec, arch, "cifar10-valid", seed)[0])
     assert space.final_metrics(arch) == pytest.approx(expected_final(spec, arch))
-    assert space.supports_fidelity() and space.max_epochs == 12
+    assert has_capability(space, "fidelity") and space.max_epochs == 12
     assert space.query_at(arch, 3, np.random.default_rng(4)).fitness == pytest.approx(
         expected_query(spec, arch, "cifar10-valid", seed, 3)[0])
 
@@ -328,13 +328,13 @@ def test_search_runs_end_to_end_over_a_fixture(files, spec, searcher):
     context = SearchContext.build(config)
     record = run_one(context, 0)
     assert record == run_one(SearchContext.build(config), 0)
-    trajectory = record["trajectory"]
-    assert record["evaluations"] == len(trajectory["fitness"]) >= 5
+    trajectory = record.trajectory
+    assert record.evaluations == len(trajectory.fitness) >= 5
     possible = {expected_query(spec, a, "cifar10-valid", s)[0] for a in WITH_RESULTS for s in SEEDS["12"]["cifar10-valid"]}
-    assert all(any(f == pytest.approx(p) for p in possible) for f in trajectory["fitness"])
-    assert 3000 - 400 < record["simulated_seconds"] <= 3000  # each 12-epoch query costs ~250-400 s here
-    best = context.space.from_id(record["best_arch"])
-    assert record["final"] == pytest.approx(expected_final(spec, best))
+    assert all(any(f == pytest.approx(p) for p in possible) for f in trajectory.fitness)
+    assert 3000 - 400 < record.simulated_seconds <= 3000  # each 12-epoch query costs ~250-400 s here
+    best = context.space.from_id(record.best_arch)
+    assert record.final == pytest.approx(expected_final(spec, best))
 
 
 def test_shipped_config_uses_the_file_in_torch_home(files, tmp_path, monkeypatch, capsys):
@@ -503,9 +503,9 @@ def test_predictor_study_runs_curve_predictors_on_the_fixture_and_refuses_the_em
                  "--out", str(tmp_path / "lc"), "--no-progress"]) == 0
     with (tmp_path / "lc" / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert sorted({r["predictor"] for r in rows}) == ["early_stop@12", "sotle@12"] and len(rows) == 4
+    assert sorted({r.predictor for r in rows}) == ["early_stop@12", "sotle@12"] and len(rows) == 4
     # the 12-epoch accuracy ranks the fixture's three archs as their 200-epoch accuracy does
-    assert all(float(r["kendall"]) == 1.0 for r in rows if r["predictor"] == "early_stop@12")
+    assert all(float(r["kendall"]) == 1.0 for r in rows if r.predictor == "early_stop@12")
     assert all(float(r["query_seconds"]) > 100 for r in rows)  # 12 epochs of partial training per arch
     capsys.readouterr()
     assert main(["predictors", "--space", "nb201", "--predictors", "early_stop@12", "--out", str(tmp_path / "no")]) == 2

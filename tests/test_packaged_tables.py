@@ -59,7 +59,7 @@ def test_default_g_rea_needs_no_images(tmp_path, monkeypatch):
     context = SearchContext.build(config)
     record = run_one(context, 7)  # not one of the runs whose live scores seeded the table
     assert context.scorer.live_computations == 0
-    assert record["evaluations"] > 20 and record["proxy_seconds"] > 0  # measured seconds from the table are charged
+    assert record.evaluations > 20 and record.overhead_seconds > 0  # measured seconds from the table are charged
 
 
 def test_params_table_is_whole_and_counts_the_built_networks():

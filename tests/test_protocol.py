@@ -84,7 +84,7 @@ def test_a_tutorial_space_gets_real_epochs_in_hb_and_bohb(tmp_path, monkeypatch,
                                   "budget_seconds": 3000, "runs": 1})
     context = SearchContext.build(config)
     assert "fidelity" in capabilities(context.space) and has_fidelity(context.space)
-    epochs = run_one(context, 0)["trajectory"]["epochs"]
+    epochs = run_one(context, 0).trajectory.epochs
     assert None not in epochs and min(epochs) < 12 and max(epochs) == 12, epochs
 
 

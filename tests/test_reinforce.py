@@ -140,24 +140,24 @@ def test_runs_are_deterministic_and_stop_on_the_budget():
     again = run_one(search_context(space, "reinforce", k=10, budget=235.0), 3)
     other = run_one(search_context(space, "reinforce", k=10, budget=235.0), 4)
     assert first == again
-    assert first["trajectory"]["arch"] != other["trajectory"]["arch"]
-    assert first["evaluations"] == 23 and first["simulated_seconds"] == 230.0  # 10 s each, the 24th refused
+    assert first.trajectory.arch != other.trajectory.arch
+    assert first.evaluations == 23 and first.simulated_seconds == 230.0  # 10 s each, the 24th refused
 
 
 def test_g_reinforce_run_counts_k_scores_per_evaluation():
     space = ToySpace(edges=3, ops=4)
     scorer = CountingScorer(space, lambda arch: arch[0])
     record = run_one(search_context(space, "reinforce", budget=200.0, scorer=scorer, k=6), 0)
-    assert record["evaluations"] == 20
+    assert record.evaluations == 20
     # the 21st step scored its pool before the clock refused its training
-    assert record["proxy_scores"] == 21 * 6
+    assert record.pool_draws == 21 * 6
 
 
 def test_space_without_categorical_encoding_is_a_usage_error():
     class Bare(ToySpace):
         choices = None
 
-    with pytest.raises(UsageError, match="needs the space to provide choices"):
+    with pytest.raises(UsageError, match="needs the encoding capability"):
         check_capabilities(Reinforce, Bare())
 
 

@@ -9,25 +9,33 @@ import numpy as np
 import pytest
 
 from nasearch.errors import UsageError
-from nasearch.pairs import Pair
-from nasearch.report import (
-    display_name, format_p, infer_pairs_from_labels, plain_statement, report_pairs, verdict, write_report,
-)
-from nasearch.stats import anytime_curve, compare
+from nasearch.analysis.pairs import Pair
+from nasearch.analysis.reading import display_name, load_experiment
+from nasearch.analysis.report import format_p, plain_statement, verdict, write_report
+from nasearch.analysis.stats import anytime_curve, compare
+from nasearch.results import RunRecord
 
 
-def _record(run: int, accuracy: float, times=(100.0, 300.0, 600.0), incumbents=None, proxy=None, searcher="rs"):
-    """A minimal run record: trajectory times and incumbents [[step, arch, final], ...]."""
+def _record(run: int, accuracy: float, times=(100.0, 300.0, 600.0), incumbents=None, proxy=None, searcher="rs",
+            label="rs"):
+    """A minimal schema-1 run record (as nasearch wrote them before the typed record): trajectory times
+    and incumbents [[step, arch, final], ...]; the readers migrate it."""
     if incumbents is None:
         incumbents = [[len(times) - 1, "a", {"cifar10_valid": accuracy, "cifar100_valid": accuracy - 20}]]
-    return {"run": run, "searcher": searcher, "proxy": proxy, "final": incumbents[-1][2] if incumbents else {},
+    return {"run": run, "seed": 0, "label": label, "searcher": searcher, "proxy": proxy,
+            "best_arch": incumbents[-1][1] if incumbents else None, "best_fitness": accuracy if incumbents else None,
+            "final": incumbents[-1][2] if incumbents else {},
             "evaluations": len(times), "proxy_scores": 0, "proxy_seconds": 0.0, "simulated_seconds": times[-1],
             "trajectory": {"t": list(times)}, "incumbents": incumbents}
 
 
+def _typed(record: dict) -> RunRecord:
+    return RunRecord.from_dict(record)
+
+
 def _write_searcher(root: Path, label: str, records: list[dict]) -> None:
     (root / label).mkdir(parents=True)
-    (root / label / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (root / label / "runs.jsonl").write_text("".join(json.dumps({**r, "label": label}) + "\n" for r in records))
 
 
 def test_mann_whitney_and_difference_of_means_on_separated_samples():
@@ -77,11 +85,9 @@ def test_plain_statements():
     assert format_p(3.2e-5) == "3e-5" and format_p(0.0123) == "0.012" and format_p(0.5) == "0.50"
 
 
-def test_names_and_inferred_pairs():
+def test_default_display_names():
     assert display_name("g_rea") == "G-REA" and display_name("g_rea_params", "params") == "G-REA (params)"
     assert display_name("reinforce") == "REINFORCE" and display_name("g_hb_lookup", "gradsign") == "G-HB (proxy free)"
-    assert infer_pairs_from_labels(["rs", "g_rs", "g_rs_params", "rea", "g_rea"]) == [
-        ("rs", "g_rs"), ("rs", "g_rs_params"), ("rea", "g_rea")]
 
 
 def test_anytime_curve_follows_the_incumbents():
@@ -90,7 +96,7 @@ def test_anytime_curve_follows_the_incumbents():
                    incumbents=[[0, "a", {"cifar10_valid": 90.0}], [2, "b", {"cifar10_valid": 92.0}]])
     run1 = _record(1, 91.0, times=(300, 500), incumbents=[[0, "c", {"cifar10_valid": 91.0}]])
     grid = np.array([0.0, 100.0, 299.0, 300.0, 600.0, 1000.0])
-    mean, half, count = anytime_curve([run0, run1], "cifar10_valid", grid)
+    mean, half, count = anytime_curve([_typed(run0), _typed(run1)], "cifar10_valid", grid)
     assert count.tolist() == [0, 1, 1, 2, 2, 2]
     assert np.isnan(mean[0])
     assert mean[1:].tolist() == pytest.approx([90.0, 90.0, 90.5, 91.5, 91.5])
@@ -125,10 +131,8 @@ def test_write_report_produces_table_stats_and_figures(tmp_path):
     assert "| 30 (0) |" in text  # 30 pairs, no tie
     assert "G-RS (random) and RS do not differ detectably" in text
     assert "as it must" not in text
-    assert "has nothing to stand beside" in text and "one protocol difference" in text
-    ours = values["g_rs"].mean()
-    # paper's validation column beside ours, then the difference (Δ within 2 SE or not)
-    assert f"| G-RS | 91.24 ± 0.21 | {ours:.2f} ± {values['g_rs'].std(ddof=1):.2f} | {ours - 91.24:+.2f}" in text
+    assert "Side by side" not in text  # no reference declared: no paper section
+
     with (tmp_path / "summary.csv").open() as handle:
         rows = {row["label"]: row for row in csv.DictReader(handle)}
     assert set(rows) == set(groups) and rows["rs"]["runs"] == "30" and rows["rs"]["runs_per_second"] == "15"
@@ -176,27 +180,34 @@ def test_report_phrases_verdicts_from_the_recorded_roles(tmp_path):
     assert "No trivial-proxy pair in this experiment" in text
 
 
-def test_report_pairs_reads_roles_and_falls_back_to_inference_for_old_files():
-    results = [type("R", (), {"label": label, "proxy": proxy})()
-               for label, proxy in (("rea", None), ("g_rea", "gradsign"), ("g_rea_params", "params"),
-                                    ("g_rea_uniform", "uniform"), ("g_rea_flops", "flops"))]
-    old = {"pairs": [["rea", "g_rea"], ["rea", "g_rea_uniform"], ["g_rea_params", "g_rea"], ["g_rea_flops", "g_rea_params"],
-                     ["rea", "missing"]]}
-    assert report_pairs(old, results) == [
+def test_pairs_read_roles_and_fall_back_to_declared_properties_for_old_files(tmp_path):
+    """Roles come from experiment.json; a file written before roles gets them from what each side's
+    hook declared (select: uniform; a proxy spec that is `trivial`), never from label spellings."""
+    for label, proxy in (("rea", None), ("g_rea", "gradsign"), ("g_rea_params", "params"),
+                         ("g_rea_uniform", "uniform"), ("g_rea_flops", "flops")):
+        _write_searcher(tmp_path, label, [_record(i, 90.0 + i, proxy=proxy, searcher="rea") for i in range(3)])
+    old = {"searchers": [{"label": x} for x in ("rea", "g_rea", "g_rea_params", "g_rea_uniform", "g_rea_flops")],
+           "pairs": [["rea", "g_rea"], ["rea", "g_rea_uniform"], ["g_rea_params", "g_rea"], ["g_rea_flops", "g_rea_params"]]}
+    (tmp_path / "experiment.json").write_text(json.dumps(old))
+    assert list(load_experiment(tmp_path).info.pairs) == [
         Pair("rea", "g_rea", "effect"), Pair("rea", "g_rea_uniform", "exact_control"),
         Pair("g_rea_params", "g_rea", "trivial_proxy"), Pair("g_rea_flops", "g_rea_params", "proxy_vs_proxy")]
-    new = {"pairs": [{"baseline": "rea", "treatment": "g_rea", "role": "exact_control"}]}
-    assert report_pairs(new, results) == [Pair("rea", "g_rea", "exact_control")]
-    # no experiment.json at all: pairs from label prefixes, roles from the same inference
-    assert report_pairs({}, results) == [Pair("rea", "g_rea", "effect"), Pair("rea", "g_rea_params", "effect"),
-                                         Pair("rea", "g_rea_uniform", "exact_control"),
-                                         Pair("rea", "g_rea_flops", "effect")]
+    (tmp_path / "experiment.json").write_text(json.dumps({**old, "pairs": [
+        {"baseline": "rea", "treatment": "g_rea", "role": "exact_control"}]}))
+    assert list(load_experiment(tmp_path).info.pairs) == [Pair("rea", "g_rea", "exact_control")]
+    # no experiment.json at all: nothing is declared, so nothing is paired (a plain report)
+    (tmp_path / "experiment.json").unlink()
+    assert load_experiment(tmp_path).info.pairs == ()
+    assert "The experiment declares no baseline/treatment pairs." in write_report(tmp_path, resamples=100).read_text()
+    (tmp_path / "experiment.json").write_text(json.dumps({**old, "pairs": [
+        {"baseline": "rea", "treatment": "g_rea", "role": "control"}]}))
     with pytest.raises(UsageError, match=r"role 'control' is not one of effect, exact_control, trivial_proxy, "
                                          r"proxy_vs_proxy") as info:
-        report_pairs({"pairs": [{"baseline": "rea", "treatment": "g_rea", "role": "control"}]}, results)
+        load_experiment(tmp_path)
     assert "\n" not in str(info.value)
+    (tmp_path / "experiment.json").write_text(json.dumps({**old, "pairs": [["rea"]]}))
     with pytest.raises(UsageError, match="neither"):
-        report_pairs({"pairs": [["rea"]]}, results)
+        load_experiment(tmp_path)
 
 
 def test_verdicts_by_role():
@@ -218,52 +229,80 @@ def test_report_on_an_empty_directory_is_a_usage_error(tmp_path):
 
 
 def test_distinct_share_counts_repeated_architectures():
-    from nasearch.report import distinct_fractions
+    from nasearch.analysis.stats import distinct_fractions
+    from nasearch.results import Trajectory
 
-    records = [{"trajectory": {"arch": ["a", "b", "a", "a"]}}, {"trajectory": {"arch": ["x", "y"]}}]
-    assert distinct_fractions(records).tolist() == [0.5, 1.0]
+    records = [RunRecord(0, 0, "x", "rs", None, None, None, trajectory=Trajectory(arch=["a", "b", "a", "a"])),
+               RunRecord(1, 0, "x", "rs", None, None, None, trajectory=Trajectory(arch=["x", "y"])),
+               RunRecord(2, 0, "x", "rs", None, None, None)]
+    assert distinct_fractions(records).tolist() == [0.5, 1.0]  # a run with no evaluation has no share
 
 
 # -- the paper's reference numbers are data; the side-by-side section ----------------------
 def test_paper_tables_are_data_with_every_table6_row():
-    from nasearch.report import load_paper
+    from nasearch.analysis.reference import load_table
 
-    paper = load_paper("gradsign_iclr2022")
-    assert set(paper["rows"]) == {"rea", "a_rea", "g_rea", "rs", "g_rs", "reinforce", "g_reinforce", "bohb", "g_hb"}
-    assert paper["rows"]["a_rea"]["valid"]["imagenet16_valid"] == [45.70, 1.05]
-    assert paper["rows"]["g_hb"]["test"]["cifar10_test"][0] == 93.96
-    assert load_paper("nb201_iclr2020")["rows"]["reinforce"]["valid"]["cifar10_valid"] == [91.09, 0.37]
+    table = load_table("gradsign_iclr2022#table6")
+    assert set(table.rows) == {"rea", "a_rea", "g_rea", "rs", "g_rs", "reinforce", "g_reinforce", "bohb", "g_hb"}
+    assert table.rows["a_rea"]["imagenet16_valid"] == [45.70, 1.05] and table.runs == 500
+    assert table.rows["g_hb"]["cifar10_test"][0] == 93.96
+    assert load_table("nb201_iclr2020#table5").rows["reinforce"]["cifar10_valid"] == [91.09, 0.37]
+    with pytest.raises(UsageError, match="has no table 'table99'; it has table3, table6"):
+        load_table("gradsign_iclr2022#table99")
+    with pytest.raises(UsageError, match="no paper 'nopaper'"):
+        load_table("nopaper#t")
+    with pytest.raises(UsageError, match="is not 'paper#table'"):
+        load_table("gradsign_iclr2022")
 
 
-def test_paper_section_difference_and_two_standard_errors():
-    from nasearch.report import paper_section
+def test_reference_section_difference_and_two_standard_errors():
+    from nasearch.analysis.reference import search_section
 
     # RS paper 90.93 ± 0.37 (500 runs). SE = sqrt(0.3^2/500 + 0.37^2/500) = 0.0213: +0.04 is within 2 SE, +0.10 not
-    near = "\n".join(paper_section({"rs": {"cifar10_valid": (90.97, 0.30, 500)}}))
-    far = "\n".join(paper_section({"rs": {"cifar10_valid": (91.03, 0.30, 500)}}))
+    refs = ["gradsign_iclr2022#table6"]
+    near = "\n".join(search_section(refs, {"rs": {"cifar10_valid": (90.97, 0.30, 500)}}, {"rs": "RS"}, "A NOTE."))
+    far = "\n".join(search_section(refs, {"rs": {"cifar10_valid": (91.03, 0.30, 500)}}, {"rs": "RS"}))
     assert "| 90.93 ± 0.37 | 90.97 ± 0.30 | +0.04 \\* |" in near
     assert "| 90.93 ± 0.37 | 91.03 ± 0.30 | +0.10 |" in far
-    assert "12-epoch validation accuracy" in near and "one protocol difference" in near
-    assert "has nothing to stand beside" in near  # no cifar10_test here
-    with_test = "\n".join(paper_section({"rs": {"cifar10_test": (93.70, 0.30, 500)}}))
+    assert "A NOTE." in near and "A NOTE." not in far
+    assert "also reports `cifar100_valid`, `imagenet16_valid`, `cifar10_test`" in near  # what our runs lack
+    with_test = "\n".join(search_section(refs, {"rs": {"cifar10_test": (93.70, 0.30, 500)}}, {"rs": "RS"}))
     assert "| RS | 93.72 ± 0.38 | 93.70 ± 0.30 | -0.02 \\* |" in with_test
+    assert "| REA | 93.85 ± 0.44 | not run |  |" in with_test and "| A-REA |" not in with_test
 
 
-def test_report_refreshes_the_committed_table6_folder_without_runs(tmp_path):
-    """docs/results/table6 keeps summary.csv and report.md, not the runs: `report` redoes the paper
-    section from summary.csv, and the committed report.md is what it writes."""
-    import shutil
-    from pathlib import Path
+def test_a_declared_report_shows_its_metric_references_and_names(tmp_path):
+    rng = np.random.default_rng(0)
+    for label, level in (("rs", 90.9), ("g_rs", 91.2)):
+        _write_searcher(tmp_path, label, [_record(i, float(v)) for i, v in enumerate(level + rng.normal(0, 0.3, 20))])
+    meta = {"label": "declared", "budget_seconds": 1000, "seed": 0, "searchers": [{"label": "rs"}, {"label": "g_rs"}],
+            "pairs": [{"baseline": "rs", "treatment": "g_rs", "role": "effect"}]}
+    (tmp_path / "experiment.json").write_text(json.dumps(meta))
+    plain = write_report(tmp_path, resamples=100).read_text()
+    assert "headline metric: `cifar10_valid`." in plain and "Side by side" not in plain
+    (tmp_path / "experiment.json").write_text(json.dumps({**meta, "report": {
+        "metric": "cifar100_valid", "references": ["gradsign_iclr2022#table6"], "note": "NOTE HERE",
+        "names": {"g_rs": "GradSign-RS"}}}))
+    text = write_report(tmp_path, resamples=100).read_text()
+    assert "headline metric: `cifar100_valid` (declared by the experiment)." in text
+    assert "## Side by side with Zhang & Jia, GradSign, ICLR 2022, Table 6" in text and "NOTE HERE" in text
+    assert "| GradSign-RS | 91.24 ± 0.21 |" in text and "GradSign-RS and RS" in text or "GradSign-RS beats RS" in text
+    assert "Difference of means (treatment − baseline) of `cifar100_valid`" in text
+    (tmp_path / "experiment.json").write_text(json.dumps({**meta, "report": {"metric": "svhn_test"}}))
+    with pytest.raises(UsageError, match="'svhn_test' is not a metric these runs report"):
+        write_report(tmp_path, resamples=100)
+    (tmp_path / "experiment.json").write_text(json.dumps({**meta, "report": {"references": ["gradsign_iclr2022#nope"]}}))
+    with pytest.raises(UsageError, match="has no table 'nope'"):
+        write_report(tmp_path, resamples=100)
 
-    from nasearch.report import write_report
 
-    src = Path(__file__).resolve().parent.parent / "docs" / "results" / "table6"
-    work = tmp_path / "table6"
-    shutil.copytree(src, work)
-    write_report(work)
-    text = (work / "report.md").read_text()
-    assert text == (src / "report.md").read_text()
-    assert "| A-REA | 91.20 ± 0.27 | 91.26 ± 0.31 | +0.06 |" in text  # the paper's A-REA row beside ours
-    # only the exact (uniform) controls are held to "must match vanilla"; the random-score control is not
-    must = [line for line in text.splitlines() if "as it must" in line or "must match" in line]
-    assert must and all("(uniform)" in line for line in must if line.startswith("- ")), must
+def test_old_schema_results_still_report_and_resume_into_the_current_schema(tmp_path):
+    """A results folder written before the typed record (schema 1: `proxy`, `proxy_scores`,
+    `proxy_seconds`, positional incumbents) reads as typed records with the honest names."""
+    old = _record(0, 91.0, proxy="uniform")
+    old["proxy_scores"], old["proxy_seconds"] = 120, 0.0
+    typed = RunRecord.from_dict(old)
+    assert (typed.selection, typed.pool_draws, typed.overhead_seconds, typed.schema) == ("uniform", 120, 0.0, 2)
+    assert typed.incumbents[0].arch == "a" and typed.incumbents[0].step == 2
+    again = RunRecord.from_dict(json.loads(typed.encode()))
+    assert again == typed and '"selection":"uniform"' in typed.encode() and '"proxy"' not in typed.encode()

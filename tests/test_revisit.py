@@ -32,15 +32,15 @@ def test_allow_is_the_default_and_keeps_old_fingerprints_and_records():
     allow, default = _config("rea", revisit="allow"), _config("rea")
     assert allow == default and "revisit" not in config_fingerprint(allow)
     assert config_fingerprint(_config("rea", revisit="never"))["revisit"] == "never"
-    record = run_one(SearchContext.build(default), 0)
+    record = run_one(SearchContext.build(default), 0).to_dict()
     assert "cached_answers" not in record
 
 
 @pytest.mark.parametrize("searcher, hook", [("rea", None), ("rea", {"proxy": "params", "k": 10, "cost": "lookup"}),
                                             ("rs", {"proxy": "params", "k": 10, "cost": "lookup"})])
 def test_never_trains_each_cell_once_and_answers_repeats_for_free(searcher, hook):
-    allow = run_one(SearchContext.build(_config(searcher, hook=hook)), 1)
-    never = run_one(SearchContext.build(_config(searcher, "never", hook=hook)), 1)
+    allow = run_one(SearchContext.build(_config(searcher, hook=hook)), 1).to_dict()
+    never = run_one(SearchContext.build(_config(searcher, "never", hook=hook)), 1).to_dict()
     archs = never["trajectory"]["arch"]
     assert len(set(archs)) == len(archs)  # nothing trained twice
     if hook is not None:  # the pool redraws trained candidates: repeats almost never reach the runner
@@ -66,7 +66,7 @@ def test_a_searcher_that_only_repeats_still_spends_its_budget():
     config = parse_search_config({"space": {"name": "toy"}, "searcher": {"name": "rs"}, "budget_seconds": 100,
                                   "revisit": "never"})
     context = SearchContext(config, space, SameCell)
-    record = run_one(context, 0)
+    record = run_one(context, 0).to_dict()
     # every 10-s training is followed by MAX_CACHED_IN_A_ROW free answers, then trained again
     assert record["evaluations"] == 10 and record["simulated_seconds"] == 100
     assert record["cached_answers"] == 10 * MAX_CACHED_IN_A_ROW
@@ -82,5 +82,5 @@ def test_new_searchers_are_byte_identical_for_one_and_two_workers(tmp_path, sear
     one = run_many(config.with_overrides(workers=1), tmp_path / "w1")
     two = run_many(config.with_overrides(workers=2), tmp_path / "w2")
     assert (tmp_path / "w1" / "runs.jsonl").read_bytes() == (tmp_path / "w2" / "runs.jsonl").read_bytes()
-    assert [r["run"] for r in one] == [0, 1, 2] and one == two
-    assert np.all([r["evaluations"] > 10 for r in one])  # past bananas' 10 random cells
+    assert [r.run for r in one] == [0, 1, 2] and one == two
+    assert np.all([r.evaluations > 10 for r in one])  # past bananas' 10 random cells

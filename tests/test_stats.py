@@ -1,4 +1,4 @@
-"""nasearch.stats: the std convention and the paired test, on data with known answers."""
+"""nasearch.analysis.stats: the std convention and the paired test, on data with known answers."""
 from __future__ import annotations
 
 import math
@@ -7,15 +7,17 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from nasearch.stats import compare, mann_whitney, mean_std, wilcoxon_paired
-from nasearch.summary import format_summary, summarise
+from nasearch.analysis.stats import compare, mann_whitney, mean_std, wilcoxon_paired
+from nasearch.analysis.summary import format_summary, summarise
 
 
 def test_std_is_the_sample_std_everywhere():
     values = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]  # population std 2, sample std sqrt(32/7)
     assert mean_std(values) == pytest.approx((5.0, math.sqrt(32 / 7)))
     assert mean_std([3.0]) == (3.0, 0.0) and all(math.isnan(v) for v in mean_std([]))
-    records = [{"final": {"acc": v}, "evaluations": 10 + i} for i, v in enumerate(values)]
+    from nasearch.results import RunRecord
+
+    records = [RunRecord(i, 0, "x", "rs", None, "a", v, final={"acc": v}, evaluations=10 + i) for i, v in enumerate(values)]
     summary = summarise(records)
     assert summary["acc"] == pytest.approx((5.0, math.sqrt(32 / 7)))
     assert summary["evaluations"][1] == pytest.approx(np.std(np.arange(10, 18), ddof=1))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nasearch.results import read_runs
 from nasearch.config import parse_search_config
 from nasearch.errors import UsageError
 from nasearch.execution import run_many
@@ -186,9 +187,9 @@ def test_short_searches_on_the_demo_table_use_its_proxy_column(tmp_path):
         config = parse_search_config(raw)
         records[bool(hook)] = run_many(config, tmp_path / f"out{bool(hook)}")
     for assisted, runs in records.items():
-        assert len(runs) == 3 and all(r["best_fitness"] >= 80 and "test_accuracy" in r["final"] for r in runs)
-        assert all(0 < r["simulated_seconds"] <= 5 for r in runs)
-        assert all((r["proxy_scores"] > 0) == assisted for r in runs)
+        assert len(runs) == 3 and all(r.best_fitness >= 80 and "test_accuracy" in r.final for r in runs)
+        assert all(0 < r.simulated_seconds <= 5 for r in runs)
+        assert all((r.pool_draws > 0) == assisted for r in runs)
     assert not (tmp_path / "cache" / "scores.sqlite").exists() or _cache_rows(tmp_path / "cache") == 0
 
 
@@ -219,8 +220,8 @@ def test_cli_runs_the_example_config(tmp_path):
         env={**__import__("os").environ, "NASEARCH_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     assert "tabular_g_rea: 2 runs" in result.stdout
-    runs = [json.loads(line) for line in (tmp_path / "out" / "runs.jsonl").read_text().splitlines()]
-    assert all(r["proxy_scores"] > 0 for r in runs)
+    runs = read_runs(tmp_path / "out" / "runs.jsonl")
+    assert all(r.pool_draws > 0 for r in runs)
 
 
 def test_a_table_that_is_not_utf8_text_names_the_file(tmp_path):

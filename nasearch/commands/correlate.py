@@ -31,9 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--option", action="append", default=[], metavar="PROXY.KEY=VALUE",
                         help="a proxy option, e.g. gradsign.per_sample=loop (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    from nasearch.commands.experiment import add_backend_flags
+
+    add_backend_flags(parser)
 
 
 def main(args: argparse.Namespace) -> int:
+    from nasearch.commands.experiment import check_flags
+
+    check_flags(args)  # --ray-address without --backend ray, bad --workers / --seed
     from nasearch.correlation import run_study
     from nasearch.errors import UsageError
     from nasearch.loading import load_space
@@ -71,7 +77,8 @@ def main(args: argparse.Namespace) -> int:
     result = run_study(space, proxies, Path(args.out), n=args.n, dataset=args.dataset, batch_size=args.batch_size,
                        seed=args.seed, data=data, cache_dir=args.cache_dir, workers=args.workers,
                        pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress,
-                       bootstrap=args.bootstrap, options=options, device=device, space_spec=spec)
+                       bootstrap=args.bootstrap, options=options, device=device, space_spec=spec,
+                       backend=args.backend, ray_address=args.ray_address)
     print((Path(args.out) / "correlation.md").read_text())
     print((Path(args.out) / "selection.md").read_text())
     print(f"outputs: {args.out} ({len(result.arch_ids)} archs)")

@@ -24,13 +24,18 @@ def add_experiment_flags(parser: argparse.ArgumentParser, include_common: bool =
         parser.add_argument("--out", help="experiment output directory (overrides the config)")
         parser.add_argument("--workers", type=int, help="parallel worker processes (default: all cores)")
         parser.add_argument("--budget", type=finite_float, help="simulated seconds per run (overrides budget_seconds)")
+    add_backend_flags(parser)
+    parser.add_argument("--report", action="store_true", help="write the report when the experiment is done")
+
+
+def add_backend_flags(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` / ``--ray-address``: where parallel work runs (every command that has workers)."""
     from nasearch.executor import BACKENDS
 
     parser.add_argument("--backend", choices=tuple(BACKENDS), default="local",
                         help="local processes (default) or Ray tasks (pip install 'nasearch[ray]'); "
                              "see nasearch/executor.py")
     parser.add_argument("--ray-address", help="existing Ray cluster to join, e.g. ray://head:10001 or auto")
-    parser.add_argument("--report", action="store_true", help="write the report when the experiment is done")
 
 
 def check_flags(args: argparse.Namespace) -> None:
@@ -48,7 +53,7 @@ def check_flags(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from nasearch.experiment import load_experiment, run_experiment
-    from nasearch.summary import format_summary
+    from nasearch.analysis.summary import format_summary
 
     check_flags(args)
     config = load_experiment(args.config, runs=args.runs, seed=args.seed, out=args.out, workers=args.workers,
@@ -58,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
         print(format_summary(label, records))
     print(f"results: {config.out}/<label>/runs.jsonl; report: nasearch report {config.out}")
     if getattr(args, "report", False):
-        from nasearch.report import write_report
+        from nasearch.analysis.report import write_report
 
         print(f"report: {write_report(Path(config.out))}")
     return 0

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="proxy option, e.g. per_sample=loop (repeatable)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from nasearch.commands.experiment import add_backend_flags
+
+    add_backend_flags(parser)
 
 
 def _parse_options(pairs: list[str]) -> tuple[tuple[str, object], ...]:
@@ -55,6 +58,9 @@ def _parse_options(pairs: list[str]) -> tuple[tuple[str, object], ...]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from nasearch.commands.experiment import check_flags
+
+    check_flags(args)  # --ray-address without --backend ray, bad --workers / --seed
     from nasearch.precompute import PrecomputeJob, export_table, precompute
     from nasearch.proxies.data import NPZ_ENV, DataSource
     from nasearch.proxies.store import TABLES_DIR
@@ -79,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
     )
     tables_dir = Path(args.tables_dir) if args.tables_dir else TABLES_DIR
     result = precompute(job, workers=args.workers, limit=args.limit, progress=not args.quiet, tables_dir=tables_dir,
-                        devices=devices)
+                        devices=devices, backend=args.backend, ray_address=args.ray_address)
     if result.total:  # --limit 0 only exports
         line = f"{result.key.table_stem()}: {result.done}/{result.total} archs done, {result.computed} computed now"
         if result.computed:

@@ -26,7 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-progress", action="store_true")
 
-
 def main(args: argparse.Namespace) -> int:
     from nasearch.errors import UsageError
     from nasearch.loading import load_space

@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from nasearch.errors import UsageError
-    from nasearch.report import write_report
+    from nasearch.analysis.report import write_report
 
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")

@@ -8,7 +8,7 @@ from nasearch.cli import finite_float
 from nasearch.config import load_search_config
 from nasearch.execution import run_many
 from nasearch.results import RESULTS
-from nasearch.summary import format_summary
+from nasearch.analysis.summary import format_summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

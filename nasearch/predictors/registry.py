@@ -4,9 +4,11 @@ Names: a model (``xgb lgb ngb rf gp bananas``), optionally with zero-cost featur
 (``xgb+gradsign``, ``xgb+gradsign+naswot``) and an encoding suffix (``xgb/path``); any proxy
 of the proxy registry (``gradsign``, ``params``, ...); ``vote``; ``rank_avg:gradsign+naswot``;
 learning-curve predictors with their fidelity (``early_stop@3``, ``sotle@3``, ``sotl@3``,
-``lce@5``); ``omni``; a ``module:attr`` factory (opt-in code: it is imported) or a name
-published under the ``nasearch.predictors`` entry-point group. A factory is called as
-``factory(name, space, features=..., seed=...)``.
+``lce@5``); ``omni``; the user's own ``module:attr`` / ``file.py:attr`` factory, loaded under the
+one rule of :mod:`nasearch.loading` (its own code, checked before it is imported or called), or a
+name published under the ``nasearch.predictors`` entry-point group. A factory (a class or a
+function) is called as ``factory(name, space, features=..., seed=...)`` when a predictor is made,
+never when a config is parsed (:func:`check_predictor_name`).
 """
 from __future__ import annotations
 
@@ -15,16 +17,32 @@ from typing import Any
 from nasearch.errors import UsageError
 from nasearch.predictors.base import PredictorNeeds, ZeroCostSource, check_space
 
-ENTRY_POINT_GROUP = "nasearch.predictors"
-#: extra names -> "module:attr" factories (small dict; see module docstring)
+#: extra built-in names -> "module:attr" factories (small dict; see module docstring)
 PREDICTORS: dict[str, str] = {}
 DEFAULT_CURVE_EPOCHS = 3
 
 
-def _entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points
+def _registry():
+    from nasearch.loading import PREDICTOR_ENTRY_POINTS, Registry
 
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return Registry("predictor", PREDICTORS, PREDICTOR_ENTRY_POINTS)
+
+
+def _entry_points() -> dict[str, str]:
+    return {n: v for n, v in _registry().names().items() if n not in PREDICTORS}
+
+
+def _factory(name: str) -> Any | None:
+    """The factory a plug-in predictor name stands for, loaded and checked but not called; None for
+    the names :func:`make_predictor` builds itself."""
+    if name in PREDICTORS or ":" in name or name in _entry_points():
+        return _registry().load(name, "predictor")
+    return None
+
+
+def check_predictor_name(name: str) -> None:
+    """What a config parser may do with a predictor name: every check that needs no space, calling nothing."""
+    make_predictor(name, None, check=False, build=False)
 
 
 def available_predictors() -> list[str]:
@@ -33,13 +51,15 @@ def available_predictors() -> list[str]:
     from nasearch.proxies.registry import available_proxies
 
     return sorted(MODELS) + ["omni", "vote", "rank_avg:A+B", "MODEL+PROXY"] + [f"{c}@E" for c in CURVES] + [
-        p for p in available_proxies() if p != "uniform"] + sorted(PREDICTORS) + sorted(_entry_points())
+        p for p in available_proxies()] + sorted(PREDICTORS) + sorted(_entry_points())
 
 
 def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None, seed: int = 0,
-                   check: bool = True) -> Any:
+                   check: bool = True, build: bool = True) -> Any:
     """A fresh predictor for ``space``; one-line :class:`UsageError` for any bad name, missing
-    library, or a space lacking what the predictor needs."""
+    library, or a space lacking what the predictor needs (``check``). With ``build=False``, only the
+    name is checked (and a built-in made, which runs only nasearch's code), and a plug-in factory is
+    loaded but not called: None is returned for it (see :func:`check_predictor_name`)."""
     from nasearch.predictors.curves import CURVES
     from nasearch.predictors.models import MODELS, NGBPredictor
     from nasearch.predictors.zero_cost import RankAverage, Vote, ZeroCostPredictor
@@ -52,12 +72,13 @@ def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None
     predictor: Any
     if base in MODELS:
         for proxy in zero_cost:
-            if proxy not in PROXIES or proxy in ("uniform",):
+            if proxy not in PROXIES:
                 raise UsageError(f"predictor {name!r}: {proxy!r} is not a zero-cost proxy; choose from "
-                                 f"{', '.join(sorted(p for p in PROXIES if p != 'uniform'))}")
+                                 f"{', '.join(sorted(PROXIES))}")
         kwargs = {"encoding": encoding} if encoding else {}
-        if encoding and encoding not in ("onehot", "path"):
-            raise UsageError(f"predictor {name!r}: unknown encoding {encoding!r}; use /onehot or /path")
+        if encoding and not encoding.isidentifier():
+            raise UsageError(f"predictor {name!r}: {encoding!r} is not an encoding name; use /onehot or one of the "
+                             "space's vector_encodings (/path on NB201)")
         if check:
             check_space(PredictorNeeds(encoding=encoding or ("path" if base == "bananas" else "onehot")), space, name)
         predictor = MODELS[base](name, space, zero_cost=zero_cost, features=features, seed=seed, **kwargs)
@@ -81,17 +102,11 @@ def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None
         if check:
             check_space(PredictorNeeds(fidelity=True), space, name)
         predictor = CURVES[kind](name, space, epochs_value, seed=seed)
-    elif name in PROXIES and name != "uniform":
+    elif name in PROXIES:
         predictor = ZeroCostPredictor(name, features)
-    elif name in PREDICTORS or ":" in name or name in (eps := _entry_points()):
-        from nasearch.loading import import_object
-
-        if name in PREDICTORS:
-            factory = import_object(PREDICTORS[name], f"predictor {name!r}")
-        elif ":" in name:
-            factory = import_object(name, "predictor")
-        else:
-            factory = eps[name].load()
+    elif (factory := _factory(name)) is not None:
+        if not build:
+            return None
         predictor = factory(name, space, features=features, seed=seed)
         if check and getattr(predictor, "needs", None) is not None:
             check_space(predictor.needs, space, name)

@@ -53,6 +53,7 @@ SPEC = ProxySpec(
     needs_data=False,
     needs_labels=False,
     higher_is_better=True,
+    trivial=True,
     options={"input_shape": (3, 32, 32)},
     description="forward MACs of Conv2d/Linear layers at a 3x32x32 input",
 )

@@ -21,5 +21,6 @@ SPEC = ProxySpec(
     needs_data=False,
     needs_labels=False,
     higher_is_better=True,
+    trivial=True,
     description="number of trainable parameters",
 )

@@ -44,6 +44,9 @@ class ProxySpec:
     version: str = ""
     #: options that change only how the score is computed, never its value (left out of the key)
     exact_options: tuple[str, ...] = ()
+    #: the score measures only the network's size (params, flops): the floor a real proxy must beat.
+    #: An experiment pairs a real proxy against such a twin as a ``trivial_proxy`` comparison.
+    trivial: bool = False
 
 
 PROXIES: dict[str, str] = {
@@ -62,8 +65,6 @@ PROXIES: dict[str, str] = {
     "flops": "nasearch.proxies.flops:SPEC",
     "random": "nasearch.proxies.random_score:SPEC",
 }
-#: hook.proxy values that are pool-selection controls of the hook, not proxies (deprecated there)
-SELECTION_ALIASES = {"uniform"}
 
 
 def available_proxies() -> list[str]:
@@ -74,7 +75,7 @@ def available_proxies() -> list[str]:
 def _registry():
     from nasearch.loading import PROXY_ENTRY_POINTS, Registry
 
-    return Registry("proxy", PROXIES, PROXY_ENTRY_POINTS, accept=_spec_problem)
+    return Registry("proxy", PROXIES, PROXY_ENTRY_POINTS, accept=_spec_problem, data=True)
 
 
 def _spec_problem(obj: Any) -> str | None:
@@ -99,8 +100,8 @@ def key_name(spec: ProxySpec, options: dict | None = None) -> str:
 
 def get_proxy(name: str) -> ProxySpec:
     """A proxy by name, entry point, ``module:SPEC`` or ``path/to/file.py:SPEC``."""
-    if name in SELECTION_ALIASES:
-        raise UsageError(f"{name!r} is not a proxy but a pool-selection control: write hook.select: {name}")
+    if name == "uniform":
+        raise UsageError("'uniform' is not a proxy but the hook's uniform-pick control: write hook.select: uniform")
     if not isinstance(name, str):
         raise UsageError(f"hook.proxy: expected a proxy name such as 'gradsign', got {name!r}")
     if name not in PROXIES and ":" not in name and name not in _registry().names():

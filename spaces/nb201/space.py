@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from nasearch.spaces.nb201.genotype import NUM_ARCHS, NUM_EDGES, OPS, Genotype, check_genotype, from_arch_str, from_index, to_arch_str
-from nasearch.spaces.protocol import Evaluation, has_capability
+from nasearch.spaces.protocol import Evaluation
 
 BACKENDS = ("embedded", "nb201", "nats")
 
@@ -105,10 +105,6 @@ class NB201Space:
         """12 (the search schedule) on the official backends; None on the embedded table, which has
         final results only: the space then does not offer the ``fidelity`` capability at all."""
         return getattr(self.backend, "max_epochs", None) if hasattr(self.backend, "query_at") else None
-
-    def supports_fidelity(self) -> bool:
-        """Kept for callers of the old name: the declared ``fidelity`` capability (spaces/protocol.py)."""
-        return has_capability(self, "fidelity")
 
     def query_at(self, arch: Genotype, epochs: int, rng: np.random.Generator) -> Evaluation:
         if not hasattr(self.backend, "query_at"):

@@ -1,6 +1,6 @@
 """The statistics of a report, pure functions of numbers (no files, no markdown, no plots).
 
-A new statistic goes here; :mod:`nasearch.plots` draws the figures and :mod:`nasearch.report`
+A new statistic goes here; :mod:`nasearch.analysis.plots` draws the figures and :mod:`nasearch.analysis.report`
 reads the runs and writes the markdown.
 
 The conventions, in one place:
@@ -27,6 +27,7 @@ import numpy as np
 from scipy import stats
 
 from nasearch.errors import UsageError
+from nasearch.results import RunRecord
 
 ALPHA = 0.05
 BOOTSTRAP_RESAMPLES = 10_000
@@ -169,21 +170,16 @@ def bonferroni_threshold(tests: int, alpha: float = ALPHA) -> float:
 
 
 # -- per-run quantities and anytime curves -----------------------------------------------------
-def distinct_fractions(records: Sequence[dict]) -> np.ndarray:
+def distinct_fractions(records: Sequence[RunRecord]) -> np.ndarray:
     """Per run, the share of evaluations that trained an architecture not trained before in that run.
 
     A searcher that keeps re-proposing the same architectures wastes budget; this is how a
     proxy that narrows the search (even a random one) shows up.
     """
-    shares = []
-    for record in records:
-        archs = record.get("trajectory", {}).get("arch") or []
-        if archs:
-            shares.append(len(set(archs)) / len(archs))
-    return np.array(shares, dtype=float)
+    return np.array([f for r in records if (f := r.distinct_fraction) is not None], dtype=float)
 
 
-def anytime_curve(records: Sequence[dict], metric: str, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def anytime_curve(records: Sequence[RunRecord], metric: str, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean (and 95% normal band, sample std) over runs of the incumbent's final ``metric`` at each grid time.
 
     The incumbent is the best-fitness architecture found so far; it is known from the time
@@ -192,8 +188,8 @@ def anytime_curve(records: Sequence[dict], metric: str, grid: np.ndarray) -> tup
     """
     values = np.full((len(records), len(grid)), np.nan)
     for row, record in enumerate(records):
-        times = record["trajectory"]["t"]
-        found = [(times[step], final[metric]) for step, _arch, final in record["incumbents"] if metric in final]
+        times = record.trajectory.t
+        found = [(times[i.step], i.final[metric]) for i in record.incumbents if metric in i.final]
         if not found:
             continue
         at = np.array([t for t, _ in found])

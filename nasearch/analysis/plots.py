@@ -1,6 +1,6 @@
 """The report's figures (matplotlib, imported only when a figure is drawn, Agg backend).
 
-A new figure goes here; its numbers come from :mod:`nasearch.stats`, and :mod:`nasearch.report`
+A new figure goes here; its numbers come from :mod:`nasearch.analysis.stats`, and :mod:`nasearch.analysis.report`
 decides which figures a report has. Inputs are plain data (names, per-run records or values),
 so a figure can be drawn without a results directory.
 """
@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from nasearch.stats import anytime_curve
+from nasearch.analysis.stats import anytime_curve
 
 CURVE_POINTS = 241
 

@@ -10,9 +10,11 @@ An experiment config lists ``pairs:`` as ``[baseline, treatment]`` or as
   is the proxy doing more than counting parameters?
 * ``proxy_vs_proxy``: two proxies (or two assisted searchers) against each other.
 
-A pair without a role gets one from :func:`infer_role` when the experiment is parsed, and
-``experiment.json`` records it, so the report reads roles instead of guessing; the report calls
-the same function for an ``experiment.json`` written before roles existed.
+A pair without a role gets one from :func:`infer_role` when the experiment is parsed, from what
+each side's hook *declares* (its ``select:``, and whether its proxy's :class:`ProxySpec` is
+``trivial``), never from a label's or a proxy's spelling; ``experiment.json`` records it, so the
+report reads roles instead of working them out; the report calls the same function for an
+``experiment.json`` written before roles existed.
 """
 from __future__ import annotations
 
@@ -22,10 +24,20 @@ from nasearch.errors import UsageError
 from nasearch.hook import is_control_label
 
 ROLES = ("effect", "exact_control", "trivial_proxy", "proxy_vs_proxy")
-#: proxies that only measure the network's size: the floor a real proxy must beat
-TRIVIAL_PROXIES = ("params", "flops")
-#: selection labels (a run record's ``proxy``) of the exact no-information control
+#: selection labels (a run record's ``selection``) of the exact no-information control
 EXACT_CONTROLS = ("uniform",)
+
+
+def is_trivial(selection: str | None) -> bool:
+    """Whether a selection label names a proxy whose spec declares itself ``trivial`` (model size)."""
+    if selection is None or is_control_label(selection):
+        return False
+    from nasearch.proxies.registry import get_proxy
+
+    try:
+        return bool(get_proxy(selection).trivial)
+    except UsageError:
+        return False  # a proxy no longer installed: nothing declares it trivial
 
 
 @dataclass(frozen=True)
@@ -42,13 +54,13 @@ def infer_role(baseline: str | None, treatment: str | None) -> str:
     """The role of a pair from what each side selects by (``nasearch.hook.selection_label``:
     None for a vanilla searcher, the proxy's name, or ``uniform``/``oracle``/``worst:<proxy>``).
 
-    The one place roles are guessed: the uniform control against vanilla is the exact control;
-    a real proxy against a trivial one (params, flops) is the trivial-proxy test; anything
-    against vanilla (or against its exact control) is an effect; the rest is proxy vs proxy.
+    The one place roles are derived: the uniform control against vanilla is the exact control;
+    a real proxy against one whose spec is ``trivial`` (params, flops) is the trivial-proxy test;
+    anything against vanilla (or against its exact control) is an effect; the rest is proxy vs proxy.
     """
     if baseline is None and treatment in EXACT_CONTROLS:
         return "exact_control"
-    if baseline in TRIVIAL_PROXIES and treatment is not None and treatment not in TRIVIAL_PROXIES \
+    if is_trivial(baseline) and treatment is not None and not is_trivial(treatment) \
             and not is_control_label(treatment):
         return "trivial_proxy"
     if baseline is None or baseline in EXACT_CONTROLS or treatment is None:

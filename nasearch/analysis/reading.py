@@ -1,0 +1,263 @@
+"""Reading an experiment's folder: typed run records per searcher, the typed ``experiment.json`` and
+what the experiment declared its report compares (:class:`ReportSpec`).
+
+Every reader of results goes through here or :func:`nasearch.results.read_runs`; nothing indexes a
+record by string. A value of the wrong type in any of these files is one line naming the file, the
+field and the fix.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from nasearch.analysis.pairs import Pair, pairs_from_json
+from nasearch.errors import UsageError
+from nasearch.results import EXPERIMENT, PROGRESS, RESULTS, TIMING, RunRecord, read_json, read_jsonl
+
+#: the order metrics are listed in when an experiment declares none first
+METRIC_ORDER = ("cifar10_test", "cifar10_valid", "cifar100_test", "cifar100_valid", "imagenet16_test", "imagenet16_valid")
+REPORT_KEYS = ("metric", "references", "note", "names")
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """What an experiment's report compares, as its config's ``report:`` declares it.
+
+    ``metric``: the headline metric (verdicts, figures, the first column); default: the first of
+    :data:`METRIC_ORDER` the runs report. ``references``: published tables to set beside ours,
+    ``paper#table`` names of ``nasearch/data/papers/<paper>.yaml`` (none: no paper section).
+    ``note``: a paragraph the report prints under the references (e.g. a protocol difference).
+    ``names``: display names by label (default: :func:`display_name`).
+    """
+
+    metric: str | None = None
+    references: tuple[str, ...] = ()
+    note: str = ""
+    names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: Any, where: str = "report") -> "ReportSpec":
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict):
+            raise UsageError(f"{where}: expected a mapping with {', '.join(REPORT_KEYS)}, got {_shown(raw)}")
+        unknown = sorted(set(raw) - set(REPORT_KEYS))
+        if unknown:
+            raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(REPORT_KEYS)}")
+        metric = raw.get("metric")
+        if metric is not None and (not isinstance(metric, str) or not metric):
+            raise UsageError(f"{where}.metric: expected a metric name such as cifar10_valid, got {_shown(metric)}")
+        references = raw.get("references", ())
+        if isinstance(references, str):
+            references = (references,)
+        if not isinstance(references, (list, tuple)) or not all(isinstance(r, str) for r in references):
+            raise UsageError(f"{where}.references: expected a list of 'paper#table' names, got {_shown(references)}")
+        from nasearch.analysis.reference import load_table
+
+        for reference in references:
+            load_table(reference, f"{where}.references")  # a misspelt reference fails at parse time
+        note = raw.get("note", "")
+        if not isinstance(note, str):
+            raise UsageError(f"{where}.note: expected text, got {_shown(note)}")
+        names = raw.get("names", {}) or {}
+        if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+            raise UsageError(f"{where}.names: expected a mapping of label: display name, got {_shown(names)}")
+        return cls(metric, tuple(references), note.strip(), dict(names))
+
+    def as_json(self) -> dict:
+        return {"metric": self.metric, "references": list(self.references), "note": self.note, "names": self.names}
+
+
+@dataclass(frozen=True)
+class ExperimentInfo:
+    """``experiment.json``, typed: what the experiment was and what its report compares."""
+
+    label: str = ""
+    description: str = ""
+    runs: int | None = None
+    budget_seconds: float | None = None
+    seed: int | None = None
+    labels: tuple[str, ...] = ()
+    pairs: tuple[Pair, ...] = ()
+    report: ReportSpec = field(default_factory=ReportSpec)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: Path, selections: dict[str, str | None] | None = None) -> "ExperimentInfo":
+        """Checked field by field; ``selections`` (label -> what its runs selected by) gives a role to
+        pairs of files written before roles were recorded."""
+        def bad(what: str) -> UsageError:
+            return UsageError(f"{path}: {what}; restore the file or delete it (the runs are kept)")
+
+        if not isinstance(data, dict):
+            raise bad("expected a JSON mapping")
+        label, description = data.get("label", ""), data.get("description", "")
+        if not isinstance(label, str) or not isinstance(description, str):
+            raise bad("'label' and 'description' must be text")
+        runs, seed, budget = data.get("runs"), data.get("seed"), data.get("budget_seconds")
+        for name, value in (("runs", runs), ("seed", seed)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise bad(f"{name!r} must be a non-negative integer, got {_shown(value)}")
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                                   or not math.isfinite(budget) or budget <= 0):
+            raise bad(f"'budget_seconds' must be a positive number, got {_shown(budget)}")
+        entries = data.get("searchers", [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("label"), str)
+                                                     and e["label"] for e in entries):
+            raise bad("'searchers' must be a list of entries each with a 'label'")
+        try:
+            pairs = tuple(pairs_from_json(data.get("pairs", []), selections or {}))
+            report = ReportSpec.parse(data.get("report"), f"{path}: report")
+        except UsageError as exc:
+            raise bad(str(exc).removeprefix("experiment.json: ")) from None
+        return cls(label, description, runs, float(budget) if budget is not None else None, seed,
+                   tuple(e["label"] for e in entries), pairs, report)
+
+
+@dataclass
+class SearcherResults:
+    """One searcher's typed runs in an experiment folder."""
+
+    label: str
+    records: list[RunRecord]
+    complete: bool = True
+    wall_seconds: float | None = None
+    runs_computed: int | None = None
+    name: str = ""  # the display name (the experiment's ``report.names``, else :func:`display_name`)
+
+    @property
+    def selection(self) -> str | None:
+        return self.records[0].selection if self.records else None
+
+    @property
+    def searcher(self) -> str:
+        return self.records[0].searcher if self.records else ""
+
+    @property
+    def display(self) -> str:
+        return self.name or display_name(self.label, self.selection)
+
+
+@dataclass
+class Experiment:
+    """An experiment folder as the report reads it."""
+
+    root: Path
+    results: list[SearcherResults]
+    info: ExperimentInfo
+    timing: dict[str, dict]
+
+    def searcher(self, label: str) -> SearcherResults:
+        return next(r for r in self.results if r.label == label)
+
+
+def display_name(label: str, selection: str | None = None) -> str:
+    """A label as a table shows it: ``g_rea`` -> ``G-REA``; ``g_rea_params`` -> ``G-REA (params)``;
+    ``g_rea_lookup`` -> ``G-REA (proxy free)``. Only the default: ``report.names`` wins."""
+    suffix = ""
+    if label.endswith("_lookup"):  # the shipped experiments' convention for ``cost: lookup`` twins
+        label, suffix = label[: -len("_lookup")], " (proxy free)"
+    elif selection and label.endswith("_" + selection):
+        label, suffix = label[: -len(selection) - 1], f" ({selection})"
+    if label.startswith("g_"):
+        return "G-" + label[2:].upper().replace("_", "-") + suffix
+    return label.upper().replace("_", "-") + suffix
+
+
+def read_records(directory: Path) -> tuple[list[RunRecord], bool]:
+    """A searcher's typed records: ``runs.jsonl`` when finished, else the finished runs of
+    ``progress.jsonl`` (also when ``runs.jsonl`` is empty but progress holds runs: nothing vanishes).
+
+    The flag is False for progress (unfinished) and for a torn or partly corrupt ``runs.jsonl``.
+    """
+    path = directory / RESULTS
+    complete = path.is_file()
+    found = read_jsonl(path if complete else directory / PROGRESS)
+    if complete and not found.records and not found.bad_lines:
+        progress = read_jsonl(directory / PROGRESS)
+        if progress.records:
+            print(f"nasearch: warning: {path} is empty; reporting the {len(progress.records)} runs of "
+                  f"{directory / PROGRESS} (rerun the same command to rewrite {RESULTS})", file=sys.stderr)
+            found, complete = progress, False
+    if found.bad_lines and not found.records:
+        raise UsageError(f"{found.problem()}; no line is a run record: rerun the searcher into a fresh --out")
+    if found.problem() and (complete or found.bad_lines):
+        print(f"nasearch: warning: {found.problem()}; reported as incomplete", file=sys.stderr)
+    complete = complete and found.complete
+    return [found.records[i] for i in sorted(found.records)], complete
+
+
+def _timing(root: Path) -> dict[str, dict]:
+    timing = read_json(root / TIMING, "wall-time record", default={})
+    if not isinstance(timing, dict) or not all(isinstance(v, dict) for v in timing.values()):
+        raise UsageError(f"{root / TIMING}: expected a mapping of label -> {{wall_seconds, ...}}; delete it "
+                         "(only wall times are lost)")
+    for label, entry in timing.items():
+        for key in ("wall_seconds", "runs_computed"):
+            value = entry.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value) or value < 0):
+                raise UsageError(f"{root / TIMING}: {label}.{key} is {_shown(value)}, not a number >= 0; delete the "
+                                 "file (only wall times are lost)")
+    return timing
+
+
+def load_experiment(results_dir: str | Path) -> Experiment:
+    """Every searcher of an experiment directory (in the experiment's order) with its typed runs,
+    the typed ``experiment.json`` and the wall times. A folder without ``experiment.json`` (one
+    searcher's ``--out``, or several side by side) is read too: it declares no pairs and no references."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a directory; pass an experiment's output directory, e.g. results/table6")
+    raw = read_json(root / EXPERIMENT, "experiment description", default=None)
+    timing = _timing(root)
+    listed = raw.get("searchers") if isinstance(raw, dict) else None
+    if isinstance(listed, list) and listed and all(isinstance(e, dict) and isinstance(e.get("label"), str) for e in listed):
+        labels = [e["label"] for e in listed]
+    else:
+        labels = sorted(p.name for p in root.iterdir() if (p / RESULTS).is_file() or (p / PROGRESS).is_file())
+        if not labels and ((root / RESULTS).is_file() or (root / PROGRESS).is_file()):
+            labels = ["."]  # the folder is one searcher's --out
+    results = []
+    for label in labels:
+        directory = root / label
+        if not (directory / RESULTS).is_file() and not (directory / PROGRESS).is_file():
+            continue  # not started yet
+        records, complete = read_records(directory)
+        if not records:
+            continue
+        entry = timing.get(label, {})
+        results.append(SearcherResults(label=records[0].label if label == "." else label, records=records,
+                                       complete=complete, wall_seconds=entry.get("wall_seconds"),
+                                       runs_computed=entry.get("runs_computed")))
+    if not results:
+        raise UsageError(f"{root} holds no runs (no <label>/runs.jsonl); run an experiment into it first")
+    info = ExperimentInfo.from_dict(raw, root / EXPERIMENT, {r.label: r.selection for r in results}) \
+        if raw is not None else ExperimentInfo()
+    for res in results:
+        res.name = info.report.names.get(res.label, "")
+    return Experiment(root, results, info, timing)
+
+
+def metric_values(records: Sequence[RunRecord], metric: str) -> dict[int, float]:
+    """Each run's final ``metric`` by run index (runs that found nothing are left out)."""
+    return {r.run: float(r.final[metric]) for r in records if metric in r.final}
+
+
+def metrics_present(results: Sequence[SearcherResults], first: str | None = None) -> list[str]:
+    """The metrics the runs report: the declared headline first, then :data:`METRIC_ORDER`, then the rest."""
+    found = {key for res in results for r in res.records for key in r.final}
+    ordered = [m for m in METRIC_ORDER if m in found] + sorted(found - set(METRIC_ORDER))
+    if first is not None:
+        if first not in found:
+            raise UsageError(f"report.metric: {first!r} is not a metric these runs report; they report "
+                             f"{', '.join(ordered) or 'none'}")
+        ordered = [first] + [m for m in ordered if m != first]
+    return ordered
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__}"
