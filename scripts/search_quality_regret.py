@@ -99,9 +99,10 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    for label, curve in curves.items():
+    colours = plt.cm.tab20(np.linspace(0, 1, 20))
+    for i, (label, curve) in enumerate(curves.items()):
         style = "--" if label.endswith("_never") else "-"
-        ax.plot(grid, curve, style, label=label, linewidth=1.2)
+        ax.plot(grid, curve, style, label=label, linewidth=1.2, color=colours[(2 * i) % 20 + (2 * i) // 20 % 2])
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("simulated seconds")
