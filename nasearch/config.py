@@ -16,7 +16,12 @@ from nasearch.clock import PredictorCostModel, ProxyCostPolicy
 from nasearch.errors import UsageError
 from nasearch.hook import SELECTIONS as HOOK_SELECTIONS  # hook.select values: the proxy's best, or a control
 
-TOP_KEYS = {"space", "searcher", "hook", "budget_seconds", "runs", "seed", "out", "data", "cache_dir", "label", "workers"}
+TOP_KEYS = {"space", "searcher", "hook", "budget_seconds", "runs", "seed", "out", "data", "cache_dir", "label", "workers",
+            "revisit"}
+#: ``revisit``: ``allow`` (the paper's protocol: a re-proposed cell is trained again, another seed's
+#: result, another training's cost) or ``never`` (a cell trained in this run is not drawn into a
+#: pool again, and a searcher that proposes one gets the recorded result at no cost)
+REVISIT_POLICIES = ("allow", "never")
 SPACE_KEYS = {"name", "class", "args"}
 SEARCHER_KEYS = {"name", "args"}
 HOOK_KEYS = {"proxy", "k", "batch_size", "seed", "seeds", "dataset", "cost", "options", "tables", "select", "device",
@@ -64,6 +69,7 @@ class SearchConfig:
     cache_dir: str | None = None
     label: str = ""
     workers: int = 1
+    revisit: str = "allow"
 
     def with_overrides(self, **overrides: Any) -> "SearchConfig":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -167,6 +173,9 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
     data = raw.get("data") or {}
     _check_keys(data, DATA_KEYS, "data")
     label = str(raw.get("label") or default_label)
+    revisit = raw.get("revisit", "allow")
+    if revisit not in REVISIT_POLICIES:
+        raise UsageError(f"revisit: {revisit!r} is not one of {', '.join(REVISIT_POLICIES)}")
     return SearchConfig(
         space=dict(space),
         searcher=dict(searcher),
@@ -179,6 +188,7 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
         cache_dir=raw.get("cache_dir"),
         label=label,
         workers=checked_number(raw.get("workers", 1), "workers", int, 1),
+        revisit=revisit,
     )
 
 

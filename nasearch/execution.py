@@ -48,6 +48,8 @@ def config_fingerprint(config: SearchConfig) -> dict:
     data = asdict(config)
     for volatile in ("runs", "workers", "out", "cache_dir", "data"):
         data.pop(volatile)
+    if data.get("revisit") == "allow":  # added later, left out at its default: old out dirs resume
+        data.pop("revisit")
     hook = data.get("hook")
     if hook is not None:  # hook keys added later are left out at their defaults: old out dirs resume
         if hook.get("select") == "proxy":

@@ -34,7 +34,7 @@ EXPERIMENT_KEYS = {
     "report",
 }
 #: what one entry of ``searchers:`` may set; runs/seed/budget are the experiment's, for pairing
-ENTRY_KEYS = {"config", "label", "hook", "searcher", "space", "data", "cache_dir"}
+ENTRY_KEYS = {"config", "label", "hook", "searcher", "space", "data", "cache_dir", "revisit"}
 EXPERIMENT_FILE = EXPERIMENT
 TIMING_FILE = TIMING
 TIMING_INTERVAL = 1.0  # seconds between timing.json updates while a searcher runs

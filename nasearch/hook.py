@@ -47,6 +47,8 @@ from nasearch.clock import Ledger, PredictorCostModel, ProxyCostPolicy
 SELECTIONS = ("proxy", "uniform", "oracle", "worst")
 #: the generator seed of the oracle's benchmark queries (never the run's generator)
 ORACLE_SEED = 0
+#: ``revisit: never``: redraws per pool slot of a candidate the run has already trained
+REDRAWS = 10
 
 
 class PoolSelector:
@@ -55,7 +57,7 @@ class PoolSelector:
 
     def __init__(
         self, scorer: Any, k: int, cost: ProxyCostPolicy, select: str = "proxy", space: Any = None,
-        predictor: "PredictorSpec | None" = None, ledger: Ledger | None = None,
+        predictor: "PredictorSpec | None" = None, ledger: Ledger | None = None, avoid: Any = None,
     ) -> None:
         if k < 1:
             raise ValueError(f"pool size k must be >= 1, got {k}")
@@ -69,6 +71,9 @@ class PoolSelector:
         #: the run's ledger: a proxy-score debt per candidate looked at (0.0 when free or already
         #: paid), ``"predictor"`` debts for an online predictor's fits and queries (:meth:`owe`)
         self.ledger = ledger if ledger is not None else Ledger()
+        #: ``revisit: never``: the arch ids this run has trained (the runner's record of them); a
+        #: drawn candidate found there is redrawn, up to REDRAWS times per pool slot
+        self.avoid = avoid
         self.scored = 0  # candidates looked at (repeats included), paid for or not
         #: proxy name -> arch ids whose score this run has paid (the hook's proxy included)
         self._paid_by: dict[str, set[str]] = {}
@@ -83,6 +88,8 @@ class PoolSelector:
 
     def draw(self, rng: np.random.Generator, generate: Callable[[np.random.Generator], Any]) -> Any:
         candidates = draw_many(generate, rng, self.k)
+        if self.avoid:
+            candidates = self._untrained(candidates, rng, generate)
         if self.online is not None and self.online.ready():
             return self.online.choose(candidates)
         if self.select == "uniform":
@@ -95,6 +102,21 @@ class PoolSelector:
         if self.select == "oracle":
             return self.oracle(candidates)
         return self.choose(candidates)
+
+    def _untrained(self, candidates: list, rng: np.random.Generator, generate: Callable) -> list:
+        """``revisit: never``: each candidate this run has trained is redrawn from ``generate``, at
+        most REDRAWS times; a slot still trained after that (the generator's neighbourhood is
+        exhausted, e.g. every mutation of the parent trained) keeps its last draw, and if the pool
+        passes it on, the runner answers it with the recorded result at no cost."""
+        avoid, arch_id = self.avoid, self.space.arch_id
+        out = []
+        for arch in candidates:
+            for _ in range(REDRAWS):
+                if arch_id(arch) not in avoid:
+                    break
+                arch = generate(rng)
+            out.append(arch)
+        return out
 
     def choose(self, candidates: Sequence[Any]) -> Any:
         """The best candidate by the proxy (the worst with ``select: worst``; the first one on ties)."""

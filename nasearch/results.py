@@ -102,6 +102,9 @@ class RunRecord:
     #: only when live proxy scores ran off the CPU: where, and which clock their seconds are
     score_device: str | None = None
     score_clock: str | None = None
+    #: only with ``revisit: never``: proposals of a cell already trained in the run, answered with
+    #: the recorded result at no cost (not evaluations: they are not in the trajectory)
+    cached_answers: int | None = None
     schema: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -200,7 +203,7 @@ def _checked(name: str, value: Any) -> Any:
         need(_is_number(value) and math.isfinite(value) and value >= 0, "a finite number >= 0")
     elif name == "predictor_seconds":
         need(value is None or (_is_number(value) and math.isfinite(value) and value >= 0), "a finite number >= 0 or null")
-    elif name == "predictor_fits":
+    elif name in ("predictor_fits", "cached_answers"):
         need(value is None or (_is_int(value) and value >= 0), "a non-negative integer or null")
     elif name == "final":
         return _metrics(name, value)

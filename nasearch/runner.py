@@ -22,6 +22,11 @@ from nasearch.loading import check_capabilities, construct, load_space, searcher
 
 #: a safety net for searchers that never stop on their own under a zero-cost budget
 MAX_STEPS = 1_000_000
+#: ``revisit: never``: consecutive proposals answered from the run's record at no cost before the
+#: next repeat is trained and charged again (as ``allow`` would), so a run whose searcher keeps
+#: proposing cells it has trained (a converged policy, an exhausted neighbourhood) still spends its
+#: budget instead of spinning with the clock standing still
+MAX_CACHED_IN_A_ROW = 100
 
 
 @dataclass
@@ -81,14 +86,15 @@ class SearchContext:
             found += [s for s in self.predictor.scorers.values() if all(s is not f for f in found)]
         return found
 
-    def new_searcher(self) -> Any:
+    def new_searcher(self, trained: Any = None) -> Any:
         """A fresh searcher for one run (with its pool when the config has a hook); what either
-        owes the clock goes to one ledger, ``searcher.ledger``, which the runner drains."""
+        owes the clock goes to one ledger, ``searcher.ledger``, which the runner drains.
+        ``trained`` (``revisit: never``): the run's trained arch ids, which the pool does not draw again."""
         pool = None
         if self.config.hook is not None:
             hook = self.config.hook
             pool = PoolSelector(self.scorer, hook.k, hook.cost, select=hook.select, space=self.space,
-                                predictor=self.predictor)
+                                predictor=self.predictor, avoid=trained)
         args = dict(self.config.searcher.get("args") or {})
         return construct(self.searcher_cls, args, "searcher", self.space, pool)
 
@@ -105,7 +111,11 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
     config, space = context.config, context.space
     rng = np.random.default_rng([config.seed, run_index])
     clock = SimulatedClock(config.budget_seconds)
-    searcher = context.new_searcher()
+    # revisit: never -- the run's first result of each cell it trained (full fidelity: the arch id;
+    # a partial fidelity: (arch id, epochs)), answered again at no cost
+    trained: dict | None = {} if config.revisit == "never" else None
+    searcher = context.new_searcher(trained)
+    cached_answers = cached_in_a_row = 0
     max_epochs = getattr(space, "max_epochs", None)
     elapsed: list[float] = []  # the clock after each step; rounded once, at the end
     archs: list[str] = []
@@ -130,6 +140,16 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
                 if debt.score:
                     pool_draws += 1
             trial_epochs = trial.epochs
+            if trained is not None:
+                key = arch_id_of(trial.arch)
+                if trial_epochs is not None and trial_epochs != max_epochs:
+                    key = (key, trial_epochs)
+                known = trained.get(key)
+                if known is not None and cached_in_a_row < MAX_CACHED_IN_A_ROW:
+                    cached_in_a_row += 1
+                    cached_answers += 1
+                    observe(trial, known)  # what a real user's cache gives: no training, no clock
+                    continue
             if trial_epochs is None:
                 evaluation = query(trial.arch, rng)
             else:
@@ -141,6 +161,9 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
             charge(cost)
         except BudgetExhausted:
             break
+        if trained is not None:
+            cached_in_a_row = 0
+            trained.setdefault(key, evaluation)
         observe(trial, evaluation)
         arch_id = arch_id_of(trial.arch)
         fitness = evaluation.fitness
@@ -174,6 +197,7 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
         # only runs with an online predictor carry these
         **({} if pool_observe is None else dict(predictor=config.hook.predictor, predictor_fits=pool.online.fits,
                                                 predictor_seconds=round(clock.predictor_seconds, 6))),
+        **({} if trained is None else dict(cached_answers=cached_answers)),
         # a GPU run says where its live proxy scores ran and which clock their seconds are
         score_device=config.hook.device if on_gpu else None,
         score_clock="gpu seconds (cuda-synchronized wall time)" if on_gpu else None,

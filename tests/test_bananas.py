@@ -61,17 +61,20 @@ def _observe_init(searcher, space, rng, fitness):
     return trials
 
 
-def test_mutation_acquisition_queues_unseen_neighbours_of_the_two_best(nb201):
+def test_mutation_acquisition_queues_unseen_neighbours_of_the_best(nb201):
     searcher = Bananas(nb201, num_init=10, k=10)
     rng = np.random.default_rng(0)
     fitness = lambda arch: float(sum(arch))  # noqa: E731
     init = _observe_init(searcher, nb201, rng, fitness)
-    best_two = sorted(init, key=lambda a: -fitness(a))[:2]
+    ranked = sorted(init, key=lambda a: -fitness(a))
+    candidates = searcher._candidates(np.random.default_rng(1))
+    assert 100 <= len(candidates) == len(set(candidates)) <= 5 * 24  # the best first, until 100
+    near = [set(nb201.neighbours(a)) for a in ranked[:5]]
+    assert set(candidates) <= set().union(*near) and set(candidates) >= near[0] - set(init)
     queued = [searcher.propose(rng).arch]
     queued += list(searcher.queue)
     assert len(queued) == 10 == len(set(queued))
-    neighbours = set(nb201.neighbours(best_two[0])) | set(nb201.neighbours(best_two[1]))
-    assert set(queued) <= neighbours and not set(queued) & set(init)
+    assert set(queued) <= set().union(*near) and not set(queued) & set(init)
     debts = searcher.ledger.drain()
     assert [(d.kind, d.score) for d in debts] == [("predictor", False)]
     assert debts[0].seconds == pytest.approx(searcher.fit_cost_seconds(10))
@@ -86,15 +89,16 @@ def test_random_acquisition_scores_random_cells(nb201):
     assert len(queued) == 10 and len(set(queued) - near) >= 5  # most are nobody's neighbour
 
 
-def test_bananas_refills_its_queue_from_the_next_best_when_the_two_best_are_exhausted(nb201):
-    searcher = Bananas(nb201, num_init=10, k=10)
+def test_bananas_refills_its_queue_from_the_next_best_when_the_parents_are_exhausted(nb201):
+    searcher = Bananas(nb201, num_init=10, k=10, parents=2)
     rng = np.random.default_rng(2)
     init = _observe_init(searcher, nb201, rng, lambda arch: float(sum(arch)))
-    top = sorted(init, key=lambda a: -sum(a))[:2]
-    for parent in top:  # every neighbour of the two best already trained
-        searcher.seen.update(nb201.arch_id(n) for n in nb201.neighbours(parent))
-    searcher.propose(rng)
-    assert len(searcher.queue) == 9
+    top = sorted(init, key=lambda a: -sum(a))
+    exhausted = set().union(*(nb201.neighbours(p) for p in top[:2]))
+    searcher.seen.update(nb201.arch_id(n) for n in exhausted)  # the two parents: nothing unseen left
+    first = searcher.propose(rng).arch
+    assert len(searcher.queue) == 9 and first not in exhausted
+    assert {first, *searcher.queue} <= set().union(*(nb201.neighbours(p) for p in top[2:]))
 
 
 def test_bad_acquisition_is_one_line(nb201):
