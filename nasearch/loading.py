@@ -60,6 +60,7 @@ SEARCHERS: dict[str, str] = {
     "hb": "nasearch.searchers.bohb:Hyperband",
     "bananas": "nasearch.searchers.bananas:Bananas",
     "npenas": "nasearch.searchers.npenas:NPENAS",
+    "optuna": "nasearch.searchers.optuna_sampler:OptunaSearcher",
 }
 #: entry-point groups under which installed packages register their extensions
 SPACE_ENTRY_POINTS = "nasearch.spaces"
