@@ -154,3 +154,26 @@ def test_a_missing_optuna_is_one_line_naming_the_extra(monkeypatch, space):
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
     with pytest.raises(UsageError, match=r"^searcher 'optuna' needs the Optuna library: pip install 'nasearch\[optuna\]'$"):
         OptunaSearcher(space)
+
+
+def test_the_report_draws_pareto_fronts_only_when_records_carry_them(tmp_path):
+    from pathlib import Path
+
+    from nasearch.analysis.plots import non_dominated
+    from nasearch.analysis.report import write_report
+    from nasearch.experiment import parse_experiment, run_experiment
+
+    assert non_dominated([(1.0, 5.0), (2.0, 5.0), (0.5, 1.0), (0.4, 2.0), (3.0, 9.0)]) == [
+        (0.5, 1.0), (2.0, 5.0), (3.0, 9.0)]
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    for multi in (False, True):
+        searchers = [{"config": str(configs / "optuna_tpe.yaml")}]
+        if multi:
+            searchers.append({"config": str(configs / "optuna_tpe.yaml"), "label": "nsga",
+                              "searcher": {"args": {"sampler": "nsgaii", "objectives": ["fitness", "params"]}}})
+        out = tmp_path / f"multi{multi}"
+        config = parse_experiment({"label": "mo", "runs": 2, "budget_seconds": 1500, "seed": 0, "out": str(out),
+                                   "workers": 1, "searchers": searchers})
+        run_experiment(config, show_progress=False)
+        report = write_report(out).read_text()
+        assert (out / "pareto.png").is_file() == multi and ("![pareto](pareto.png)" in report) == multi
