@@ -37,13 +37,23 @@ GPSampler would treat them as pending evaluations forever and NSGA-II would re-s
 ask. With FAIL, the model after n trainings is a function of the n (architecture, fitness) pairs
 the run trained, exactly as for the vanilla sampler.
 
-What the K asks do change, honestly: they advance the sampler's private random stream K times
-per step instead of once, and Optuna's trial numbers (which no sampler here conditions on).
-So ``hook.select: uniform`` does not give *byte-identical* runs to the vanilla sampler: given
-the history, the K asks are independent draws from the same proposal distribution, and a uniform
-pick among them is one draw from it, so the runs are the same *in distribution* (the exact-control
-rule; tests/test_optuna_searcher.py checks it statistically). For NSGA-II (a generational GA
-whose next population is built from completed trials) the same argument holds per ask.
+**The K asks.** While the K asks of one pool are made, the earlier ones are RUNNING (nothing
+can be told before the hook has chosen). Optuna 5's TPE defaults to ``constant_liar=True``,
+which treats RUNNING trials as pessimistic observations: the second ask would avoid the first,
+so a pool would be a *diverse batch* and a uniform pick from it would not be a TPE draw. nasearch
+therefore sets ``constant_liar: false`` unless ``sampler_args`` say otherwise
+(:data:`CONSTANT_LIAR`): for the vanilla sampler this changes nothing (ask and tell alternate, so
+no trial is ever RUNNING at an ask), and for the twin it makes the K asks independent draws from
+the one proposal TPE's model gives after the run's trained trials. GPSampler has no such switch
+and always treats RUNNING trials as pending points, so G-GP's pools are diverse batches and its
+uniform control is not the vanilla GP (said here, not tested). What the K asks still change,
+honestly: they advance the sampler's private random stream K times per step instead of once, and
+Optuna's trial numbers (which no sampler here conditions on). So ``hook.select: uniform`` does not
+give *byte-identical* runs to the vanilla sampler; given the history, a uniform pick among K
+independent draws is one draw, so the runs are the same *in distribution* (the exact-control
+rule; tests/test_optuna_searcher.py checks it statistically, and that the same check rejects
+``constant_liar: true``). For NSGA-II (a generational GA whose next population is built from
+completed trials) the same argument holds per ask.
 
 **Multi-objective** (``objectives: [fitness, params]``, or ``flops``): the study gets one
 direction per objective (fitness maximised, model size minimised); model size comes from the
@@ -83,6 +93,8 @@ SAMPLERS = {
 NUMERIC_ONLY = ("cmaes", "qmc")
 #: objective name -> (direction, packaged proxy table it is read from; None: the queried fitness)
 OBJECTIVES = {"fitness": ("maximize", None), "params": ("minimize", "params"), "flops": ("minimize", "flops")}
+#: TPE's ``constant_liar`` unless sampler_args set it: off, so the hook's K asks are independent draws
+CONSTANT_LIAR = False
 INSTALL = "pip install 'nasearch[optuna]'"
 #: the user attribute of the K-1 candidates the hook did not pass on (told FAIL)
 NOT_SELECTED = "not selected"
@@ -139,6 +151,9 @@ class OptunaSearcher(Searcher):
             raise UsageError(f"searcher.args.sampler_args: unknown {unknown} for {SAMPLERS[sampler]}"
                              f" ('seed' comes from the run); allowed: {allowed}")
         self.sampler_args = dict(sampler_args)
+        if "constant_liar" in allowed and "constant_liar" not in self.sampler_args:
+            # nasearch's default (Optuna 5's is True): see "the K asks" in the module docstring
+            self.sampler_args["constant_liar"] = CONSTANT_LIAR
         if objectives is None:
             objectives = ["fitness"]
         if (not isinstance(objectives, list) or not objectives or objectives[0] != "fitness"
