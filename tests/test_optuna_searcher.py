@@ -177,3 +177,57 @@ def test_the_report_draws_pareto_fronts_only_when_records_carry_them(tmp_path):
         run_experiment(config, show_progress=False)
         report = write_report(out).read_text()
         assert (out / "pareto.png").is_file() == multi and ("![pareto](pareto.png)" in report) == multi
+
+
+def _pool_picks(space, history, n, k, liar, base):
+    """n draws, each from a fresh TPE (seed base+i) told ``history``: a uniform pick among k asks."""
+    import optuna
+
+    distributions = OptunaSearcher(space).distributions
+    pick, out = np.random.default_rng(base), []
+    for seed in range(base, base + n):
+        study = optuna.create_study(direction="maximize",
+                                    sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=liar))
+        study.add_trials([optuna.trial.create_trial(params={f"c{i}": int(c) for i, c in enumerate(code)},
+                                                    distributions=distributions, value=value)
+                          for code, value in history])
+        asked = [tuple(study.ask(distributions).params[f"c{i}"] for i in range(6)) for _ in range(k)]
+        out.append(asked[int(pick.integers(k))])
+    return np.array(out)
+
+
+@pytest.mark.slow  # ~40-100 s: 360 fresh TPE studies
+def test_with_constant_liar_off_a_uniform_pick_of_k_asks_is_one_tpe_draw_and_with_it_on_it_is_not(space):
+    """Given one history, the position-wise distribution of a uniform pick among K=4 asks equals a
+    single ask's with nasearch's default (constant_liar off); with Optuna 5's default (on), the asks
+    avoid each other and the same chi-square check rejects it -- why nasearch turns it off."""
+    import warnings
+
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    history = []
+    for _ in range(20):
+        arch = space.sample(rng)
+        history.append((space.encode(arch), space.query(arch, rng).fitness))
+
+    def min_p(a, b):
+        ps = []
+        for i in range(6):
+            table = np.array([np.bincount(a[:, i], minlength=5), np.bincount(b[:, i], minlength=5)])
+            ps.append(stats.chi2_contingency(table[:, table.sum(0) > 0]).pvalue)
+        return min(ps)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single = _pool_picks(space, history, 120, 1, False, 0)
+        off = _pool_picks(space, history, 120, 4, False, 10_000)
+        on = _pool_picks(space, history, 120, 4, True, 20_000)
+    assert min_p(single, off) > 1e-3 / 6
+    assert min_p(single, on) < 1e-4
+
+
+def test_tpe_gets_constant_liar_off_unless_the_config_sets_it(space):
+    assert OptunaSearcher(space).sampler_args == {"constant_liar": False}
+    assert OptunaSearcher(space, sampler_args={"constant_liar": True}).sampler_args == {"constant_liar": True}
+    assert OptunaSearcher(space, sampler="random").sampler_args == {}
