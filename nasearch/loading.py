@@ -65,6 +65,7 @@ SEARCHERS: dict[str, str] = {
     "bananas": "nasearch.searchers.bananas:Bananas",
     "npenas": "nasearch.searchers.npenas:NPENAS",
     "ls": "nasearch.searchers.local_search:LocalSearch",
+    "optuna": "nasearch.searchers.optuna_sampler:OptunaSearcher",
 }
 #: entry-point groups under which installed packages register their extensions
 SPACE_ENTRY_POINTS = "nasearch.spaces"

@@ -178,6 +178,7 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
         epochs.append(trial_epochs)
         best_so_far.append(best_fitness)
     times = [round(t, 6) for t in elapsed]
+    pareto_front = getattr(searcher, "pareto_front", None)
     on_gpu = config.hook is not None and config.hook.device != "cpu"
     return RunRecord(
         run=run_index,
@@ -201,4 +202,6 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
         # a GPU run says where its live proxy scores ran and which clock their seconds are
         score_device=config.hook.device if on_gpu else None,
         score_clock="gpu seconds (cuda-synchronized wall time)" if on_gpu else None,
+        # multi-objective searchers (optuna with objectives) keep the Pareto front of what they trained
+        pareto=pareto_front() if pareto_front is not None else None,
     )

@@ -175,6 +175,13 @@ def render(experiment: Experiment, out_dir: str | Path | None = None, seed: int 
     plot_anytime(families, primary, budget, out / "anytime.png")
     plot_final([(res.display, metric_array(res.records, primary)) for res in results],
                primary, out / "final_accuracy.png")
+    # multi-objective searchers' records carry their Pareto fronts (RunRecord.pareto); others draw nothing
+    fronts = [(res.display, [p for r in res.records for p in (r.pareto or [])]) for res in results
+              if any(r.pareto for r in res.records)]
+    if fronts:
+        from nasearch.analysis.plots import plot_pareto
+
+        plot_pareto(fronts, out / "pareto.png")
 
     names = {res.label: res.display for res in results}
     runs = sorted({len(res.records) for res in results})
@@ -234,6 +241,9 @@ def _markdown(info, root_name: str, rows: list[dict], metrics: Sequence[str], bu
               f"Anytime curves: mean `{primary}` of the incumbent against simulated time, with a 95% normal band "
               "for the mean; a curve starts once half of the runs have an incumbent.", "",
               "![final](final_accuracy.png)", "",
+              *(["![pareto](pareto.png)", "", "Pareto fronts of the multi-objective searchers ("
+                 + ", ".join(name for name, _ in fronts) + "): each run's non-dominated trained architectures "
+                 "(dots) and the front of all runs pooled (line).", ""] if fronts else []),
               "Files: `summary.csv` (this table, unrounded), `comparisons.csv` (every pair, every metric, both "
               "tests, role).", ""]
     return lines
