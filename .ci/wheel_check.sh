@@ -70,7 +70,11 @@ grep -q '"pool_draws":[1-9]' g_rea/runs.jsonl   # the hook scored candidates fro
 # beside PyPI's `spaces` distribution (Hugging Face's): nasearch's wheel owns no top-level `spaces` or
 # `searchers` file, so installing both leaves each package where its own distribution put it. (PyPI's
 # `spaces` imports gradio, which is not installed here: its module is located, not imported.)
-unzip -Z1 "$WORK"/dist/nasearch-*.whl | grep -E '^(spaces|searchers)/' && { echo "wheel ships a top-level spaces/searchers" >&2; exit 1; }
+"$PY" - "$WORK"/dist/nasearch-*.whl <<'PYEOF'
+import sys, zipfile
+top = sorted({name.split("/")[0] for name in zipfile.ZipFile(sys.argv[1]).namelist()})
+assert not {"spaces", "searchers"} & set(top), f"the wheel ships a top-level spaces/searchers: {top}"
+PYEOF
 if "$VPY" -m pip install -q --no-deps spaces > "$WORK/spaces.log" 2>&1; then
     "$VPY" - <<'PYEOF'
 import importlib.util

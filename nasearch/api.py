@@ -214,7 +214,7 @@ def search(config: Any, *, runs: int | None = None, seed: int | None = None, out
     from nasearch.config import SearchConfig
     from nasearch.execution import run_many
 
-    _check_counts(runs=runs, workers=workers, seed=seed, budget_seconds=budget_seconds)
+    _check_counts(runs=runs, workers=workers, seed=seed, budget_seconds=budget_seconds, out=out)
     config = search_config(config, runs=runs, seed=seed, out=str(out) if out is not None else None, workers=workers,
                            budget_seconds=budget_seconds)
     if not isinstance(config, SearchConfig):
@@ -230,7 +230,7 @@ def experiment(config: Any, *, runs: int | None = None, seed: int | None = None,
     experiment CONFIG`` does. Returns its results; ``.report()`` writes and returns the comparisons."""
     from nasearch.experiments import ExperimentConfig, run_experiment
 
-    _check_counts(runs=runs, workers=workers, seed=seed, budget_seconds=budget_seconds)
+    _check_counts(runs=runs, workers=workers, seed=seed, budget_seconds=budget_seconds, out=out)
     config = search_config(config, runs=runs, seed=seed, out=str(out) if out is not None else None, workers=workers,
                            budget_seconds=budget_seconds)
     if not isinstance(config, ExperimentConfig):
@@ -268,6 +268,8 @@ def report(results: str | Path, out: str | Path | None = None, seed: int = 0, re
 
 
 def _check_counts(**values: Any) -> None:
+    if "out" in values and values["out"] is not None and not str(values["out"]).strip():
+        raise UsageError("out: an empty path; give a folder such as results/my_run")
     for name in ("runs", "workers"):
         value = values.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):

@@ -431,7 +431,43 @@ def _predictors_cli(reference: str):
 _STDLIB = Path(os.__file__).resolve().parent
 
 
+def _yaml_text(text: str):
+    def setup(ws: Workspace) -> list:
+        return [ws.text("config.yaml", text)]
+    return setup
+
+
+_BASE_YAML = "space: {name: nb201}\nsearcher: {name: rea}\nruns: 1\nbudget_seconds: 3000\n"
+#: a billion-laughs document: eleven levels of ten aliases each (10^11 nodes once expanded)
+_ALIAS_BOMB = _BASE_YAML + "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(11))
+_DEEP = _BASE_YAML + "searcher_extra: " + "[" * 20000 + "]" * 20000 + "\n"
+
+
+def _config_value(**content):
+    return lambda ws: [ws.config(**content)]
+
+
+def _experiment_workers_zero(ws: Workspace) -> list:
+    path = ws.root / "exp.yaml"
+    path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "workers": 0, "out": str(ws.root / "out"),
+                                    "searchers": [str(ROOT / "configs" / "rs.yaml")]}))
+    return [path]
+
+
 CASES: list[Case] = [
+    Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
+    Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
+    Case("yaml-deep-nesting", _yaml_text(_DEEP), r"nesting deeper than 64 levels"),
+    Case("runs-trillion", _config_value(runs=10**12), r"runs: 1e\+12 is more than a search can use"),
+    Case("budget-1e15", _config_value(budget_seconds=1e15), r"budget_seconds: 1e\+15 is more than a search can use"),
+    Case("hook-k-ten-million", _config_value(hook={"proxy": "params", "k": 10**7, "cost": "lookup"}),
+         r"hook\.k: 1e\+07 is more than a search can use"),
+    Case("label-path-traversal", _config_value(label="../../x"), r"label: '\.\./\.\./x' must be a plain name"),
+    Case("label-not-text", _config_value(label=5), r"label: 5 must be a plain name"),
+    Case("out-not-text", _config_value(out=5), r"out: expected a folder path"),
+    Case("cache-dir-not-text", _config_value(cache_dir=5), r"cache_dir: expected a folder path, got 5"),
+    Case("experiment-workers-zero", _experiment_workers_zero, r"workers: must be >= 1, got 0"),
     Case("hook-predictor-stdlib-function", _marker_call("textwrap:dedent", "predictor"),
          r"predictor.*'textwrap:dedent' names the standard library's 'textwrap'"),
     Case("hook-predictor-installed-package", _marker_call("numpy:savez", "predictor"),
