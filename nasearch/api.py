@@ -214,9 +214,7 @@ def search(config: Any, *, runs: int | None = None, seed: int | None = None, out
     from nasearch.config import SearchConfig
     from nasearch.execution import run_many
 
-    _check_counts(runs=runs, workers=workers, seed=seed, budget_seconds=budget_seconds, out=out)
-    config = search_config(config, runs=runs, seed=seed, out=str(out) if out is not None else None, workers=workers,
-                           budget_seconds=budget_seconds)
+    config = _checked_config(config, runs, seed, out, workers, budget_seconds)
     if not isinstance(config, SearchConfig):
         raise UsageError(f"{config.label} is an experiment config (it lists searchers); use nasearch.experiments()")
     records = run_many(config, show_progress=progress, backend=backend, ray_address=ray_address)
@@ -230,9 +228,7 @@ def experiment(config: Any, *, runs: int | None = None, seed: int | None = None,
     experiment CONFIG`` does. Returns its results; ``.report()`` writes and returns the comparisons."""
     from nasearch.experiments import ExperimentConfig, run_experiment
 
-    _check_counts(runs=runs, workers=workers, seed=seed, budget_seconds=budget_seconds, out=out)
-    config = search_config(config, runs=runs, seed=seed, out=str(out) if out is not None else None, workers=workers,
-                           budget_seconds=budget_seconds)
+    config = _checked_config(config, runs, seed, out, workers, budget_seconds)
     if not isinstance(config, ExperimentConfig):
         raise UsageError(f"{config.label} is a search config (no searchers: list); use nasearch.search()")
     results = run_experiment(config, show_progress=progress, backend=backend, ray_address=ray_address)
@@ -265,6 +261,13 @@ def report(results: str | Path, out: str | Path | None = None, seed: int = 0, re
     frame = pandas.read_csv(comparisons) if text.strip() else pandas.DataFrame()
     frame.attrs["report"] = str(path)
     return frame
+
+
+def _checked_config(config: Any, runs: Any, seed: Any, out: Any, workers: Any, budget_seconds: Any) -> Any:
+    """The parsed config with the call's overrides, each checked first (what the CLI's flags check)."""
+    _check_counts(runs=runs, workers=workers, seed=seed, budget_seconds=budget_seconds, out=out)
+    return search_config(config, runs=runs, seed=seed, out=str(out) if out is not None else None, workers=workers,
+                         budget_seconds=budget_seconds)
 
 
 def _check_counts(**values: Any) -> None:

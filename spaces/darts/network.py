@@ -59,21 +59,23 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
+def _relu_dw_pw_bn(channels: int, kernel: int, stride: int, padding: int, dilation: int, affine: bool) -> list[nn.Module]:
+    """One ReLU - depthwise - pointwise - BN block, DARTS's unit of its separable and dilated convs."""
+    return [
+        nn.ReLU(inplace=False),
+        nn.Conv2d(channels, channels, kernel, stride=stride, padding=padding, dilation=dilation, groups=channels, bias=False),
+        nn.Conv2d(channels, channels, 1, bias=False),
+        nn.BatchNorm2d(channels, affine=affine),
+    ]
+
+
 class SepConv(nn.Sequential):
     """DARTS's separable conv: two ReLU - depthwise - pointwise - BN blocks (stride on the first)."""
 
     def __init__(self, channels: int, kernel: int, stride: int, padding: int, dilation: int = 1,
                  affine: bool = True) -> None:
-        super().__init__(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, kernel, stride=stride, padding=padding, dilation=dilation, groups=channels, bias=False),
-            nn.Conv2d(channels, channels, 1, bias=False),
-            nn.BatchNorm2d(channels, affine=affine),
-            nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, kernel, stride=1, padding=padding, dilation=dilation, groups=channels, bias=False),
-            nn.Conv2d(channels, channels, 1, bias=False),
-            nn.BatchNorm2d(channels, affine=affine),
-        )
+        super().__init__(*_relu_dw_pw_bn(channels, kernel, stride, padding, dilation, affine),
+                         *_relu_dw_pw_bn(channels, kernel, 1, padding, dilation, affine))
 
 
 class DilConv(nn.Sequential):
@@ -81,12 +83,7 @@ class DilConv(nn.Sequential):
 
     def __init__(self, channels: int, kernel: int, stride: int, padding: int, dilation: int,
                  affine: bool = True) -> None:
-        super().__init__(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, kernel, stride=stride, padding=padding, dilation=dilation, groups=channels, bias=False),
-            nn.Conv2d(channels, channels, 1, bias=False),
-            nn.BatchNorm2d(channels, affine=affine),
-        )
+        super().__init__(*_relu_dw_pw_bn(channels, kernel, stride, padding, dilation, affine))
 
 
 class FactorizedConv(nn.Sequential):
