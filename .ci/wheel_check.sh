@@ -32,10 +32,16 @@ mkdir "$WORK/outside" && cd "$WORK/outside"
 import sys
 from pathlib import Path
 
-import nasearch, nasearch.proxies.gradsign, searchers.evolution, spaces.nb201.space  # noqa: F401
+import importlib.util
+
+import nasearch, nasearch.proxies.gradsign, nasearch.searchers.evolution, nasearch.spaces.nb201.space  # noqa: F401
 
 venv = Path(sys.argv[1]).resolve()
-for module in (nasearch, searchers.evolution, spaces.nb201.space):
+# nothing installs as a top-level `spaces` or `searchers` (PyPI's `spaces` is someone else's)
+for name in ("spaces", "searchers"):
+    spec = importlib.util.find_spec(name)
+    assert spec is None or venv not in Path(spec.origin or "").resolve().parents, f"the wheel installs {name!r}"
+for module in (nasearch, nasearch.searchers.evolution, nasearch.spaces.nb201.space):
     where = Path(module.__file__).resolve()
     assert venv in where.parents, f"{module.__name__} imported from {where}, not from the wheel in {venv}"
 print(f"wheel check: nasearch imported from {Path(nasearch.__file__).parent}")
@@ -58,5 +64,29 @@ YAML
 "$NAS" report tiny_out
 test -s tiny_out/report.md && test -s tiny_out/g_rea/runs.jsonl
 test "$(wc -l < tiny_out/g_rea/runs.jsonl)" -eq 3
-grep -q '"proxy_scores":[1-9]' g_rea/runs.jsonl   # the hook scored candidates from the packaged table
+grep -q '"pool_draws":[1-9]' g_rea/runs.jsonl   # the hook scored candidates from the packaged table
+"$VPY" -c "import nasearch as ns; r = ns.search('rea', runs=1, budget_seconds=1000, out='api_rea'); assert len(r) == 1"
+
+# beside PyPI's `spaces` distribution (Hugging Face's): nasearch's wheel owns no top-level `spaces` or
+# `searchers` file, so installing both leaves each package where its own distribution put it. (PyPI's
+# `spaces` imports gradio, which is not installed here: its module is located, not imported.)
+"$PY" - "$WORK"/dist/nasearch-*.whl <<'PYEOF'
+import sys, zipfile
+top = sorted({name.split("/")[0] for name in zipfile.ZipFile(sys.argv[1]).namelist()})
+assert not {"spaces", "searchers"} & set(top), f"the wheel ships a top-level spaces/searchers: {top}"
+PYEOF
+if "$VPY" -m pip install -q --no-deps spaces > "$WORK/spaces.log" 2>&1; then
+    "$VPY" - <<'PYEOF'
+import importlib.util
+from pathlib import Path
+
+import nasearch.spaces.nb201.space  # ours, under our namespace
+
+origin = Path(importlib.util.find_spec("spaces").origin)
+assert not (origin.parent / "protocol.py").exists(), f"top-level spaces at {origin} is nasearch's"
+print(f"wheel check: PyPI's spaces ({origin.parent}) and nasearch.spaces ({Path(nasearch.spaces.__file__).parent}) side by side")
+PYEOF
+else
+    echo "wheel check: PyPI's spaces could not be installed here (no registry?); side-by-side check skipped" >&2
+fi
 echo "wheel check: OK"

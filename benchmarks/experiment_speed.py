@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from nasearch.clock import SimulatedClock  # noqa: E402
 from nasearch.config import parse_search_config  # noqa: E402
-from nasearch.experiment import load_experiment, run_experiment  # noqa: E402
+from nasearch.experiments import load_experiment, run_experiment  # noqa: E402
 from nasearch.runner import SearchContext, run_one  # noqa: E402
 from nasearch.searchers.base import Searcher, Trial  # noqa: E402
 

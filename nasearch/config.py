@@ -6,6 +6,7 @@ Every problem is reported as one line naming the key and the fix, because a typo
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -105,16 +106,83 @@ def shipped_configs_dir() -> Path:
 
 def resolve_config(path: str | Path) -> Path:
     """``path`` itself when it exists; else the shipped config of that name, so ``g_rea``,
-    ``g_rea.yaml`` and ``configs/g_rea.yaml`` work from any directory and in any install."""
+    ``g_rea.yaml`` and ``configs/g_rea.yaml`` work from any directory and in any install; a bare name
+    that is no search config is looked up among the shipped experiments (``table6``)."""
     given = Path(path)
     if given.is_file() or given.is_absolute():
         return given
     shipped = shipped_configs_dir()
     relative = given.relative_to("configs") if given.parts[:1] == ("configs",) else given
-    for candidate in (shipped / relative, shipped / relative.with_name(relative.name + ".yaml")):
+    candidates = [shipped / relative, shipped / relative.with_name(relative.name + ".yaml")]
+    if len(relative.parts) == 1:
+        candidates += [shipped / "experiments" / relative, shipped / "experiments" / (relative.name + ".yaml")]
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
     return given
+
+
+#: bounds on a config file, so that a hostile one is refused cheaply before it is expanded
+MAX_CONFIG_BYTES = 1_000_000
+MAX_YAML_DEPTH = 64
+MAX_YAML_ALIASES = 100
+#: sane-run bounds: what no real search asks for, refused instead of silently clipped
+MAX_RUNS = 1_000_000
+MAX_BUDGET_SECONDS = 1e9  # ~32 years of simulated training
+MAX_POOL = 10_000
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a duplicate key (YAML lets the last win, silently), nesting deeper
+    than :data:`MAX_YAML_DEPTH` and more than :data:`MAX_YAML_ALIASES` aliases (a billion-laughs bomb),
+    all while composing, before anything is expanded."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _Refused(f"more than {MAX_YAML_ALIASES} YAML aliases (*name); write the values out")
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise _Refused(f"nesting deeper than {MAX_YAML_DEPTH} levels; a config is a few levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                if key in seen:
+                    raise _Refused(f"key {key!r} is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1});"
+                                   " keep one")
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Refused(Exception):
+    pass
+
+
+def load_yaml_text(text: str, where: str) -> Any:
+    """``text`` as YAML plain values, refused in one line when it is too big, too deep, an alias bomb,
+    repeats a key, or carries a Python tag."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise UsageError(f"{where}: {len(text)} characters; a config is at most {MAX_CONFIG_BYTES}")
+    try:
+        return yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _Refused as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{where}: nesting too deep; a config is a few levels deep") from None
 
 
 def read_yaml(path: str | Path) -> dict:
@@ -130,7 +198,7 @@ def read_yaml(path: str | Path) -> dict:
     except OSError as exc:
         raise UsageError(f"config file {path} cannot be read ({exc.strerror or type(exc).__name__}); check its permissions") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml_text(text, str(path))
     except yaml.constructor.ConstructorError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -145,6 +213,12 @@ def read_yaml(path: str | Path) -> dict:
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: expected a mapping of config keys at the top level")
     return raw
+
+
+def _at_most(value: Any, limit: float, where: str) -> Any:
+    if value > limit:
+        raise UsageError(f"{where}: {value:g} is more than a search can use (at most {limit:g}); give a smaller value")
+    return value
 
 
 def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfig:
@@ -168,7 +242,16 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
         hook = parse_hook(raw["hook"])
     data = raw.get("data") or {}
     _check_keys(data, DATA_KEYS, "data")
-    label = str(raw.get("label") or default_label)
+    label = raw.get("label") or default_label
+    if not isinstance(label, str) or not _LABEL.match(label):
+        raise UsageError(f"label: {label!r} must be a plain name (letters, digits, _ . -, at most 100), e.g. g_rea; "
+                         "it names folders")
+    out = raw.get("out")
+    if out is not None and (not isinstance(out, str) or not out.strip()):
+        raise UsageError(f"out: expected a folder path such as results/{label}, got {out!r}")
+    cache_dir = raw.get("cache_dir")
+    if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
+        raise UsageError(f"cache_dir: expected a folder path, got {cache_dir!r}")
     revisit = raw.get("revisit", "allow")
     if revisit not in REVISIT_POLICIES:
         raise UsageError(f"revisit: {revisit!r} is not one of {', '.join(REVISIT_POLICIES)}")
@@ -176,12 +259,13 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
         space=dict(space),
         searcher=dict(searcher),
         hook=hook,
-        budget_seconds=checked_number(raw.get("budget_seconds", 12000), "budget_seconds", float, 0, exclusive=True),
-        runs=checked_number(raw.get("runs", 1), "runs", int, 1),
+        budget_seconds=_at_most(checked_number(raw.get("budget_seconds", 12000), "budget_seconds", float, 0,
+                                               exclusive=True), MAX_BUDGET_SECONDS, "budget_seconds"),
+        runs=_at_most(checked_number(raw.get("runs", 1), "runs", int, 1), MAX_RUNS, "runs"),
         seed=checked_number(raw.get("seed", 0), "seed", int, 0),
-        out=str(raw.get("out") or f"results/{label}"),
+        out=str(Path(out).expanduser()) if out else f"results/{label}",
         data=dict(data),
-        cache_dir=raw.get("cache_dir"),
+        cache_dir=str(Path(cache_dir).expanduser()) if cache_dir else None,
         label=label,
         workers=checked_number(raw.get("workers", 1), "workers", int, 1),
         revisit=revisit,
@@ -229,7 +313,7 @@ def parse_hook(hook: dict) -> HookConfig:
         refit_every=checked_number(hook.get("refit_every", DEFAULT_REFIT_EVERY), "hook.refit_every", int, 1),
         predictor_cost=PredictorCostModel.parse(hook.get("predictor_cost", {})),
         proxy=proxy,
-        k=checked_number(hook.get("k", 10), "hook.k", int, 1),
+        k=_at_most(checked_number(hook.get("k", 10), "hook.k", int, 1), MAX_POOL, "hook.k"),
         batch_size=checked_number(hook.get("batch_size", 128), "hook.batch_size", int, 1),
         seed=seeds[0] if seeds else checked_number(hook.get("seed", 0), "hook.seed", int, 0),
         dataset=str(hook.get("dataset", "cifar10")),

@@ -209,7 +209,8 @@ def correlation_markdown(rows: list[Correlation], metrics: Sequence[str], header
     from nasearch.analysis.reference import correlation_tables, published_correlation
 
     references = correlation_tables(space_name) if space_name else []
-    lines = [header, "", "| proxy | n | " + " | ".join(f"{m} ρ (paper) | {m} τ" for m in metrics) + " |",
+    tag = " (paper)" if references else ""
+    lines = [header, "", "| proxy | n | " + " | ".join(f"{m} ρ{tag} | {m} τ" for m in metrics) + " |",
              "|---|---:|" + "---:|---:|" * len(metrics)]
     by_proxy: dict[str, dict[str, Correlation]] = {}
     for row in rows:
@@ -281,6 +282,28 @@ class StudyResult:
     accuracies: dict[str, np.ndarray]
     correlations: list[Correlation]
     selections: list[Selection]
+    keys: list[str] | None = None  # the results table's keys of the cells (``--accuracies``)
+    agreement: list[Correlation] | None = None  # per proxy: rho/tau of our scores with the table's own
+
+
+def table_rows(table: Any, n: int, seed: int, order: str = "first") -> list:
+    """The cells of a results table the study scores: the first ``n`` in file order (``order='first'``),
+    or ``n`` drawn without replacement by ``default_rng(seed)``, kept in file order (``'random'``)."""
+    if n < 1:
+        raise UsageError(f"--n must be >= 1, got {n}")
+    rows = table.rows
+    if order == "first" or n >= len(rows):
+        return rows[:n]
+    if order != "random":
+        raise UsageError(f"--table-sample must be 'first' or 'random', got {order!r}")
+    picked = np.sort(np.random.default_rng(seed).choice(len(rows), size=n, replace=False))
+    return [rows[i] for i in picked]
+
+
+def agreement_markdown(rows: list[Correlation], header: str) -> str:
+    lines = [header, "", "| proxy | n | ρ (ours vs file) | τ |", "|---|---:|---:|---:|"]
+    lines += [f"| {r.proxy} | {r.n} | {_fmt(r.spearman)} | {_fmt(r.kendall)} |" for r in rows]
+    return "\n".join(lines) + "\n"
 
 
 def _provenance(data: Any) -> str:
@@ -314,10 +337,18 @@ def run_study(
     space_spec: dict | None = None,
     backend: str = "local",
     ray_address: str | None = None,
+    table: Any = None,
+    table_sample: str = "first",
 ) -> StudyResult:
     """Score, correlate, select, and write ``scores.csv``, ``correlation.{csv,md}``,
     ``selection.{csv,md}`` and ``scatter_<proxy>.png`` under ``out``. ``options`` maps a proxy to its options;
-    ``space_spec`` is what ``space`` was loaded from (worker processes load it, see :func:`score_archs`)."""
+    ``space_spec`` is what ``space`` was loaded from (worker processes load it, see :func:`score_archs`).
+
+    With ``table`` (an :class:`nasearch.accuracy_table.Table`, ``correlate --accuracies``) the cells
+    are the table's (:func:`table_rows`), their accuracies the table's; ``scores.csv`` is keyed by
+    the table's keys, and where the table carries its own score of a proxy, ``agreement.{csv,md}``
+    give the rank agreement of ours with it. Rows that are one architecture (one ``arch_id``) are
+    scored once."""
     from nasearch.proxies.data import DataSource
     from nasearch.proxies.registry import get_proxy
 
@@ -326,8 +357,13 @@ def run_study(
     if any(spec.needs_data for spec in specs.values()) and not data.available:
         missing = [name for name, spec in specs.items() if spec.needs_data]
         raise UsageError(f"proxies {missing} need images: pass --data PATH.npz (or set $NASEARCH_CIFAR10_NPZ)")
-    arch_ids = sample_arch_ids(space, n, seed)
-    accuracies = final_accuracies(space, arch_ids)
+    cells = table_rows(table, n, seed, table_sample) if table is not None else None
+    if cells is not None:
+        arch_ids = [space.arch_id(row.arch) for row in cells]
+        accuracies = {m: np.array([row.accuracies[m] for row in cells], dtype=float) for m in table.metrics}
+    else:
+        arch_ids = sample_arch_ids(space, n, seed)
+        accuracies = final_accuracies(space, arch_ids)
     metrics = list(accuracies)
     out.mkdir(parents=True, exist_ok=True)
     scores: dict[str, np.ndarray] = {}
@@ -335,27 +371,58 @@ def run_study(
     for name in proxies:
         job = ScoreJob(name, dataset, batch_size, seed, data, cache_dir,
                        tuple(sorted((options or {}).get(name, {}).items())), device)
-        scores[name] = score_archs(space, arch_ids, job, workers=workers, progress=progress, space_spec=space_spec,
-                                   backend=backend, ray_address=ray_address)
+        unique = list(dict.fromkeys(arch_ids))
+        by_id = dict(zip(unique, score_archs(space, unique, job, workers=workers, progress=progress,
+                                             space_spec=space_spec, backend=backend, ray_address=ray_address)))
+        scores[name] = np.array([by_id[a] for a in arch_ids], dtype=float)
         label = specs[name].name  # a user's 'file.py:SPEC' is shown (and its plot named) by its spec's name
         rows = correlate(label, scores[name], accuracies, resamples=bootstrap)
         correlations.extend(rows)
         scatter_plot(out / f"scatter_{label}.png", label, scores[name], accuracies, rows)
     selections = selection_experiment(scores, {k: s.higher_is_better for k, s in specs.items()}, accuracies,
                                       pool_size=min(pool_size, len(arch_ids)), repeats=repeats, seed=seed)
-    setting = (f"space {space.name}@{space.version}, {len(arch_ids)} archs sampled with seed {seed}; "
+    drawn = (f"{len(arch_ids)} cells of {Path(table.path).name} ("
+             + ("the first in file order" if table_sample == "first" or len(arch_ids) >= len(table.rows)
+                else f"drawn with seed {seed}") + f", of {len(table.rows)}), accuracies from the file"
+             if cells is not None else f"{len(arch_ids)} archs sampled with seed {seed}")
+    setting = (f"space {space.name}@{space.version}, {drawn}; "
                f"proxies on {dataset} images ({_provenance(data)}), batch {batch_size}, init seed {seed}")
-    write_csv(out / "scores.csv", ["arch_id", *proxies, *metrics],
-              ([a, *(repr(float(scores[p][i])) for p in proxies), *(accuracies[m][i] for m in metrics)]
-               for i, a in enumerate(arch_ids)))
+    agreement: list[Correlation] | None = None
+    if cells is not None:
+        referenced = [p for p in proxies if any(specs[p].name in row.reference for row in cells)]
+        reference = {p: np.array([row.reference.get(specs[p].name, np.nan) for row in cells], dtype=float)
+                     for p in referenced}
+        write_csv(out / "scores.csv", ["key", "arch_id", *proxies, *metrics, *(f"file_{p}" for p in referenced)],
+                  ([row.key, a, *(repr(float(scores[p][i])) for p in proxies), *(accuracies[m][i] for m in metrics),
+                    *(repr(float(reference[p][i])) for p in referenced)] for i, (row, a) in enumerate(zip(cells, arch_ids))))
+        agreement = []
+        for p in referenced:
+            both = ~np.isnan(reference[p])
+            agreement.extend(c for c in correlate(specs[p].name, np.where(both, scores[p], np.nan),
+                                                  {"file": reference[p]}, resamples=0))
+        for stale in ("agreement.csv", "agreement.md"):
+            (out / stale).unlink(missing_ok=True)
+        if agreement:
+            write_csv(out / "agreement.csv", ["proxy", "spearman", "kendall", "n"],
+                      ([c.proxy, c.spearman, c.kendall, c.n] for c in agreement))
+            (out / "agreement.md").write_text(agreement_markdown(
+                agreement, f"Rank agreement of our proxy scores with the scores {Path(table.path).name} records ({setting})."))
+    else:
+        write_csv(out / "scores.csv", ["arch_id", *proxies, *metrics],
+                  ([a, *(repr(float(scores[p][i])) for p in proxies), *(accuracies[m][i] for m in metrics)]
+                   for i, a in enumerate(arch_ids)))
     write_csv(out / "correlation.csv", ["proxy", "metric", "spearman", "kendall", "n", "spearman_ci_low", "spearman_ci_high"],
               ([c.proxy, c.metric, c.spearman, c.kendall, c.n, c.spearman_low, c.spearman_high] for c in correlations))
     write_csv(out / "selection.csv", ["method", "metric", "mean", "std", "repeats", "pool_size"],
               ([s.method, s.metric, s.mean, s.std, s.repeats, min(pool_size, len(arch_ids))] for s in selections))
+    from nasearch.analysis.reference import correlation_tables
+
+    note = ", the published ρ in parentheses (nasearch/data/papers)" if correlation_tables(space.name) else ""
     (out / "correlation.md").write_text(correlation_markdown(
         correlations, metrics, space_name=space.name, header=f"Rank correlation with final accuracy ({setting}). Spearman ρ with its 95% bootstrap interval over "
-        f"architectures, the paper's ρ in parentheses, Kendall τ."))
+        f"architectures{note}, Kendall τ."))
     (out / "selection.md").write_text(selection_markdown(
         selections, metrics, f"Best of {min(pool_size, len(arch_ids))} random archs by each proxy, {repeats} repeats, "
         f"accuracy (%) mean ± sample std ({setting})."))
-    return StudyResult(arch_ids, scores, accuracies, correlations, selections)
+    return StudyResult(arch_ids, scores, accuracies, correlations, selections,
+                       [row.key for row in cells] if cells is not None else None, agreement)

@@ -32,6 +32,7 @@ method) is reported in one line before any run starts.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -46,11 +47,14 @@ from pathlib import Path
 from typing import Any
 
 from nasearch.errors import UsageError
-from nasearch.spaces.protocol import REQUIRED, REQUIRED_ATTRIBUTES, CodeReference, capabilities, capability_of, protocol_problems
+from nasearch.spaces.protocol import REQUIRED_ATTRIBUTES, CodeReference, capabilities, capability_of, protocol_problems
 
 SPACES: dict[str, str] = {
     "nb201": "nasearch.spaces.nb201.space:NB201Space",
+    "nb101": "nasearch.spaces.nb101.space:NB101Space",
+    "darts": "nasearch.spaces.darts.space:DartsSpace",
     "tabular": "nasearch.spaces.tabular:TabularSpace",
+    "nds": "nasearch.spaces.darts.nds_space:NDSSpace",
 }
 SEARCHERS: dict[str, str] = {
     "rs": "nasearch.searchers.random_search:RandomSearch",
@@ -61,6 +65,7 @@ SEARCHERS: dict[str, str] = {
     "bananas": "nasearch.searchers.bananas:Bananas",
     "npenas": "nasearch.searchers.npenas:NPENAS",
     "ls": "nasearch.searchers.local_search:LocalSearch",
+    "optuna": "nasearch.searchers.optuna_sampler:OptunaSearcher",
 }
 #: entry-point groups under which installed packages register their extensions
 SPACE_ENTRY_POINTS = "nasearch.spaces"
@@ -294,26 +299,39 @@ class Registry:
         return obj
 
 
+class _ClassView:
+    """A space class seen as its instances would be, without making one: methods bound to nothing
+    (``sample(self, rng)`` reads as ``sample(rng)``), class attributes as they are, and what only an
+    instance can say (properties, attributes set in ``__init__``) unknown."""
+
+    def __init__(self, cls: type) -> None:
+        self._cls = cls
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            raw = inspect.getattr_static(self._cls, name)
+        except AttributeError:
+            return None
+        if isinstance(raw, staticmethod):
+            return raw.__func__
+        if isinstance(raw, classmethod):
+            return getattr(self._cls, name)
+        if inspect.isfunction(raw):
+            return functools.partial(raw, None)
+        if isinstance(raw, property) or hasattr(raw, "__get__") and not callable(raw):
+            return None  # only an instance knows
+        return raw
+
+
 def _space_class_problem(obj: Any) -> str | None:
-    """Why a space class cannot satisfy the protocol, judged on the class before any instance is made
-    (a factory function is the user's own code, checked once it has returned a space)."""
+    """Why a space class breaks the protocol, judged on the class before any instance is made (the
+    same checks and messages as for an instance, :func:`check_space`); a factory function is the
+    user's own code and is checked once it has returned a space."""
     if not inspect.isclass(obj):
         return None
-    missing = []
-    for method in REQUIRED:
-        function = getattr(obj, method.name, None)
-        if not callable(function):
-            missing.append(f"{method.call}")
-            continue
-        try:
-            inspect.signature(function).bind(None, *method.arguments)
-        except TypeError:
-            missing.append(f"{method.call}")
-        except ValueError:
-            pass  # no signature to read: checked on the instance
-    if missing:
-        return (f"is a class without the space protocol's {', '.join(missing)}; see docs/custom_space.md "
-                "(nothing was instantiated)")
+    problems = protocol_problems(_ClassView(obj))
+    if problems:
+        return f"breaks the protocol: {'; '.join(problems)}; see docs/custom_space.md (nothing was instantiated)"
     return None
 
 

@@ -105,6 +105,9 @@ class RunRecord:
     #: only with ``revisit: never``: proposals of a cell already trained in the run, answered with
     #: the recorded result at no cost (not evaluations: they are not in the trajectory)
     cached_answers: int | None = None
+    #: only for multi-objective searchers: the non-dominated trained architectures, each
+    #: ``{"arch": id, "<objective>": value, ...}`` (fitness first, e.g. ``params``)
+    pareto: list[dict] | None = None
     schema: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -207,6 +210,13 @@ def _checked(name: str, value: Any) -> Any:
         need(value is None or (_is_int(value) and value >= 0), "a non-negative integer or null")
     elif name == "final":
         return _metrics(name, value)
+    elif name == "pareto":
+        need(value is None or (isinstance(value, list) and all(
+            isinstance(p, dict) and isinstance(p.get("arch"), str) and len(p) >= 3 for p in value)),
+             "null or a list of {arch, <objective>: number, ...} (two objectives at least)")
+        for point in value or []:
+            _metrics("pareto", {k: v for k, v in point.items() if k != "arch"})
+        return value
     elif name == "trajectory":
         need(isinstance(value, dict), "a mapping of per-evaluation lists")
         lists = {k: value.get(k, []) for k in ("t", "arch", "fitness", "epochs", "best")}

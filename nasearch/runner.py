@@ -131,14 +131,14 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
     pool = searcher.pool
     # the hook's online predictor learns from the run's full-fidelity evaluations
     pool_observe = pool.observe if pool is not None and getattr(pool, "online", None) is not None else None
-    proxy_scores = 0  # candidates the hook looked at and the budget paid for (repeats included)
+    pool_draws = 0  # candidates the hook drew and the budget paid for (repeats included)
     for _ in range(MAX_STEPS):
         try:
             trial = propose(rng)
             for debt in drain():  # proxy scores (features included), predictor fits and queries
                 charge(debt.seconds, debt.kind)
                 if debt.score:
-                    proxy_scores += 1
+                    pool_draws += 1
             trial_epochs = trial.epochs
             if trained is not None:
                 key = arch_id_of(trial.arch)
@@ -178,6 +178,7 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
         epochs.append(trial_epochs)
         best_so_far.append(best_fitness)
     times = [round(t, 6) for t in elapsed]
+    pareto_front = getattr(searcher, "pareto_front", None)
     on_gpu = config.hook is not None and config.hook.device != "cpu"
     return RunRecord(
         run=run_index,
@@ -189,7 +190,7 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
         best_fitness=best_fitness if best_arch is not None else None,
         final=incumbents[-1].final if incumbents else {},
         evaluations=len(times),
-        pool_draws=proxy_scores,
+        pool_draws=pool_draws,
         simulated_seconds=round(clock.elapsed, 6),
         overhead_seconds=round(clock.proxy_seconds, 6),
         trajectory=Trajectory(times, archs, fitnesses, epochs, best_so_far),
@@ -201,4 +202,6 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
         # a GPU run says where its live proxy scores ran and which clock their seconds are
         score_device=config.hook.device if on_gpu else None,
         score_clock="gpu seconds (cuda-synchronized wall time)" if on_gpu else None,
+        # multi-objective searchers (optuna with objectives) keep the Pareto front of what they trained
+        pareto=pareto_front() if pareto_front is not None else None,
     )

@@ -24,7 +24,9 @@ from nasearch.spaces.protocol import Evaluation
 
 
 class PredictorGuided(Searcher):
-    requires = ("encoding",)
+    #: nothing beyond the protocol: what the predictor's encoding needs (the categorical encoding for
+    #: onehot, a vector encoding otherwise) is checked by make_predictor when the searcher is built
+    requires = ()
 
     def __init__(self, space, pool=None, predictor: str = "bananas", num_init: int = 20, num_candidates: int = 200,
                  k: int = 20, fit_cost_base: float = PREDICTOR_FIT_BASE, fit_cost_per_point: float = PREDICTOR_FIT_PER_POINT,

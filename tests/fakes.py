@@ -104,3 +104,18 @@ def search_context(space, searcher: str, budget: float = 3000.0, scorer=None, k:
     config = SearchConfig(space={"name": space.name}, searcher={"name": searcher, "args": args or {}},
                           hook=hook, budget_seconds=budget, seed=seed, label="t")
     return SearchContext.build(config, space=space, scorer=scorer)
+
+
+class FakeDartsBackend:
+    """A results backend for the DARTS space (``backend.query(genotype, rng)`` /
+    ``backend.final_metrics(genotype)``) with a known fitness: the number of separable convolutions
+    in both cells plus seeded noise, 100 s per query."""
+
+    def fitness(self, genotype) -> float:
+        return float(sum(op.startswith("sep_conv") for op, _ in genotype.normal + genotype.reduce))
+
+    def query(self, genotype, rng):
+        return Evaluation(self.fitness(genotype) + float(rng.normal(0, 0.1)), 100.0)
+
+    def final_metrics(self, genotype):
+        return {"fake_test": self.fitness(genotype)}

@@ -11,6 +11,7 @@ line must match. Workspaces share the read-only fixtures of :class:`Workspace`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -229,6 +230,37 @@ def _outside_arch(arch):
     return setup
 
 
+def _nds_file(damage, name="DARTS.json"):
+    """A two-record NDS DARTS sweep (official layout), damaged by ``damage(text)``, searched by RS."""
+    def setup(ws):
+        from tests.nds_fixtures import job
+        from nasearch.spaces.darts.genotype import from_nds
+
+        cell = [["max_pool_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 2], ["max_pool_3x3", 1],
+                ["skip_connect", 0], ["avg_pool_3x3", 3], ["max_pool_3x3", 3], ["avg_pool_3x3", 4]]
+        first = {"normal": cell, "normal_concat": [2, 3, 4, 5], "reduce": cell, "reduce_concat": [2, 3, 4, 5]}
+        second = {**first, "normal": [["sep_conv_3x3", 0], *cell[1:]]}
+        rng = np.random.default_rng(0)
+        jobs = [job(from_nds(g), 8, 5, i, rng, params=1000 + i) for i, g in enumerate((first, second))]
+        path = ws.text(name, damage(json.dumps(jobs)))
+        return [ws.config(space={"name": "nds", "args": {"path": str(path)}}, searcher={"name": "rs"})]
+    return setup
+
+
+def _darts_outside(genotype_text):
+    """A searcher proposing a DARTS genotype (in the DARTS repository's notation) the space refuses."""
+    def setup(ws):
+        module = ws.text("outside.py", OUTSIDE_SEARCHER.format(arch=genotype_text))
+        return [ws.config(space={"name": "darts"}, searcher={"name": f"{module}:Outside"})]
+    return setup
+
+
+_DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+             "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
+             "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+             "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
+
+
 def _later_entry_missing_images(hook):
     """An experiment whose second entry needs live NASWOT scores (the hook's proxy, or an online
     predictor's zero-cost feature) from an npz that is not there: refused before the first entry
@@ -399,7 +431,43 @@ def _predictors_cli(reference: str):
 _STDLIB = Path(os.__file__).resolve().parent
 
 
+def _yaml_text(text: str):
+    def setup(ws: Workspace) -> list:
+        return [ws.text("config.yaml", text)]
+    return setup
+
+
+_BASE_YAML = "space: {name: nb201}\nsearcher: {name: rea}\nruns: 1\nbudget_seconds: 3000\n"
+#: a billion-laughs document: eleven levels of ten aliases each (10^11 nodes once expanded)
+_ALIAS_BOMB = _BASE_YAML + "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(11))
+_DEEP = _BASE_YAML + "searcher_extra: " + "[" * 20000 + "]" * 20000 + "\n"
+
+
+def _config_value(**content):
+    return lambda ws: [ws.config(**content)]
+
+
+def _experiment_workers_zero(ws: Workspace) -> list:
+    path = ws.root / "exp.yaml"
+    path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "workers": 0, "out": str(ws.root / "out"),
+                                    "searchers": [str(ROOT / "configs" / "rs.yaml")]}))
+    return [path]
+
+
 CASES: list[Case] = [
+    Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
+    Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
+    Case("yaml-deep-nesting", _yaml_text(_DEEP), r"nesting deeper than 64 levels"),
+    Case("runs-trillion", _config_value(runs=10**12), r"runs: 1e\+12 is more than a search can use"),
+    Case("budget-1e15", _config_value(budget_seconds=1e15), r"budget_seconds: 1e\+15 is more than a search can use"),
+    Case("hook-k-ten-million", _config_value(hook={"proxy": "params", "k": 10**7, "cost": "lookup"}),
+         r"hook\.k: 1e\+07 is more than a search can use"),
+    Case("label-path-traversal", _config_value(label="../../x"), r"label: '\.\./\.\./x' must be a plain name"),
+    Case("label-not-text", _config_value(label=5), r"label: 5 must be a plain name"),
+    Case("out-not-text", _config_value(out=5), r"out: expected a folder path"),
+    Case("cache-dir-not-text", _config_value(cache_dir=5), r"cache_dir: expected a folder path, got 5"),
+    Case("experiment-workers-zero", _experiment_workers_zero, r"workers: must be >= 1, got 0"),
     Case("hook-predictor-stdlib-function", _marker_call("textwrap:dedent", "predictor"),
          r"predictor.*'textwrap:dedent' names the standard library's 'textwrap'"),
     Case("hook-predictor-installed-package", _marker_call("numpy:savez", "predictor"),
@@ -467,6 +535,25 @@ CASES: list[Case] = [
     Case("nb201-negative-op", _outside_arch((-1, 0, 0, 0, 0, 0)), r"NB201 arch must be 6 op indices.*\(-1, 0"),
     Case("nb201-five-edges", _outside_arch((0, 1, 2, 3, 4)), r"NB201 arch must be 6 op indices.*\(0, 1, 2, 3, 4\)"),
     Case("nb201-seven-edges", _outside_arch((0, 1, 2, 3, 4, 0, 1)), r"NB201 arch must be 6 op indices"),
+    Case("darts-unknown-op", _darts_outside(_DARTS_V2.replace("'dil_conv_3x3'", "'dil_conv_9x9'")),
+         r"unknown op 'dil_conv_9x9' in the normal cell; nb301 ops are"),
+    Case("darts-input-out-of-range", _darts_outside(_DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 6)")),
+         r"input 6 of node 5 in the normal cell is out of range: node 5 reads states 0\.\.4"),
+    Case("darts-wrong-node-count", _darts_outside(_DARTS_V2.replace("('skip_connect', 0), ('dil_conv_3x3', 2)", "")),
+         r"nb301 normal cell must have 4 nodes \(8 \(op, input\) pairs\), got 6 pairs"),
+    Case("darts-no-backend", _darts_outside(_DARTS_V2), r"the darts space has no results without a backend"),
+    Case("darts-odd-width", lambda ws: [ws.config(space={"name": "darts", "args": {"width": 15}})],
+         r"darts space: width must be even"),
+    Case("nds-truncated-file", _nds_file(lambda text: text[: len(text) // 2]),
+         r"DARTS\.json is not valid JSON \(.*\); the file is truncated or damaged"),
+    Case("nds-record-unknown-op", _nds_file(lambda text: text.replace("sep_conv_3x3", "sep_conv_9x9")),
+         r"DARTS\.json record 1 is not an NDS darts genotype: unknown op 'sep_conv_9x9' in the normal cell"),
+    Case("nds-record-input-out-of-range", _nds_file(lambda text: text.replace('["max_pool_3x3", 3]', '["max_pool_3x3", 7]')),
+         r"DARTS\.json record 0 is not an NDS darts genotype: input 7 of node 5 in the normal cell is out of range: node 5 reads states 0\.\.4"),
+    Case("nds-imagenet-sweep", _nds_file(lambda text: text, name="DARTS_in.json"), r"is an ImageNet sweep"),
+    Case("nds-correlate-space-arg-without-value", lambda ws: [
+        "nasearch", "correlate", "--space", "nds", "--space-arg", "path", "--out", str(ws.root / "o"), "--no-progress"],
+         r"--space-arg 'path' must look like KEY=VALUE"),
     Case("nb201-crafted-pth", _crafted_nb201, r"holds the Python object .*exec, outside the benchmark's allow-list.*"
          r"NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
     Case("experiment-later-entry-missing-images", _later_entry_missing_images({"proxy": "naswot", "k": 2, "batch_size": 8}),

@@ -110,7 +110,7 @@ def test_bananas_runs_are_deterministic_and_better_than_random_in_distinct_cells
     from nasearch.runner import run_one
 
     context = search_context(nb201, "bananas", budget=4000.0)
-    first, again = run_one(context, 1).to_dict(), run_one(context, 1).to_dict()
-    assert first == again and first["evaluations"] > 20
-    archs = first["trajectory"]["arch"]
+    first, again = run_one(context, 1), run_one(context, 1)
+    assert first == again and first.evaluations > 20
+    archs = first.trajectory.arch
     assert len(set(archs)) == len(archs)  # candidates are never cells this run already trained

@@ -14,7 +14,7 @@ import yaml
 
 from nasearch.results import RunRecord
 from nasearch.errors import UsageError
-from nasearch.experiment import (ENTRY_KEYS, describe, infer_pairs, load_experiment, parse_experiment,
+from nasearch.experiments import (ENTRY_KEYS, describe, infer_pairs, load_experiment, parse_experiment,
                                  run_experiment)
 from nasearch.analysis.pairs import ROLES, Pair
 

@@ -133,7 +133,7 @@ def test_bad_arguments_are_one_line():
 
 def test_ls_runs_deterministic_on_nb201_and_trains_every_cell_once_per_climb():
     context = search_context(NB201Space(), "ls", budget=12000.0)
-    first, again = run_one(context, 3).to_dict(), run_one(context, 3).to_dict()
-    assert first == again and first["evaluations"] > 50
-    archs = first["trajectory"]["arch"]
+    first, again = run_one(context, 3), run_one(context, 3)
+    assert first == again and first.evaluations > 50
+    archs = first.trajectory.arch
     assert len(set(archs)) >= len(archs) - 2  # neighbours are never re-trained; only blind restarts can repeat

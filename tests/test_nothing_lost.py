@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nasearch.results import LOCK, RunRecord, encode_run, read_jsonl
+from nasearch.results import LOCK, Incumbent, RunRecord, Trajectory, encode_run, read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 RS = ROOT / "configs" / "rs.yaml"
@@ -39,8 +39,9 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
 
 
 def test_a_record_round_trips_through_its_encoding():
-    record = RunRecord(run=3, seed=1, label="x", searcher="rs", proxy=None, best_arch="a", best_fitness=0.5,
-                       final={"m": 1.0}, evaluations=2, trajectory={"t": [1.0, 2.0]}, incumbents=[[0, "a", {}]])
+    record = RunRecord(run=3, seed=1, label="x", searcher="rs", selection=None, best_arch="a", best_fitness=0.5,
+                       final={"m": 1.0}, evaluations=2, trajectory=Trajectory(t=[1.0, 2.0], arch=["a", "b"]),
+                       incumbents=[Incumbent(0, "a", {"m": 1.0})])
     line = record.encode()
     assert RunRecord.from_dict(json.loads(line)) == record
     assert line == encode_run(json.loads(line))
@@ -48,12 +49,14 @@ def test_a_record_round_trips_through_its_encoding():
 
 def test_mid_file_corruption_keeps_every_valid_line_and_names_the_bad_one(tmp_path):
     path = tmp_path / "progress.jsonl"
-    lines = [encode_run({"run": i}) for i in range(5)]
-    path.write_text(lines[0] + "\n" + lines[1] + "\n{garbage\n" + "\n".join(lines[2:]) + "\n" + '{"run": 9')
+    lines = [RunRecord(i, 0, "rs", "rs", None, None, None).encode() for i in range(5)]
+    stranger = encode_run({"run": 7, "note": "valid JSON, but not a run record"})
+    path.write_text(lines[0] + "\n" + lines[1] + "\n{garbage\n" + "\n".join(lines[2:]) + "\n" + stranger + "\n"
+                    + '{"run": 9')
     found = read_jsonl(path)
-    assert sorted(found.records) == [0, 1, 2, 3, 4]
-    assert found.bad_lines == [3] and found.torn and not found.complete
-    assert "line 3" in found.problem()
+    assert sorted(found.records) == [0, 1, 2, 3, 4]  # the stranger is not taken for run 7
+    assert found.bad_lines == [3, 7] and found.torn and not found.complete
+    assert "line 3" in found.problem() and "(and 1 more)" in found.problem()
 
 
 def test_resume_after_mid_file_corruption_recomputes_nothing(tmp_path):
@@ -130,8 +133,8 @@ def test_corrupt_out_config_in_run_is_one_line(tmp_path, name, content):
 def _experiment_dir(tmp_path) -> Path:
     root = tmp_path / "exp"
     (root / "rs").mkdir(parents=True)
-    record = {"run": 0, "seed": 0, "label": "rs", "searcher": "rs", "proxy": None, "final": {"m": 1.0},
-              "evaluations": 1, "trajectory": {"t": [1.0], "best": [1.0]}}
+    record = {"run": 0, "seed": 0, "label": "rs", "searcher": "rs", "proxy": None, "best_arch": "a",
+              "best_fitness": 1.0, "final": {"m": 1.0}, "evaluations": 1, "trajectory": {"t": [1.0], "best": [1.0]}}
     (root / "rs" / "runs.jsonl").write_text(encode_run(record) + "\n")
     return root
 
@@ -152,7 +155,7 @@ def test_report_on_a_corrupt_file_is_one_line(tmp_path, name, content):
 
 
 def test_report_marks_a_torn_runs_jsonl_incomplete(tmp_path):
-    from nasearch.analysis.report import read_records
+    from nasearch.analysis.reading import read_records
 
     root = _experiment_dir(tmp_path)
     path = root / "rs" / "runs.jsonl"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from nasearch.experiment import load_experiment
+from nasearch.experiments import load_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -72,3 +72,37 @@ def plot_final(series: Sequence[tuple[str, np.ndarray]], metric: str, path: Path
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def non_dominated(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point dominates (first coordinate maximised, second minimised), by the second."""
+    front: list[tuple[float, float]] = []
+    for fitness, size in sorted(set(points), key=lambda p: (p[1], -p[0])):
+        if not front or fitness > front[-1][0]:
+            front.append((fitness, size))
+    return front
+
+
+def plot_pareto(series: Sequence[tuple[str, Sequence[dict]]], path: Path) -> None:
+    """Multi-objective runs ([(searcher name, its runs' ``pareto`` lists)]): every run's front as dots,
+    and the front of all runs together as a step line; fitness (up) against the second objective."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    second = "objective 2"
+    for name, points in series:
+        if not points:
+            continue
+        second = next(k for k in points[0] if k not in ("arch", "fitness"))
+        xy = [(float(p["fitness"]), float(p[second])) for p in points]
+        dots = ax.scatter([x for _, x in xy], [y for y, _ in xy], s=8, alpha=0.25)
+        front = non_dominated(xy)
+        ax.step([x for _, x in front], [y for y, _ in front], where="post", color=dots.get_facecolor()[0][:3],
+                label=f"{name} ({len(xy)} front points)")
+    ax.set_xlabel(f"{second} (lower is better)")
+    ax.set_ylabel("search fitness (higher is better)")
+    ax.set_title("Pareto fronts: each run's (dots) and all runs' together (line)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

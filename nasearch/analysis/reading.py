@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from nasearch.analysis.names import display_name
 from nasearch.analysis.pairs import Pair, pairs_from_json
 from nasearch.errors import UsageError
 from nasearch.results import EXPERIMENT, PROGRESS, RESULTS, TIMING, RunRecord, read_json, read_jsonl
@@ -151,19 +152,6 @@ class Experiment:
 
     def searcher(self, label: str) -> SearcherResults:
         return next(r for r in self.results if r.label == label)
-
-
-def display_name(label: str, selection: str | None = None) -> str:
-    """A label as a table shows it: ``g_rea`` -> ``G-REA``; ``g_rea_params`` -> ``G-REA (params)``;
-    ``g_rea_lookup`` -> ``G-REA (proxy free)``. Only the default: ``report.names`` wins."""
-    suffix = ""
-    if label.endswith("_lookup"):  # the shipped experiments' convention for ``cost: lookup`` twins
-        label, suffix = label[: -len("_lookup")], " (proxy free)"
-    elif selection and label.endswith("_" + selection):
-        label, suffix = label[: -len(selection) - 1], f" ({selection})"
-    if label.startswith("g_"):
-        return "G-" + label[2:].upper().replace("_", "-") + suffix
-    return label.upper().replace("_", "-") + suffix
 
 
 def read_records(directory: Path) -> tuple[list[RunRecord], bool]:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from nasearch.analysis.reading import display_name
+from nasearch.analysis.names import display_name
 from nasearch.analysis.stats import within_two_se
 from nasearch.errors import UsageError
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 from pathlib import Path
 from typing import Sequence
 
@@ -134,8 +135,17 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None, seed: int = 0,
                  resamples: int = BOOTSTRAP_RESAMPLES) -> Path:
-    """Write report.md, summary.csv, comparisons.csv, anytime.png and final_accuracy.png; return report.md's path."""
-    return render(load_experiment(results_dir), out_dir, seed, resamples)
+    """Write report.md, summary.csv, comparisons.csv, anytime.png and final_accuracy.png; return report.md's path.
+    A folder that keeps only a report's CSVs (no runs) gets its report.md rewritten from them (:func:`render_stored`)."""
+    root = Path(results_dir)
+    try:
+        experiment = load_experiment(root)
+    except UsageError:
+        if root.is_dir() and (root / "summary.csv").is_file() and (root / "comparisons.csv").is_file() \
+                and not any(root.glob("*/runs.jsonl")) and not any(root.glob("*/progress.jsonl")):
+            return render_stored(root, out_dir)
+        raise
+    return render(experiment, out_dir, seed, resamples)
 
 
 def render(experiment: Experiment, out_dir: str | Path | None = None, seed: int = 0,
@@ -165,14 +175,35 @@ def render(experiment: Experiment, out_dir: str | Path | None = None, seed: int 
     plot_anytime(families, primary, budget, out / "anytime.png")
     plot_final([(res.display, metric_array(res.records, primary)) for res in results],
                primary, out / "final_accuracy.png")
+    # multi-objective searchers' records carry their Pareto fronts (RunRecord.pareto); others draw nothing
+    fronts = [(res.display, [p for r in res.records for p in (r.pareto or [])]) for res in results
+              if any(r.pareto for r in res.records)]
+    if fronts:
+        from nasearch.analysis.plots import plot_pareto
+
+        plot_pareto(fronts, out / "pareto.png")
 
     names = {res.label: res.display for res in results}
+    runs = sorted({len(res.records) for res in results})
+    incomplete = [res.label for res in results if not res.complete]
+    lines = _markdown(info, root.name, rows, metrics, budget, timing, runs, incomplete,
+                      stats_from_results(results, metrics), pairs, comparisons, names, resamples)
+    report = out / "report.md"
+    report.write_text("\n".join(lines))
+    return report
+
+
+def _markdown(info, root_name: str, rows: list[dict], metrics: Sequence[str], budget: float, timing: dict,
+              runs: list[int], incomplete: list[str], stats: Stats, pairs: Sequence[Pair],
+              comparisons: dict, names: dict, resamples: int) -> list[str]:
+    """report.md's lines from what the report computed (or what a stored report's CSVs hold)."""
+    spec = info.report
+    primary = metrics[0]
     lines: list[str] = []
-    title = info.label or root.name
+    title = info.label or root_name
     lines += [f"# Experiment report: {title}", ""]
     if info.description:
         lines += [info.description, ""]
-    runs = sorted({len(res.records) for res in results})
     total_wall = sum(float(t.get("wall_seconds") or 0) for t in timing.values())
     lines += [
         f"- Runs per searcher: {', '.join(map(str, runs))}; simulated budget per run: {budget:g} s; "
@@ -183,7 +214,6 @@ def render(experiment: Experiment, out_dir: str | Path | None = None, seed: int 
         f"- Accuracies are those of each run's final incumbent (best fitness found); headline metric: `{primary}`"
         + (" (declared by the experiment)." if spec.metric else "."),
     ]
-    incomplete = [res.label for res in results if not res.complete]
     if incomplete:
         lines.append(f"- **Incomplete** (finished runs only): {', '.join(incomplete)}.")
     lines.append("")
@@ -205,17 +235,105 @@ def render(experiment: Experiment, out_dir: str | Path | None = None, seed: int 
               "paid for (a uniform pick draws but scores nothing). Wall time is the computation this experiment spent "
               "on that searcher (summed over resumed sessions); runs/s = runs computed / wall time.", ""]
 
-    lines += search_section(spec.references, stats_from_results(results, metrics), names, spec.note)
+    lines += search_section(spec.references, stats, names, spec.note)
     lines += pairs_section(pairs, comparisons, primary, names, metrics, resamples)
     lines += ["## Figures", "", "![anytime](anytime.png)", "",
               f"Anytime curves: mean `{primary}` of the incumbent against simulated time, with a 95% normal band "
               "for the mean; a curve starts once half of the runs have an incumbent.", "",
               "![final](final_accuracy.png)", "",
+              *(["![pareto](pareto.png)", "", "Pareto fronts of the multi-objective searchers ("
+                 + ", ".join(name for name, _ in fronts) + "): each run's non-dominated trained architectures "
+                 "(dots) and the front of all runs pooled (line).", ""] if fronts else []),
               "Files: `summary.csv` (this table, unrounded), `comparisons.csv` (every pair, every metric, both "
               "tests, role).", ""]
+    return lines
+
+
+def render_stored(root: str | Path, out: str | Path | None = None) -> Path:
+    """Rewrite the report of a results folder that keeps its report's CSVs but not its runs (as the
+    committed ``docs/results/*``): the table from ``summary.csv``, the declared references from its
+    statistics, the pairs from ``comparisons.csv``, what ``experiment.json`` declares; the figures are
+    kept as they are (they need the runs). Numbers are the CSVs' (6 significant digits)."""
+    from nasearch.analysis.reading import ExperimentInfo
+    from nasearch.results import EXPERIMENT, TIMING, read_json
+
+    root = Path(root)
+    out = Path(out) if out else root
+    info = ExperimentInfo.from_dict(read_json(root / EXPERIMENT, "experiment description", default={}), root / EXPERIMENT)
+    timing = read_json(root / TIMING, "wall-time record", default={}) or {}
+    rows = _read_stored_rows(root / "summary.csv")
+    if not rows:
+        raise UsageError(f"{root / 'summary.csv'} holds no searcher; rerun the experiment")
+    found = [key[: -len("_mean")] for key in rows[0] if key.endswith("_mean") and key[: -len("_mean")] not in _RUN_FIELDS]
+    metrics = sorted(found, key=lambda m: (m != info.report.metric, m))
+    if info.report.metric is not None and info.report.metric not in found:
+        raise UsageError(f"report.metric: {info.report.metric!r} is not in {root / 'summary.csv'}")
+    by_label = {row["label"]: row for row in rows}
+    names = {label: info.report.names.get(label) or row["name"] for label, row in by_label.items()}
+    for row in rows:
+        row["name"] = names[row["label"]]
+    comparisons: dict = {}
+    declared_roles = {(p.baseline, p.treatment): p.role for p in info.pairs}
+    with (root / "comparisons.csv").open(newline="") as handle:
+        for raw in csv.DictReader(handle):
+            role = raw.pop("role", None) or declared_roles.get((raw["baseline"], raw["treatment"]), "effect")
+            missing = [f.name for f in _COMPARISON_FIELDS if f.name not in raw]
+            if missing:
+                raise UsageError(f"{root / 'comparisons.csv'} was written by an older nasearch (no {missing[0]}); its "
+                                 "report cannot be rewritten without the runs: rerun the experiment to report it")
+            c = Comparison(**{f.name: f.type_cast(raw[f.name]) for f in _COMPARISON_FIELDS})
+            comparisons[Pair(c.baseline, c.treatment, role), c.metric] = c
+    pairs = list(dict.fromkeys(pair for pair, _ in comparisons))
+    declared = [p for p in info.pairs if (p, metrics[0]) in comparisons] or pairs
+    stats: Stats = {label: {m: (row[f"{m}_mean"], row[f"{m}_std"], row["runs"]) for m in metrics
+                            if not math.isnan(row[f"{m}_mean"]) and row["runs"] > 1} for label, row in by_label.items()}
+    budget = float(info.budget_seconds or 0)
+    runs = sorted({row["runs"] for row in rows})
+    incomplete = [row["label"] for row in rows if not row["complete"]]
+    out.mkdir(parents=True, exist_ok=True)
+    lines = _markdown(info, root.name, rows, metrics, budget, timing, runs, incomplete, stats, declared, comparisons,
+                      names, BOOTSTRAP_RESAMPLES)
     report = out / "report.md"
     report.write_text("\n".join(lines))
     return report
+
+
+#: summary.csv columns that are per-run quantities, not metrics (older folders name them after schema 1)
+_RUN_FIELDS = ("distinct_archs", "evaluations", "pool_draws", "overhead_seconds", "proxy_scores", "proxy_seconds")
+_STORED_RENAMES = {"proxy": "selection", "proxy_scores_mean": "pool_draws_mean", "proxy_scores_std": "pool_draws_std",
+                   "proxy_seconds_mean": "overhead_seconds_mean", "proxy_seconds_std": "overhead_seconds_std"}
+
+
+def _read_stored_rows(path: Path) -> list[dict]:
+    def number(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return float("nan")
+
+    rows = []
+    with path.open(newline="") as handle:
+        for raw in csv.DictReader(handle):
+            row: dict = {_STORED_RENAMES.get(k, k): v for k, v in raw.items()}
+            for key in list(row):
+                if key.endswith(("_mean", "_std")):
+                    row[key] = number(row[key])
+            row["runs"] = int(row["runs"])
+            row["complete"] = row.get("complete") == "True"
+            row["wall_seconds"] = number(row["wall_seconds"]) if row.get("wall_seconds") else ""
+            row["runs_per_second"] = number(row["runs_per_second"]) if row.get("runs_per_second") else ""
+            rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    type_cast: Any
+
+
+_COMPARISON_FIELDS = tuple(_Field(f.name, {"str": str, "int": int, "float": float}[f.type if isinstance(f.type, str) else f.type.__name__])
+                           for f in fields(Comparison))
 
 
 def pair_comparisons(experiment: Experiment, pairs: Sequence[Pair], metrics: Sequence[str], seed: int = 0,

@@ -1,8 +1,17 @@
 """Rank correlation of proxies with final accuracy, and the best-of-N selection experiment.
 
-Example: ``nasearch correlate --space nb201 --proxies synflow,naswot --n 300 --data cifar.npz``.
+Example: ``nasearch correlate --space nb201 --proxies synflow,naswot --n 300 --data cifar.npz``; a space
+that reads a file takes it as ``--space-arg path=FILE`` (``nasearch correlate --space nds --space-arg
+path=DARTS.json ...``).
 Scores are cached (``--cache-dir``), so an interrupted study resumes where it stopped and a
 larger ``--n`` reuses every score of a smaller one (same ``--seed``).
+
+With ``--accuracies FILE`` (NASLib's zero-cost benchmark JSON, or a CSV; see
+:mod:`nasearch.accuracy_table`) the cells are the file's: the first ``--n`` in file order
+(``--table-sample random``: ``--n`` drawn with ``--seed``), their accuracies the file's, and the
+scores are written keyed as in the file, with the rank agreement of ours with the file's own
+proxy scores. Example: ``nasearch correlate --space nb101 --accuracies zc_nasbench101.json
+--proxies params,synflow --n 100 --data cifar.npz``.
 """
 from __future__ import annotations
 
@@ -12,6 +21,8 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", default="nb201", help="space name (default nb201) or 'pkg.mod:Class'")
+    parser.add_argument("--space-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="a space argument (YAML value), e.g. path=~/data/nds/DARTS.json (repeatable)")
     parser.add_argument("--proxies", default="params,flops,synflow,naswot",
                         help="comma-separated proxy names, or 'all' (default: params,flops,synflow,naswot)")
     parser.add_argument("--dataset", default="cifar10", help="images the proxies see (default cifar10)")
@@ -31,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--option", action="append", default=[], metavar="PROXY.KEY=VALUE",
                         help="a proxy option, e.g. gradsign.per_sample=loop (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--accuracies", metavar="FILE",
+                        help="score the cells of this results table (NASLib zero-cost JSON or CSV) against its accuracies")
+    parser.add_argument("--table-sample", default="first", choices=("first", "random"),
+                        help="with --accuracies: the first --n cells in file order (default) or --n drawn with --seed")
+    parser.add_argument("--space-args", metavar="YAML",
+                        help="the space's arguments as a YAML mapping, e.g. '{path: nasbench_only108.tfrecord}'")
     from nasearch.commands.experiment import add_backend_flags
 
     add_backend_flags(parser)
@@ -72,14 +89,33 @@ def main(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device, "--device")  # cuda without CUDA fails here, before any scoring
     spec = {"class": args.space} if ":" in args.space else {"name": args.space}
+    space_args: dict = {}
+    if args.space_args:
+        space_args = yaml.safe_load(args.space_args)
+        if not isinstance(space_args, dict):
+            raise UsageError(f"--space-args must be a YAML mapping such as '{{path: file}}', got {args.space_args!r}")
+    for pair in args.space_arg:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--space-arg {pair!r} must look like KEY=VALUE, e.g. path=~/data/nds/DARTS.json")
+        space_args[key.strip()] = yaml.safe_load(value)
+    if space_args:
+        spec["args"] = space_args
     space = load_space(spec)
+    table = None
+    if args.accuracies:
+        from nasearch.accuracy_table import read_table
+
+        table = read_table(args.accuracies, space, args.dataset)
     data = DataSource.from_config({"npz": args.data} if args.data else None)
     result = run_study(space, proxies, Path(args.out), n=args.n, dataset=args.dataset, batch_size=args.batch_size,
                        seed=args.seed, data=data, cache_dir=args.cache_dir, workers=args.workers,
                        pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress,
                        bootstrap=args.bootstrap, options=options, device=device, space_spec=spec,
-                       backend=args.backend, ray_address=args.ray_address)
+                       backend=args.backend, ray_address=args.ray_address, table=table, table_sample=args.table_sample)
     print((Path(args.out) / "correlation.md").read_text())
     print((Path(args.out) / "selection.md").read_text())
+    if result.agreement:
+        print((Path(args.out) / "agreement.md").read_text())
     print(f"outputs: {args.out} ({len(result.arch_ids)} archs)")
     return 0

@@ -52,18 +52,15 @@ def check_flags(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from nasearch.experiment import load_experiment, run_experiment
     from nasearch.analysis.summary import format_summary
+    from nasearch.api import experiment
 
     check_flags(args)
-    config = load_experiment(args.config, runs=args.runs, seed=args.seed, out=args.out, workers=args.workers,
-                             budget_seconds=args.budget)
-    results = run_experiment(config, show_progress=True, backend=args.backend, ray_address=args.ray_address)
-    for label, records in results.items():
-        print(format_summary(label, records))
-    print(f"results: {config.out}/<label>/runs.jsonl; report: nasearch report {config.out}")
+    results = experiment(args.config, runs=args.runs, seed=args.seed, out=args.out, workers=args.workers,
+                         budget_seconds=args.budget, backend=args.backend, ray_address=args.ray_address, progress=True)
+    for label, runs in results.runs.items():
+        print(format_summary(label, runs.records))
+    print(f"results: {results.out}/<label>/runs.jsonl; report: nasearch report {results.out}")
     if getattr(args, "report", False):
-        from nasearch.analysis.report import write_report
-
-        print(f"report: {write_report(Path(config.out))}")
+        print(f"report: {results.report().attrs['report']}")
     return 0

@@ -11,15 +11,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from nasearch.api import write_report_file
     from nasearch.errors import UsageError
-    from nasearch.analysis.report import write_report
 
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    from nasearch.results import check_out_dir
-
-    check_out_dir(args.results, "RESULTS")
-    if args.out:
-        check_out_dir(args.out)
-    print(f"report: {write_report(args.results, args.out, seed=args.seed)}")
+    print(f"report: {write_report_file(args.results, args.out, seed=args.seed)}")
     return 0

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from nasearch.cli import finite_float
-from nasearch.config import load_search_config
-from nasearch.execution import run_many
 from nasearch.results import RESULTS
 from nasearch.analysis.summary import format_summary
 
@@ -35,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
     if args.budget is not None and args.budget <= 0:
         raise UsageError(f"--budget must be > 0 seconds, got {args.budget}")
     from nasearch.config import read_yaml
-    from nasearch.experiment import is_experiment_config
+    from nasearch.experiments import is_experiment_config
 
     if is_experiment_config(read_yaml(args.config)):  # a top-level `searchers:` list
         from nasearch.commands import experiment
@@ -43,10 +40,10 @@ def main(args: argparse.Namespace) -> int:
         return experiment.main(args)
     if args.backend != "local" or args.ray_address or args.report:
         raise UsageError("--backend/--ray-address/--report apply to experiment configs; use them with one")
-    config = load_search_config(args.config).with_overrides(
-        runs=args.runs, seed=args.seed, out=args.out, workers=args.workers, budget_seconds=args.budget
-    )
-    records = run_many(config, show_progress=True)
-    print(format_summary(config.label, records))
-    print(f"results: {Path(config.out) / RESULTS}")
+    from nasearch.api import search
+
+    runs = search(args.config, runs=args.runs, seed=args.seed, out=args.out, workers=args.workers,
+                  budget_seconds=args.budget, progress=True)
+    print(format_summary(runs.label, runs.records))
+    print(f"results: {runs.out / RESULTS}")
     return 0

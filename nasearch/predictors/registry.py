@@ -76,9 +76,9 @@ def make_predictor(name: str, space: Any, features: ZeroCostSource | None = None
                 raise UsageError(f"predictor {name!r}: {proxy!r} is not a zero-cost proxy; choose from "
                                  f"{', '.join(sorted(PROXIES))}")
         kwargs = {"encoding": encoding} if encoding else {}
-        if encoding and not encoding.isidentifier():
-            raise UsageError(f"predictor {name!r}: {encoding!r} is not an encoding name; use /onehot or one of the "
-                             "space's vector_encodings (/path on NB201)")
+        if (encoding and not encoding.isidentifier()) or (name.endswith("/") and not encoding):
+            raise UsageError(f"predictor {name!r}: name one encoding after '/': onehot, or one of the space's"
+                             " vector_encodings (e.g. path, adjacency)")
         if check:
             check_space(PredictorNeeds(encoding=encoding or ("path" if base == "bananas" else "onehot")), space, name)
         predictor = MODELS[base](name, space, zero_cost=zero_cost, features=features, seed=seed, **kwargs)

@@ -114,15 +114,20 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
         "runs": raw.get("runs", 500),
         "seed": raw.get("seed", 0),
         "budget_seconds": raw.get("budget_seconds", 12000),
-        "workers": raw.get("workers") or default_workers(),
+        "workers": raw["workers"] if raw.get("workers") is not None else default_workers(),
         "out": raw.get("out") or f"results/{label}",
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    runs = checked_number(settings["runs"], "runs", int, 1)
+    from nasearch.config import MAX_BUDGET_SECONDS, MAX_RUNS, _at_most
+
+    runs = _at_most(checked_number(settings["runs"], "runs", int, 1), MAX_RUNS, "runs")
     seed = checked_number(settings["seed"], "seed", int, 0)
-    budget = checked_number(settings["budget_seconds"], "budget_seconds", float, 0, exclusive=True)
+    budget = _at_most(checked_number(settings["budget_seconds"], "budget_seconds", float, 0, exclusive=True),
+                      MAX_BUDGET_SECONDS, "budget_seconds")
     workers = checked_number(settings["workers"], "workers", int, 1)
-    out = str(settings["out"])
+    if not isinstance(settings["out"], str) or not settings["out"].strip():
+        raise UsageError(f"out: expected a folder path such as results/{label}, got {settings['out']!r}")
+    out = str(Path(settings["out"]).expanduser())
     entries = raw.get("searchers")
     if not isinstance(entries, list) or not entries:
         raise UsageError("experiment.searchers: expected a non-empty list of {config: configs/NAME.yaml, ...} entries")
