@@ -187,7 +187,8 @@ def render(experiment: Experiment, out_dir: str | Path | None = None, seed: int 
     runs = sorted({len(res.records) for res in results})
     incomplete = [res.label for res in results if not res.complete]
     lines = _markdown(info, root.name, rows, metrics, budget, timing, runs, incomplete,
-                      stats_from_results(results, metrics), pairs, comparisons, names, resamples)
+                      stats_from_results(results, metrics), pairs, comparisons, names, resamples,
+                      [name for name, _ in fronts])
     report = out / "report.md"
     report.write_text("\n".join(lines))
     return report
@@ -195,7 +196,7 @@ def render(experiment: Experiment, out_dir: str | Path | None = None, seed: int 
 
 def _markdown(info, root_name: str, rows: list[dict], metrics: Sequence[str], budget: float, timing: dict,
               runs: list[int], incomplete: list[str], stats: Stats, pairs: Sequence[Pair],
-              comparisons: dict, names: dict, resamples: int) -> list[str]:
+              comparisons: dict, names: dict, resamples: int, front_names: Sequence[str] = ()) -> list[str]:
     """report.md's lines from what the report computed (or what a stored report's CSVs hold)."""
     spec = info.report
     primary = metrics[0]
@@ -242,8 +243,8 @@ def _markdown(info, root_name: str, rows: list[dict], metrics: Sequence[str], bu
               "for the mean; a curve starts once half of the runs have an incumbent.", "",
               "![final](final_accuracy.png)", "",
               *(["![pareto](pareto.png)", "", "Pareto fronts of the multi-objective searchers ("
-                 + ", ".join(name for name, _ in fronts) + "): each run's non-dominated trained architectures "
-                 "(dots) and the front of all runs pooled (line).", ""] if fronts else []),
+                 + ", ".join(front_names) + "): each run's non-dominated trained architectures "
+                 "(dots) and the front of all runs pooled (line).", ""] if front_names else []),
               "Files: `summary.csv` (this table, unrounded), `comparisons.csv` (every pair, every metric, both "
               "tests, role).", ""]
     return lines
