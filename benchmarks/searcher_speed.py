@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nasearch.experiment import load_experiment  # noqa: E402
+from nasearch.experiments import load_experiment  # noqa: E402
 from nasearch.runner import SearchContext, run_one  # noqa: E402
 
 GOAL_SECONDS = 1.0

@@ -57,7 +57,7 @@ def test_g_twin_asks_k_trains_the_proxys_best_and_tells_the_others_fail(space):
     for step in range(8):
         scorer.calls.clear()
         trial = searcher.propose(rng)
-        pool.take_owed()
+        pool.ledger.drain()
         assert len(scorer.calls) == k and trial.arch == max(scorer.calls, key=sum)  # the first best on ties
         evaluation = space.query(trial.arch, rng)
         searcher.observe(trial, evaluation)
@@ -161,7 +161,7 @@ def test_the_report_draws_pareto_fronts_only_when_records_carry_them(tmp_path):
 
     from nasearch.analysis.plots import non_dominated
     from nasearch.analysis.report import write_report
-    from nasearch.experiment import parse_experiment, run_experiment
+    from nasearch.experiments import parse_experiment, run_experiment
 
     assert non_dominated([(1.0, 5.0), (2.0, 5.0), (0.5, 1.0), (0.4, 2.0), (3.0, 9.0)]) == [
         (0.5, 1.0), (2.0, 5.0), (3.0, 9.0)]
