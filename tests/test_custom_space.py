@@ -177,6 +177,7 @@ def test_searcher_needing_a_missing_capability_says_so(tmp_path, monkeypatch):
     NeedsEncoding.requires = ("teleport",)
     with pytest.raises(UsageError, match=r"requires 'teleport', which is no capability of the space protocol"):
         check_capabilities(NeedsEncoding, space)
+    NeedsEncoding.requires = ("encoding",)
     tabular_demo = load_space({"name": "tabular", "args": {"path": str(ROOT / "examples" / "tabular_demo.csv")}})
     check_capabilities(NeedsEncoding, tabular_demo)  # a complete table can be encoded
 
