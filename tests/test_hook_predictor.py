@@ -33,7 +33,7 @@ def run(cfg, index=0):
 
 def test_records_without_a_predictor_carry_no_predictor_keys():
     record, _ = run(config(hook=LOOKUP, budget=3000))
-    assert not {"predictor", "predictor_fits", "predictor_seconds"} & set(record)
+    assert not {"predictor", "predictor_fits", "predictor_seconds"} & set(record.to_dict())
 
 
 def test_warmup_is_the_proxy_then_the_predictor_refits_on_schedule_and_is_charged_as_declared():
@@ -126,7 +126,7 @@ def test_fingerprint_leaves_the_predictor_keys_out_at_their_defaults():
     plain = config_fingerprint(config(hook=LOOKUP))["hook"]
     assert not {"predictor", "warmup", "refit_every", "predictor_cost"} & set(plain)
     online = config_fingerprint(config(hook={**LOOKUP, "predictor": "xgb", "warmup": 30}))["hook"]
-    assert online.predictor == "xgb" and online["warmup"] == 30 and "refit_every" not in online
+    assert online["predictor"] == "xgb" and online["warmup"] == 30 and "refit_every" not in online
     assert config_fingerprint(config(hook={**LOOKUP, "predictor": "xgb"})) != config_fingerprint(config(hook=LOOKUP))
 
 

@@ -503,9 +503,9 @@ def test_predictor_study_runs_curve_predictors_on_the_fixture_and_refuses_the_em
                  "--out", str(tmp_path / "lc"), "--no-progress"]) == 0
     with (tmp_path / "lc" / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert sorted({r.predictor for r in rows}) == ["early_stop@12", "sotle@12"] and len(rows) == 4
+    assert sorted({r["predictor"] for r in rows}) == ["early_stop@12", "sotle@12"] and len(rows) == 4
     # the 12-epoch accuracy ranks the fixture's three archs as their 200-epoch accuracy does
-    assert all(float(r["kendall"]) == 1.0 for r in rows if r.predictor == "early_stop@12")
+    assert all(float(r["kendall"]) == 1.0 for r in rows if r["predictor"] == "early_stop@12")
     assert all(float(r["query_seconds"]) > 100 for r in rows)  # 12 epochs of partial training per arch
     capsys.readouterr()
     assert main(["predictors", "--space", "nb201", "--predictors", "early_stop@12", "--out", str(tmp_path / "no")]) == 2
