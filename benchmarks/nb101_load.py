@@ -37,20 +37,9 @@ LEVELS = {"only108": (108,), "full": (4, 12, 36, 108)}
 
 
 def distinct_cells(count: int, rng: np.random.Generator) -> list[tuple[str, str, str]]:
-    """(hash, raw_adjacency, raw_operations) of ``count`` distinct valid pruned cells."""
-    out, seen = [], set()
-    while len(out) < count:
-        matrix = np.triu(rng.integers(0, 2, size=(7, 7)), 1).tolist()
-        ops = ["input", *(nb101_cell.OPS[int(i)] for i in rng.integers(0, 3, size=5)), "output"]
-        pruned, problem = nb101_cell.spec_problem(matrix, ops)
-        if problem:
-            continue
-        rows, names = pruned
-        digest = nb101_cell.module_hash(rows, nb101_cell.labels(names))
-        if digest not in seen:
-            seen.add(digest)
-            out.append((digest, "".join(str(v) for r in rows for v in r), ",".join(names)))
-    return out
+    """(hash, raw_adjacency, raw_operations) of ``count`` distinct valid pruned cells, as the file spells them."""
+    return [(digest, "".join(str(v) for r in rows for v in r), ",".join(names))
+            for digest, rows, names in nb101_cell.distinct_random_cells(count, rng)]
 
 
 def write_file(path: Path, records: int, variant: str, seed: int = 0) -> int:

@@ -83,21 +83,7 @@ def json_row(module_hash: str, epochs: int, matrix, ops, metrics: bytes) -> byte
 # -- cells and their results ---------------------------------------------------------------------
 def random_cells(count: int, seed: int = 0) -> list[tuple[str, tuple, tuple]]:
     """``count`` distinct valid cells as ``(module hash, pruned matrix, pruned ops)``."""
-    rng = np.random.default_rng(seed)
-    cells, seen = [], set()
-    while len(cells) < count:
-        matrix = np.triu(rng.integers(0, 2, size=(7, 7)), 1).tolist()
-        ops = ["input", *(nb101_cell.OPS[int(i)] for i in rng.integers(0, 3, size=5)), "output"]
-        pruned, problem = nb101_cell.spec_problem(matrix, ops)
-        if problem:
-            continue
-        rows, names = pruned
-        digest = nb101_cell.module_hash(rows, nb101_cell.labels(names))
-        if digest in seen:
-            continue
-        seen.add(digest)
-        cells.append((digest, tuple(tuple(r) for r in rows), tuple(names)))
-    return cells
+    return nb101_cell.distinct_random_cells(count, np.random.default_rng(seed))
 
 
 def write_fixture(path: str | Path, variant: str = "only108", cells: int = 100, seed: int = 0,

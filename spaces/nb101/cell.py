@@ -28,6 +28,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 INPUT = "input"
 OUTPUT = "output"
 CONV3X3 = "conv3x3-bn-relu"
@@ -90,6 +92,10 @@ class Cell:
     def __repr__(self) -> str:
         rows = ",".join("".join(str(b) for b in row) for row in self.matrix)
         return f"Cell({rows}; {','.join(self.ops)})"
+
+
+#: 1 on and below the diagonal: what an upper-triangular matrix keeps at 0
+_LOWER = np.tril(np.ones((7, 7), dtype=int))
 
 
 def labels(ops: Sequence[str]) -> list[int]:
@@ -215,3 +221,22 @@ def try_cell(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> Cell | None
         return make_cell(matrix, ops)
     except CellError:
         return None
+
+
+def distinct_random_cells(count: int, rng) -> list[tuple[str, tuple, tuple]]:
+    """``count`` distinct valid cells as ``(module hash, pruned matrix, pruned ops)``, each drawn as the
+    benchmark's random spec (an upper-triangular 0/1 matrix, random interior ops; redrawn until valid),
+    distinct by hash: synthetic official-format files (the fixtures, benchmarks/nb101_load.py) use it."""
+    cells, seen = [], set()
+    while len(cells) < count:
+        matrix = [[int(v) for v in row] for row in (rng.integers(0, 2, size=(7, 7)) * (1 - _LOWER)).tolist()]
+        ops = ["input", *(OPS[int(i)] for i in rng.integers(0, 3, size=5)), "output"]
+        pruned, problem = spec_problem(matrix, ops)
+        if problem:
+            continue
+        rows, names = pruned
+        digest = module_hash(rows, labels(names))
+        if digest not in seen:
+            seen.add(digest)
+            cells.append((digest, tuple(tuple(r) for r in rows), tuple(names)))
+    return cells
