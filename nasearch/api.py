@@ -12,7 +12,7 @@ Everything here is importable from ``nasearch`` itself::
     arch = space.sample(np.random.default_rng(0))
     ns.proxy("params", space).score(arch)                            # packaged table or live
 
-Every error is a :class:`nasearch.UsageError` (or one of its subclasses): the one line the command line
+Every error is a :class:`nasearch.UsageError`: the one line the command line
 prints, raised instead, so a notebook can catch it. Runs are resumable and written to the same folder
 layout as the command line's (``OUT/runs.jsonl``, ``OUT/<label>/runs.jsonl`` for an experiment).
 """

@@ -117,3 +117,12 @@ def test_quickstart_notebook_script_runs(tmp_path, monkeypatch):
     assert (tmp_path / "quickstart" / "anytime.png").stat().st_size > 0
     summary = json.loads((tmp_path / "quickstart" / "summary.json").read_text())
     assert set(summary) == {"rea", "g_rea"} and all(len(v) == 6 for v in summary.values())
+
+
+def test_the_api_reference_page_is_what_the_code_says():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "api_reference.py"), "--check"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
