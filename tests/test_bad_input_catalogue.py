@@ -448,6 +448,15 @@ def _config_value(**content):
     return lambda ws: [ws.config(**content)]
 
 
+def _experiment_report(report):
+    def setup(ws: Workspace) -> list:
+        path = ws.root / "exp.yaml"
+        path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "out": str(ws.root / "out"), "report": report,
+                                        "searchers": [str(ROOT / "configs" / "rs.yaml")]}))
+        return [path]
+    return setup
+
+
 def _experiment_workers_zero(ws: Workspace) -> list:
     path = ws.root / "exp.yaml"
     path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "workers": 0, "out": str(ws.root / "out"),
@@ -468,6 +477,12 @@ CASES: list[Case] = [
     Case("out-not-text", _config_value(out=5), r"out: expected a folder path"),
     Case("cache-dir-not-text", _config_value(cache_dir=5), r"cache_dir: expected a folder path, got 5"),
     Case("experiment-workers-zero", _experiment_workers_zero, r"workers: must be >= 1, got 0"),
+    Case("experiment-report-not-a-mapping", _experiment_report(5), r"experiment\.report: expected a mapping"),
+    Case("experiment-report-unknown-paper", _experiment_report({"references": ["nopaper#t1"]}),
+         r"no paper 'nopaper' in .*papers; known: gradsign_iclr2022, nb201_iclr2020"),
+    Case("experiment-report-unknown-key", _experiment_report({"headline": "x"}), r"experiment\.report: unknown key 'headline'"),
+    Case("experiment-report-names-unknown-label", _experiment_report({"names": {"nobody": "X"}}),
+         r"experiment\.report\.names: unknown label 'nobody'"),
     Case("hook-predictor-stdlib-function", _marker_call("textwrap:dedent", "predictor"),
          r"predictor.*'textwrap:dedent' names the standard library's 'textwrap'"),
     Case("hook-predictor-installed-package", _marker_call("numpy:savez", "predictor"),
