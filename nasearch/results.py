@@ -20,7 +20,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from nasearch.errors import UsageError
 
@@ -245,17 +245,6 @@ def read_runs(path: str | Path) -> list[RunRecord]:
     if found.bad_lines:
         raise UsageError(f"{found.problem()}; rerun that searcher into a fresh --out or remove the line")
     return [found.records[i] for i in sorted(found.records)]
-
-
-def typed_records(records: Iterable[dict], where: str = "records") -> list[RunRecord]:
-    """Typed records of JSON objects (as run_many returns them); a bad one is a one-line UsageError."""
-    out = []
-    for number, record in enumerate(records, start=1):
-        try:
-            out.append(RunRecord.from_dict(record))
-        except RecordError as exc:
-            raise UsageError(f"{where}: record {number}: {exc}") from None
-    return out
 
 
 def encode_run(record: dict) -> str:
