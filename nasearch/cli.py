@@ -2,15 +2,19 @@
 
 ``nasearch run CONFIG`` (also ``python run_search.py CONFIG``) runs a search config; the other
 subcommands live in their own modules and are imported only when used. Usage errors print
-one line and exit 2; a Ctrl-C keeps every finished run on disk.
+one line and exit 2; a Ctrl-C, SIGTERM or SIGHUP (a closed terminal) keeps every finished run on
+disk, prints one line and exits 128 + the signal's number (130, 143, 129).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
+import signal
 import sys
-from typing import Sequence
+import threading
+from typing import Iterator, Sequence
 
 from nasearch.errors import UsageError
 
@@ -56,20 +60,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is, so it stops as a Ctrl-C does: the same
+    cleanup (pool workers stopped, finished runs kept), then one line and exit 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+#: the signals that stop a command as Ctrl-C does (SIGINT itself is Python's KeyboardInterrupt)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _stop(signum: int, frame) -> None:
+    for other in STOP_SIGNALS:  # a second signal during the cleanup ends the process at once
+        signal.signal(other, signal.SIG_DFL)
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM/SIGHUP raise :class:`Terminated` (restored after: main may be called in-process)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can handle signals
+        return
+    saved = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr)
+    except (OSError, ValueError):  # a closed terminal (SIGHUP) has no stderr left to write to
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if isinstance(getattr(args, "config", None), str):  # a shipped config by name: `nasearch run g_rea`
-            from nasearch.config import resolve_config
+        with _stop_signals_interrupt():
+            if isinstance(getattr(args, "config", None), str):  # a shipped config by name: `nasearch run g_rea`
+                from nasearch.config import resolve_config
 
-            args.config = str(resolve_config(args.config))
-        return int(args._main(args) or 0)
+                args.config = str(resolve_config(args.config))
+            return int(args._main(args) or 0)
     except UsageError as exc:
-        print(f"nasearch: error: {exc}", file=sys.stderr)
+        _say(f"nasearch: error: {exc}")
         return 2
-    except KeyboardInterrupt:
-        print("nasearch: interrupted; finished runs are kept, rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        _say(f"nasearch: {how}; finished runs are kept, rerun the same command to resume")
+        return 128 + signum
 
 
 def run_search_main(argv: Sequence[str] | None = None) -> int:

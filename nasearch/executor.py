@@ -28,6 +28,7 @@ This module imports nothing heavier than the standard library; Ray and torch onl
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -62,16 +63,71 @@ def _worker_process_rules() -> None:
     one_torch_thread()
 
 
+#: prctl(2) option: the signal this process gets when its parent dies (Linux)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel send this process SIGTERM when its parent dies, even by SIGKILL, so no
+    orphaned worker computes on (or fills the terminal with BrokenPipeErrors). Elsewhere: nothing."""
+    import signal
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import multiprocessing
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):  # no libc prctl: the parent's own cleanup is all there is
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the prctl: nobody will signal
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _bootstrap(devices: Any = None) -> None:
-    """Pool-process initializer: the worker rules, Ctrl-C left to the parent, and this process's
-    device from the queue when there is one worker per device."""
+    """Pool-process initializer: the worker rules, dying with the parent, Ctrl-C and a closed
+    terminal (SIGHUP) left to the parent, and this process's device from the queue when there is
+    one worker per device."""
     global _device
     import signal
 
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool; no traceback per worker
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # held by the parent while it started this process (_signals_held)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _stop_signals())  # a SIGTERM sent meanwhile ends it now
     _worker_process_rules()
     if devices is not None:
         _device = devices.get()
+
+
+def _stop_signals() -> set:
+    import signal
+
+    return {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C/SIGTERM/SIGHUP while pool processes are started: one arriving mid-start would leave
+    a half-started worker reading a truncated pipe (a traceback per worker). The signal is delivered
+    as soon as the pool exists, so the caller stops it as usual; the workers inherit the hold and
+    lift it in :func:`_bootstrap`, after they are set to die with the parent."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    saved = signal.pthread_sigmask(signal.SIG_BLOCK, _stop_signals())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved)
 
 
 def _call_init(init: Callable, init_args: tuple) -> None:
@@ -194,10 +250,10 @@ class LocalExecutor(Executor):
         if self.workers <= 1 or len(items) <= 1:
             yield from self._in_process(task_fn, items, init, tuple(init_args))
             return
-        pool = self._get_pool(min(self.workers, len(items)))
         tasks = [(init, tuple(init_args), task_fn, batch) for batch in _batches(items, self.batch_size)]
         finished = False
         try:
+            pool = self._get_pool(min(self.workers, len(items)))  # inside: a signal held while it starts stops it
             for outcome in pool.imap_unordered(_star_run_batch, tasks, chunksize=1):
                 yield from _unpack(outcome)
             finished = True
@@ -237,8 +293,9 @@ class LocalExecutor(Executor):
             queue = context.Queue()
             for device in self.devices[:size]:
                 queue.put(device)
-        self._pool = context.Pool(size, initializer=_bootstrap, initargs=(queue,))
-        self._pool_size = size
+        with _signals_held():
+            self._pool = context.Pool(size, initializer=_bootstrap, initargs=(queue,))
+            self._pool_size = size
         return self._pool
 
     def _stop(self, terminate: bool) -> None:

@@ -1,7 +1,9 @@
 """A catalogue of bad input, each tried through the real command line as a new user would.
 
-Every case must end with exit status 2, exactly one line on stderr that names the problem
-(no traceback), and every file that existed before the command byte-identical after it.
+Every case must end with exit status 2 (or the case's ``status``), exactly one line on stderr that
+names the problem (no traceback), and every file that existed before the command byte-identical after it.
+A case with ``signal_after`` is stopped by a signal once it has started work: it must end with
+``status`` 128 + the signal's number and one line, and no process it started may outlive it.
 
 To add a case, append a :class:`Case` to ``CASES``: ``setup(ws)`` writes what the case needs
 into the workspace and returns the command line (``run_search.py`` arguments, or ``["nasearch",
@@ -15,10 +17,12 @@ import json
 import os
 import pickle
 import re
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -73,6 +77,11 @@ class Case:
     expect: str  # regex the single stderr line must match
     #: extra check after the command (e.g. a marker file a crafted pickle would create is absent)
     after: Callable[[Workspace], None] | None = None
+    #: the exit status the command must end with: 2 for refused input, 128 + N when stopped by signal N
+    status: int = 2
+    #: ``(signal, glob)``: send the signal once a non-empty file matching ``glob`` (under the workspace)
+    #: exists and the command has started a worker process, i.e. once it is at work; it must not finish first
+    signal_after: tuple[int, str] | None = None
 
 
 # -- shared fixtures ------------------------------------------------------------------------------------
@@ -464,6 +473,33 @@ def _experiment_workers_zero(ws: Workspace) -> list:
     return [path]
 
 
+# -- signals (#25) --
+#: long enough that a signal lands mid-work: the first runs finish in about a second, all of them in minutes
+_LONG_RUN = {"searcher": {"name": "rs"}, "runs": 400, "budget_seconds": 12000}
+_STOPPED = r"^nasearch: stopped by {}; finished runs are kept, rerun the same command to resume$"
+
+
+def _long_run(ws: Workspace) -> list:
+    return [ws.config(**_LONG_RUN), "--workers", "2"]
+
+
+def _long_experiment(ws: Workspace) -> list:
+    path = ws.root / "exp.yaml"
+    path.write_text(yaml.safe_dump({"runs": 400, "budget_seconds": 12000, "out": str(ws.root / "exp"),
+                                    "searchers": [str(ROOT / "configs" / "rs.yaml"), str(ROOT / "configs" / "rea.yaml")]}))
+    return [path, "--workers", "2"]
+
+
+def _long_predictor_study(ws: Workspace) -> list:
+    return ["nasearch", "predictors", "--predictors", "params", "--train-sizes", "5,8,14,24,42,71,121,205",
+            "--trials", "50", "--workers", "2", "--out", ws.root / "study", "--no-progress"]
+
+
+def _long_precompute(ws: Workspace) -> list:
+    return ["nasearch", "precompute", "--proxy", "params", "--workers", "2", "--quiet",
+            "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -582,17 +618,103 @@ CASES: list[Case] = [
          r"experiment\.json: pair rs -> g_rs: role 'vanilla' is not one of effect, exact_control, trivial_proxy"),
     Case("nats-crafted-archive", _crafted_nats, r"holds the Python object builtins\.exec, outside the benchmark's"
          r" allow-list.*NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
+    # -- signals (#25) --
+    Case("sigterm-run-workers-2", _long_run, _STOPPED.format("SIGTERM"), status=143,
+         signal_after=(signal.SIGTERM, "out/progress.jsonl")),
+    Case("sighup-run-workers-2", _long_run, _STOPPED.format("SIGHUP"), status=129,
+         signal_after=(signal.SIGHUP, "out/progress.jsonl")),
+    Case("sigterm-experiment-workers-2", _long_experiment, _STOPPED.format("SIGTERM"), status=143,
+         signal_after=(signal.SIGTERM, "exp/rs/progress.jsonl")),
+    Case("sigterm-predictors-workers-2", _long_predictor_study, _STOPPED.format("SIGTERM"), status=143,
+         signal_after=(signal.SIGTERM, "study/results.csv")),
+    Case("sigterm-precompute-workers-2", _long_precompute, _STOPPED.format("SIGTERM"), status=143,
+         signal_after=(signal.SIGTERM, "cache/*")),
 ]
 
 
 #: stderr lines that are not messages: a run's progress bar, and the notice a hooked run prints
 #: before it starts (how many scores are cached); an error found inside a run follows them
-NOISE = (re.compile(r"^\S+:\s+\d+%\|.*run/s\]"), re.compile(r"^nasearch: \S+: \d+ of \d+ \S+ scores are packaged or cached"))
+NOISE = (re.compile(r"^\S+:\s+\d+%\|[^|]*\| *\d+/\d+ \[[^]]*\]$"), re.compile(r"^nasearch: \S+: \d+ of \d+ \S+ scores are packaged or cached"))
 
 
 def _snapshot(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
             if p.is_file()}
+
+
+def _process_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, start time, state) of every process now (Linux /proc)."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            table[int(entry.name)] = (int(fields[1]), fields[19], fields[0])
+    return table
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """pid -> start time of every live descendant of ``pid`` (the start time tells a reused pid apart)."""
+    table = _process_table()
+    found, frontier = {}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, start, state) in table.items():
+            if ppid == parent and child not in found and state not in "ZX":
+                found[child] = start
+                frontier.append(child)
+    return found
+
+
+def _survivors(processes: dict[int, str], grace: float = 5.0) -> list[str]:
+    """Those of ``processes`` still running (not exited, not a zombie) after ``grace`` seconds."""
+    deadline = time.monotonic() + grace
+    while True:
+        table = _process_table()
+        alive = [pid for pid, start in processes.items()
+                 if pid in table and table[pid][1] == start and table[pid][2] not in "ZX"]
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    names = []
+    for pid in alive:
+        try:
+            names.append(f"{pid}: {Path(f'/proc/{pid}/cmdline').read_bytes().replace(bytes(1), b' ')[:200]!r}")
+        except OSError:
+            names.append(str(pid))
+    return names
+
+
+def _run_and_signal(command: list, case: Case, root: Path, env: dict) -> subprocess.CompletedProcess:
+    """Start the command, send the case's signal once its glob matches, and check no process it
+    started outlives it (pool workers must die with their parent)."""
+    signum, pattern = case.signal_after
+    with open(root.parent / f"{root.name}.stdout", "w+") as out, open(root.parent / f"{root.name}.stderr", "w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=root, env=env, text=True)
+        seen: dict[int, str] = {}
+        try:
+            deadline = time.monotonic() + PER_CASE_TIMEOUT
+            while not (seen and any(p.is_file() and p.stat().st_size for p in root.glob(pattern))):
+                assert process.poll() is None, (f"the command ended (exit {process.returncode}) before {pattern} was "
+                                                f"written{'' if seen else ' and before it started a worker process'}")
+                assert time.monotonic() < deadline, f"no {pattern} or no worker process within {PER_CASE_TIMEOUT} s"
+                seen.update(_descendants(process.pid))
+                time.sleep(0.01)
+            seen.update(_descendants(process.pid))
+            process.send_signal(signum)
+            process.wait(PER_CASE_TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        survivors = _survivors(seen)
+        out.seek(0), err.seek(0)
+        result = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
+    assert not survivors, f"processes outlived the command: {survivors}"
+    return result
 
 
 def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
@@ -603,8 +725,11 @@ def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
     env.pop("NASEARCH_TRUST_PICKLE", None)
     env.pop("NASEARCH_CIFAR10_NPZ", None)
     before = _snapshot(root)
-    result = subprocess.run([sys.executable, "-c", NASEARCH, *argv], capture_output=True, text=True, cwd=root, env=env,
-                            timeout=PER_CASE_TIMEOUT)
+    command = [sys.executable, "-c", NASEARCH, *argv]
+    if case.signal_after is not None:
+        result = _run_and_signal(command, case, root, env)
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, cwd=root, env=env, timeout=PER_CASE_TIMEOUT)
     after = _snapshot(root)
     changed = sorted(name for name, digest in before.items() if after.get(name) != digest)
     assert not changed, f"files that existed before changed or vanished: {changed}"
@@ -626,7 +751,7 @@ def _stop_server():
 def test_bad_input_is_one_line_and_exit_2(case, tmp_path):
     result = run_case(case, tmp_path)
     lines = [line for line in result.stderr.splitlines() if line.strip() and not any(n.search(line) for n in NOISE)]
-    assert result.returncode == 2, f"exit {result.returncode}; stderr:\n{result.stderr}"
+    assert result.returncode == case.status, f"exit {result.returncode}, not {case.status}; stderr:\n{result.stderr}"
     assert "Traceback" not in result.stderr
     assert len(lines) == 1, f"expected one stderr line, got {len(lines)}:\n{result.stderr}"
     assert re.search(case.expect, lines[0]), f"{lines[0]!r} does not match {case.expect!r}"
