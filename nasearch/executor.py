@@ -303,13 +303,43 @@ class LocalExecutor(Executor):
         if pool is None:
             return
         if terminate:
-            pool.terminate()
+            _terminate(pool)
         else:
             pool.close()
-        pool.join()
+            pool.join()
 
     def close(self) -> None:
         self._stop(terminate=False)
+
+
+#: how long a stopped pool may take to go down before this process stops waiting for it
+TERMINATE_SECONDS = 10.0
+
+
+def _terminate(pool: Any) -> None:
+    """``pool.terminate()``, without its hang: CPython's Pool kills its workers, then joins its
+    task-feeding thread, which never returns when it was blocked writing a large task into the
+    pipe the dead workers read (a big ``init_args``). Once the workers are gone this reads that
+    pipe dry so the thread finishes; after :data:`TERMINATE_SECONDS` it stops waiting (the
+    workers are dead by then; only the pool's daemon threads are left)."""
+    import threading
+    import time
+
+    stopping = threading.Thread(target=pool.terminate, name="nasearch-pool-terminate", daemon=True)
+    stopping.start()
+    reader = getattr(getattr(pool, "_inqueue", None), "_reader", None)
+    workers = getattr(pool, "_pool", None)  # the pool's own list: a worker it replaced is in it
+    deadline = time.monotonic() + TERMINATE_SECONDS
+    while stopping.is_alive() and time.monotonic() < deadline:
+        stopping.join(0.05)
+        if stopping.is_alive() and reader is not None and workers and all(w.exitcode is not None for w in list(workers)):
+            try:  # nobody else reads it now: terminate() has stopped its own draining before killing workers
+                while reader.poll(0):
+                    reader.recv_bytes()
+            except (OSError, EOFError):
+                reader = None
+    if not stopping.is_alive():
+        pool.join()
 
 
 def _star_run_batch(task: tuple) -> tuple[list, str | None]:

@@ -492,7 +492,7 @@ def _long_experiment(ws: Workspace) -> list:
 
 def _long_predictor_study(ws: Workspace) -> list:
     return ["nasearch", "predictors", "--predictors", "params", "--train-sizes", "5,8,14,24,42,71,121,205",
-            "--trials", "50", "--workers", "2", "--out", ws.root / "study", "--no-progress"]
+            "--trials", "50", "--test-size", "10", "--workers", "2", "--out", ws.root / "study", "--no-progress"]
 
 
 def _long_precompute(ws: Workspace) -> list:
@@ -705,7 +705,13 @@ def _run_and_signal(command: list, case: Case, root: Path, env: dict) -> subproc
                 time.sleep(0.01)
             seen.update(_descendants(process.pid))
             process.send_signal(signum)
-            process.wait(PER_CASE_TIMEOUT)
+            try:
+                process.wait(PER_CASE_TIMEOUT)
+            except subprocess.TimeoutExpired:  # where it hangs: faulthandler prints every thread's stack on SIGABRT
+                process.send_signal(signal.SIGABRT)
+                process.wait(10)
+                err.seek(0)
+                raise AssertionError(f"no exit within {PER_CASE_TIMEOUT} s of the signal:\n{err.read()[-6000:]}") from None
         finally:
             if process.poll() is None:
                 process.kill()
@@ -727,7 +733,7 @@ def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
     before = _snapshot(root)
     command = [sys.executable, "-c", NASEARCH, *argv]
     if case.signal_after is not None:
-        result = _run_and_signal(command, case, root, env)
+        result = _run_and_signal(command, case, root, {**env, "PYTHONFAULTHANDLER": "1"})
     else:
         result = subprocess.run(command, capture_output=True, text=True, cwd=root, env=env, timeout=PER_CASE_TIMEOUT)
     after = _snapshot(root)
