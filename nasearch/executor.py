@@ -371,6 +371,7 @@ class RayExecutor(Executor):
     @classmethod
     def _from_settings(cls, workers, ray_address, devices):
         _import_ray()  # the one-line error before any work, not at the first task
+        probe_ray_address(ray_address or os.environ.get(ADDRESS_ENV))  # and an unreachable cluster, too
         return cls(workers, address=ray_address)
 
     def map_unordered(self, task_fn, items, *, init=None, init_args=()):
@@ -403,6 +404,79 @@ def _import_ray():
     return ray
 
 
+TIMEOUT_ENV = "NASEARCH_RAY_TIMEOUT"
+#: seconds a Ray address gets to accept a connection and answer it (``$NASEARCH_RAY_TIMEOUT`` changes it)
+RAY_TIMEOUT = 10.0
+#: an HTTP/2 client's opening (the preface and an empty SETTINGS frame): what a gRPC client sends first
+_HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+def ray_timeout() -> float:
+    """``$NASEARCH_RAY_TIMEOUT`` seconds, else :data:`RAY_TIMEOUT`."""
+    import math
+
+    text = os.environ.get(TIMEOUT_ENV)
+    if text is None or not text.strip():
+        return RAY_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"${TIMEOUT_ENV}: {text!r} is not a number of seconds > 0; set it to e.g. 30 or unset it")
+    return value
+
+
+def probe_ray_address(address: str | None) -> None:
+    """Refuse in one line, within ``ray_timeout()`` seconds, a Ray address nobody answers at.
+
+    ``ray.init`` retries an unreachable head for minutes (and has no timeout argument in every
+    version): a host that does not resolve, a closed port, or a server that accepts and never
+    answers. Both of Ray's entry points (the GCS at ``host:port``, the client server at
+    ``ray://host:port``) speak gRPC, whose server answers an HTTP/2 opening with a SETTINGS frame
+    at once; that answer is what is waited for. ``auto``/``local`` are left to Ray."""
+    import socket
+    import time
+
+    if not address or address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://").rstrip("/")
+    host, sep, port_text = target.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f"--ray-address {address!r} is not HOST:PORT, ray://HOST:PORT or auto; "
+                         f"e.g. --ray-address ray://head:10001")
+    timeout = ray_timeout()
+    fix = f"start the cluster (ray start --head) or correct --ray-address; ${TIMEOUT_ENV} waits longer"
+    deadline = time.monotonic() + timeout
+    try:
+        connection = socket.create_connection((host, int(port_text)), timeout=timeout)
+    except socket.gaierror as exc:
+        raise UsageError(f"--ray-address {address!r}: host {host!r} is not known ({exc.strerror}); {fix}") from None
+    except (TimeoutError, socket.timeout):
+        raise UsageError(f"--ray-address {address!r}: no connection within {timeout:g} s; {fix}") from None
+    except OSError as exc:
+        raise UsageError(f"--ray-address {address!r}: cannot connect ({exc.strerror or exc}); {fix}") from None
+    try:
+        with connection:
+            connection.sendall(_HTTP2_HELLO)
+            answer = b""
+            while len(answer) < 9:
+                connection.settimeout(max(0.001, deadline - time.monotonic()))
+                chunk = connection.recv(9 - len(answer))
+                if not chunk:
+                    break
+                answer += chunk
+    except (TimeoutError, socket.timeout):
+        raise UsageError(f"--ray-address {address!r} accepted the connection but gave no answer within "
+                         f"{timeout:g} s (not a Ray head, or a stuck one); {fix}") from None
+    except OSError as exc:
+        raise UsageError(f"--ray-address {address!r}: the connection failed ({exc.strerror or exc}); {fix}") from None
+    if len(answer) < 9 or answer[3] != 4:  # frame type 4: SETTINGS
+        raise UsageError(f"--ray-address {address!r} answered, but not as a Ray (gRPC) server does; "
+                         f"give the head's GCS port (6379) or its client port (ray://HOST:10001)")
+
+
 def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
     """Connect to ``address`` (an existing cluster, e.g. ``ray://head:10001`` or ``auto``), else start a local Ray."""
     ray = _import_ray()
@@ -410,7 +484,13 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
         return ray
     address = address or os.environ.get(ADDRESS_ENV)
     if address:
-        ray.init(address=address, log_to_driver=False)
+        probe_ray_address(address)
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except ConnectionError as exc:  # e.g. `auto` with no cluster running
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"--ray-address {address!r}: {first}; start the cluster (ray start --head) "
+                             f"or correct --ray-address") from None
     else:
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
     return ray

@@ -500,6 +500,18 @@ def _long_precompute(ws: Workspace) -> list:
             "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
 
 
+def _ray_experiment(address, timeout: str | None = "0.5"):
+    """An experiment sent to a Ray cluster at ``address`` (a callable: the silent server's)."""
+    def setup(ws: Workspace) -> list:
+        if timeout is not None:
+            ws.env["NASEARCH_RAY_TIMEOUT"] = timeout
+        path = ws.root / "exp.yaml"
+        path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "out": str(ws.root / "exp"),
+                                        "searchers": [str(ROOT / "configs" / "rs.yaml")]}))
+        return [path, "--backend", "ray", "--ray-address", address() if callable(address) else address]
+    return setup
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -629,6 +641,18 @@ CASES: list[Case] = [
          signal_after=(signal.SIGTERM, "study/results.csv")),
     Case("sigterm-precompute-workers-2", _long_precompute, _STOPPED.format("SIGTERM"), status=143,
          signal_after=(signal.SIGTERM, "cache/*")),
+    Case("ray-address-never-answers", _ray_experiment(lambda: f"127.0.0.1:{silent_server().port}"),
+         r"--ray-address '127\.0\.0\.1:\d+' accepted the connection but gave no answer within 0\.5 s.*NASEARCH_RAY_TIMEOUT",
+         after=_no_runs_started),
+    Case("ray-client-address-never-answers", _ray_experiment(lambda: f"ray://127.0.0.1:{silent_server().port}"),
+         r"--ray-address 'ray://127\.0\.0\.1:\d+' accepted the connection but gave no answer within 0\.5 s"),
+    Case("ray-address-port-closed", _ray_experiment("127.0.0.1:1"),
+         r"--ray-address '127\.0\.0\.1:1': cannot connect \(Connection refused\); start the cluster"),
+    Case("ray-address-host-unknown", _ray_experiment("ray://no-such-head.invalid:10001"),
+         r"--ray-address 'ray://no-such-head\.invalid:10001': host 'no-such-head\.invalid' is not known"),
+    Case("ray-address-not-host-port", _ray_experiment("ray://head"), r"--ray-address 'ray://head' is not HOST:PORT"),
+    Case("ray-timeout-env-not-a-number", _ray_experiment("127.0.0.1:1", timeout="soon"),
+         r"\$NASEARCH_RAY_TIMEOUT: 'soon' is not a number of seconds > 0"),
 ]
 
 
