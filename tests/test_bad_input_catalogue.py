@@ -41,6 +41,55 @@ NASEARCH = (
     "sys.exit(main(sys.argv[2:]) if sys.argv[1:2] == ['nasearch'] else run_search_main(sys.argv[1:]))\n"
 )
 PER_CASE_TIMEOUT = 60  # a hang is a failure, not a stuck suite
+#: the catalogue's fork server: imports the command line (and torch) once, then runs each case in a
+#: forked child that first makes itself what ``python -c NASEARCH`` would be: the case's environment,
+#: working directory, ``sys.path`` and prelude, stdout/stderr to files, its own process group; it
+#: exits with main's status (or 1 and the traceback, as the interpreter would). One job per line.
+FORK_SERVER = r"""
+import atexit, importlib, json, os, sys, traceback
+requests, replies = os.fdopen(int(sys.argv[1]), "r"), os.fdopen(int(sys.argv[2]), "w")
+tail = sys.path[1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]):]
+import nasearch.cli
+from nasearch.cli import main, run_search_main
+for module, _help in nasearch.cli.COMMANDS.values():
+    importlib.import_module(module)
+import torch
+torch.set_num_threads(1)  # no torch op runs here: a forked child must not inherit a started thread pool
+for line in requests:
+    job = json.loads(line)
+    sys.stdout.flush(), sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setpgid(0, 0)
+            requests.close(), replies.close()
+            for fd, name, flags in ((0, os.devnull, os.O_RDONLY), (1, job["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                                    (2, job["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
+                os.dup2(os.open(name, flags, 0o644), fd)
+            os.chdir(job["cwd"])
+            os.environ.clear()
+            os.environ.update(job["env"])
+            sys.path[:] = ["", *[p for p in job["env"].get("PYTHONPATH", "").split(os.pathsep) if p], *tail]
+            importlib.invalidate_caches()
+            sys.argv = ["-c", *job["argv"]]
+            exec(job["env"].get("CATALOGUE_PRELUDE", ""), {"__name__": "__main__"})
+            argv = job["argv"]
+            code = main(argv[1:]) if argv[:1] == ["nasearch"] else run_search_main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else (print(exc.code, file=sys.stderr), 1)[1]
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            try:
+                atexit._run_exitfuncs()
+                sys.stdout.flush(), sys.stderr.flush()
+            finally:
+                os._exit(code if isinstance(code, int) else 1)
+    replies.write(json.dumps({"pid": pid}) + "\n"), replies.flush()
+    _, status = os.waitpid(pid, 0)
+    replies.write(json.dumps({"status": os.waitstatus_to_exitcode(status)}) + "\n"), replies.flush()
+"""
 
 
 @dataclass
@@ -79,6 +128,9 @@ class Case:
     after: Callable[[Workspace], None] | None = None
     #: the exit status the command must end with: 2 for refused input, 128 + N when stopped by signal N
     status: int = 2
+    #: run in a fresh interpreter rather than a child of the fork server (:class:`ForkServer`); None: fresh
+    #: when the case needs it (a signal, its own PYTHONPATH or CATALOGUE_PRELUDE), else forked
+    fresh: bool | None = None
     #: ``(signal, glob)``: send the signal once a non-empty file matching ``glob`` (under the workspace)
     #: exists and the command has started a worker process, i.e. once it is at work; it must not finish first
     signal_after: tuple[int, str] | None = None
@@ -747,6 +799,73 @@ def _run_and_signal(command: list, case: Case, root: Path, env: dict) -> subproc
     return result
 
 
+class ForkServer:
+    """One interpreter that has imported the command line, forking a child per case (see FORK_SERVER):
+    a case costs a fork instead of an interpreter start and the torch import."""
+
+    def __init__(self, env: dict) -> None:
+        to_server, self._requests = os.pipe()
+        self._replies, from_server = os.pipe()
+        self.process = subprocess.Popen([sys.executable, "-c", FORK_SERVER, str(to_server), str(from_server)],
+                                        pass_fds=(to_server, from_server), env=env, cwd=ROOT,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        os.close(to_server), os.close(from_server)
+        self.requests = os.fdopen(self._requests, "w")
+        self.replies = os.fdopen(self._replies, "r")
+
+    def _reply(self, timeout: float) -> dict:
+        import select
+
+        if not select.select([self.replies], [], [], timeout)[0]:
+            raise TimeoutError
+        line = self.replies.readline()
+        assert line, f"the catalogue's fork server died (exit {self.process.poll()})"
+        return json.loads(line)
+
+    def run(self, argv: list, cwd: Path, env: dict, out: Path, err: Path, timeout: float) -> int:
+        job = {"argv": argv, "cwd": str(cwd), "env": env, "stdout": str(out), "stderr": str(err)}
+        self.requests.write(json.dumps(job) + "\n")
+        self.requests.flush()
+        child = self._reply(60)["pid"]
+        try:
+            return self._reply(timeout)["status"]
+        except TimeoutError:
+            try:
+                os.killpg(child, signal.SIGKILL)  # the child and any worker it started
+            except ProcessLookupError:
+                pass
+            self._reply(60)
+            raise subprocess.TimeoutExpired(argv, timeout) from None
+
+    def stop(self) -> None:
+        self.requests.close()
+        self.process.wait(30)
+        self.replies.close()
+
+
+_FORK_SERVER: ForkServer | None = None
+
+
+def _fork_server(env: dict) -> ForkServer:
+    global _FORK_SERVER
+    if _FORK_SERVER is None or _FORK_SERVER.process.poll() is not None:
+        _FORK_SERVER = ForkServer(env)
+    return _FORK_SERVER
+
+
+def _needs_fresh(case: Case, ws: Workspace) -> bool:
+    if case.fresh is not None:
+        return case.fresh
+    return case.signal_after is not None or "PYTHONPATH" in ws.env or "CATALOGUE_PRELUDE" in ws.env
+
+
+def _run_forked(argv: list, root: Path, env: dict) -> subprocess.CompletedProcess:
+    out, err = root.parent / f"{root.name}.stdout", root.parent / f"{root.name}.stderr"
+    server_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    status = _fork_server(server_env).run(argv, root, env, out, err, PER_CASE_TIMEOUT)
+    return subprocess.CompletedProcess(argv, status, out.read_text(errors="replace"), err.read_text(errors="replace"))
+
+
 def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
     ws = Workspace(root)
     argv = [str(a) for a in case.setup(ws)]
@@ -758,8 +877,10 @@ def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
     command = [sys.executable, "-c", NASEARCH, *argv]
     if case.signal_after is not None:
         result = _run_and_signal(command, case, root, {**env, "PYTHONFAULTHANDLER": "1"})
-    else:
+    elif _needs_fresh(case, ws):
         result = subprocess.run(command, capture_output=True, text=True, cwd=root, env=env, timeout=PER_CASE_TIMEOUT)
+    else:
+        result = _run_forked(argv, root, env)
     after = _snapshot(root)
     changed = sorted(name for name, digest in before.items() if after.get(name) != digest)
     assert not changed, f"files that existed before changed or vanished: {changed}"
@@ -771,10 +892,13 @@ def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module", autouse=True)
 def _stop_server():
     yield
-    global _SERVER
+    global _SERVER, _FORK_SERVER
     if _SERVER is not None:
         _SERVER.stop()
         _SERVER = None
+    if _FORK_SERVER is not None:
+        _FORK_SERVER.stop()
+        _FORK_SERVER = None
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

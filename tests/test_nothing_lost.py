@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import fcntl
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -219,3 +220,40 @@ def test_spaces_import_only_the_protocol_and_errors():
         if name.startswith("nasearch.spaces"):
             bad = {m for m in _imports(path) if not any(m == a or m.startswith(a + ".") for a in allowed)}
             assert not bad, f"{path} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_a_signal_mid_run_is_one_line_kills_the_workers_and_the_rerun_resumes(tmp_path, signum):
+    """Stopped by SIGTERM (or Ctrl-C's SIGINT) mid-run with two workers: one line, exit 128 + N, no
+    worker outlives the parent, and the rerun finishes the rest into the bytes of an uninterrupted run."""
+    import os
+    import time
+
+    from tests.test_bad_input_catalogue import NOISE, _descendants, _survivors
+
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    command = [sys.executable, "run_search.py", str(RS), "--runs", "60", "--budget", "12000", "--workers", "2"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen([*command, "--out", str(out)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    progress, seen, deadline = out / "progress.jsonl", {}, time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        seen.update(_descendants(process.pid))
+        if progress.is_file() and progress.read_bytes().count(b"\n") >= 3:
+            break
+        time.sleep(0.01)
+    seen.update(_descendants(process.pid))
+    process.send_signal(signum)
+    stderr = process.communicate(timeout=60)[1]
+    assert process.returncode == 128 + signum, stderr
+    lines = [line for line in stderr.splitlines() if line.strip() and not any(n.search(line) for n in NOISE)]
+    assert len(lines) == 1 and "finished runs are kept, rerun the same command to resume" in lines[0], stderr
+    assert seen and not _survivors(seen), "a worker outlived its parent"
+    finished = progress.read_bytes()
+    assert 0 < finished.count(b"\n") < 60, "the signal must land mid-run"
+
+    rerun = subprocess.run([*command, "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert progress.read_bytes().startswith(finished[: finished.rfind(b"\n") + 1]), "finished runs were rewritten"
+    assert subprocess.run([*command, "--out", str(clean)], cwd=ROOT, env=env, capture_output=True).returncode == 0
+    assert (out / "runs.jsonl").read_bytes() == (clean / "runs.jsonl").read_bytes()
