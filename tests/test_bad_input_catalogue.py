@@ -5,6 +5,11 @@ names the problem (no traceback), and every file that existed before the command
 A case with ``signal_after`` is stopped by a signal once it has started work: it must end with
 ``status`` 128 + the signal's number and one line, and no process it started may outlive it.
 
+Cases run as children forked from one interpreter that has imported the command line (and torch)
+once (:class:`ForkServer`); each child first takes the case's environment, working directory,
+``sys.path`` and prelude, as a fresh ``python -c`` would. Cases with a signal, their own
+``PYTHONPATH`` or a ``CATALOGUE_PRELUDE`` run in a fresh interpreter (``Case.fresh`` forces either).
+
 To add a case, append a :class:`Case` to ``CASES``: ``setup(ws)`` writes what the case needs
 into the workspace and returns the command line (``run_search.py`` arguments, or ``["nasearch",
 subcommand, ...]`` for another subcommand); ``expect`` is a regular expression the one stderr
