@@ -552,11 +552,6 @@ def _long_predictor_study(ws: Workspace) -> list:
             "--trials", "50", "--test-size", "10", "--workers", "2", "--out", ws.root / "study", "--no-progress"]
 
 
-def _long_precompute(ws: Workspace) -> list:
-    return ["nasearch", "precompute", "--proxy", "params", "--workers", "2", "--quiet",
-            "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
-
-
 def _ray_experiment(address, timeout: str | None = "0.5"):
     """An experiment sent to a Ray cluster at ``address`` (a callable: the silent server's)."""
     def setup(ws: Workspace) -> list:
@@ -696,8 +691,6 @@ CASES: list[Case] = [
          signal_after=(signal.SIGTERM, "exp/rs/progress.jsonl")),
     Case("sigterm-predictors-workers-2", _long_predictor_study, _STOPPED.format("SIGTERM"), status=143,
          signal_after=(signal.SIGTERM, "study/results.csv")),
-    Case("sigterm-precompute-workers-2", _long_precompute, _STOPPED.format("SIGTERM"), status=143,
-         signal_after=(signal.SIGTERM, "cache/*")),
     Case("ray-address-never-answers", _ray_experiment(lambda: f"127.0.0.1:{silent_server().port}"),
          r"--ray-address '127\.0\.0\.1:\d+' accepted the connection but gave no answer within 0\.5 s.*NASEARCH_RAY_TIMEOUT",
          after=_no_runs_started),
