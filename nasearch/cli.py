@@ -2,7 +2,9 @@
 
 ``nasearch run CONFIG`` (also ``python run_search.py CONFIG``) runs a search config; the other
 subcommands live in their own modules and are imported only when used. Usage errors print
-one line and exit 2; a Ctrl-C keeps every finished run on disk.
+one line and exit 2, and so does an ``OSError`` no writer turned into one (a full disk, a
+read-only file system, ...: :func:`nasearch.errors.os_error_line`); a Ctrl-C keeps every
+finished run on disk.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import math
 import sys
 from typing import Sequence
 
-from nasearch.errors import UsageError
+from nasearch.errors import UsageError, os_error_line
 
 #: subcommand -> module with ``add_arguments(parser)`` and ``main(args) -> int``
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -66,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._main(args) or 0)
     except UsageError as exc:
         print(f"nasearch: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the machine's state (a full disk, a read-only folder, ...), not a bug: one line
+        print(f"nasearch: error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nasearch: interrupted; finished runs are kept, rerun the same command to resume", file=sys.stderr)

@@ -26,7 +26,7 @@ from nasearch.execution import check_resumable, read_progress, run_many
 from nasearch.executor import make_executor
 from nasearch.analysis.pairs import ROLES, Pair, check_role, infer_role, is_trivial
 from nasearch.analysis.reading import ReportSpec
-from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir,
+from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir, make_out_dir,
                               read_json)
 
 EXPERIMENT_KEYS = {
@@ -344,7 +344,7 @@ def run_experiment(
     out = check_out_dir(config.out)
     executor = make_executor(backend, config.workers, ray_address=ray_address)  # a bad backend: one line, first
     contexts = check_entries(config)  # every mistake is found before the first run starts
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     with OutDirLock(out), executor:  # one set of workers for every searcher of the experiment
         return _run_experiment_locked(config, out, show_progress, backend, executor, contexts)
 
