@@ -642,6 +642,30 @@ def _tabular_proxy_seconds(seconds: str):
     return setup
 
 
+#: a guard for cases that would hang without their fix (a FIFO read blocks): the command dies in 20 s
+_ALARM = "import signal\nsignal.alarm(20)\n"
+
+
+def _state_file_not_regular(name: str):
+    """An existing out dir whose ``name`` is not a regular file: ``/dev/null`` (a device) for the run log,
+    a FIFO for the config fingerprint (reading it would block forever)."""
+    def setup(ws: Workspace) -> list:
+        out = ws.root / "out"
+        out.mkdir()
+        if name == "config.json":
+            os.mkfifo(out / name)
+        else:
+            (out / name).symlink_to(os.devnull)
+        ws.env["CATALOGUE_PRELUDE"] = _ALARM
+        return [ws.config()]
+    return setup
+
+
+def _cache_file_size_limit(ws: Workspace) -> list:
+    ws.env["CATALOGUE_PRELUDE"] = _FSIZE_ZERO
+    return _precompute(ws, ws.root / "tables")
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -810,6 +834,11 @@ CASES: list[Case] = [
          r"params_cifar10_b0_s0\.csv\.gz row 2: expected 3 fields"),
     Case("tables-text-seconds-precompute", _table_case("precompute", csv_damage=_first_row(lambda a, s, t: (a, s, "fast"))),
          r"params_cifar10_b0_s0\.csv\.gz row 2: seconds 'fast'"),
+    Case("progress-is-a-device", _state_file_not_regular("progress.jsonl"),
+         r"out/progress\.jsonl is a device, not a file nasearch wrote; delete it or use another --out"),
+    Case("config-json-is-a-fifo", _state_file_not_regular("config.json"), r"out/config\.json is a FIFO, not a file"),
+    Case("cache-file-size-limit-precompute", _cache_file_size_limit,
+         r"cache/scores\.sqlite: the score cache cannot be used \(.*\); free some space"),
     Case("tabular-proxy-seconds-negative", _tabular_proxy_seconds("-3"), r"table\.csv row 2: column 'proxy_params_seconds' is -3"),
 ]
 
