@@ -666,6 +666,21 @@ def _cache_file_size_limit(ws: Workspace) -> list:
     return _precompute(ws, ws.root / "tables")
 
 
+def _report_file_size_limit(ws: Workspace) -> list:
+    ws.env["CATALOGUE_PRELUDE"] = _FSIZE_ZERO
+    return ["nasearch", "report", _report_results(ws), "--out", ws.root / "report"]
+
+
+def _experiment_label(label: str):
+    """An experiment without ``out`` (so its folder is results/<label>) whose label is ``label``."""
+    def setup(ws: Workspace) -> list:
+        path = ws.root / "exp.yaml"
+        path.write_text(yaml.safe_dump({"label": label, "runs": 1, "budget_seconds": 2000,
+                                        "searchers": [{"config": str(ROOT / "configs" / "rs.yaml")}]}))
+        return [path]
+    return setup
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -839,6 +854,11 @@ CASES: list[Case] = [
     Case("config-json-is-a-fifo", _state_file_not_regular("config.json"), r"out/config\.json is a FIFO, not a file"),
     Case("cache-file-size-limit-precompute", _cache_file_size_limit,
          r"cache/scores\.sqlite: the score cache cannot be used \(.*\); free some space"),
+    Case("cache-dir-flag-empty-precompute", lambda ws: ["nasearch", "precompute", "--proxy", "params", "--limit", "1",
+                                                         "--quiet", "--cache-dir", ""], r"--cache-dir: an empty path"),
+    Case("report-file-size-limit", _report_file_size_limit, r"File too large; a file-size limit \(ulimit -f\)"),
+    Case("experiment-label-too-long", _experiment_label("x" * 300), r"experiment\.label: 'x{300}' must be a plain name"),
+    Case("experiment-label-path-traversal", _experiment_label("../x"), r"experiment\.label: '\.\./x' must be a plain name"),
     Case("tabular-proxy-seconds-negative", _tabular_proxy_seconds("-3"), r"table\.csv row 2: column 'proxy_params_seconds' is -3"),
 ]
 

@@ -62,6 +62,11 @@ class ScoreCache:
     """Persistent per-score cache; safe to share between processes."""
 
     def __init__(self, directory: str | Path | None = None) -> None:
+        if directory is not None and not str(directory).strip():  # '' would silently mean the default
+            from nasearch.errors import UsageError
+
+            raise UsageError(f"--cache-dir: an empty path; give a folder, or leave the flag out for ${CACHE_ENV}"
+                             " (default ~/.cache/nasearch)")
         self.path = Path(directory or default_cache_dir()) / "scores.sqlite"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
