@@ -859,6 +859,10 @@ CASES: list[Case] = [
     Case("report-file-size-limit", _report_file_size_limit, r"File too large; a file-size limit \(ulimit -f\)"),
     Case("experiment-label-too-long", _experiment_label("x" * 300), r"experiment\.label: 'x{300}' must be a plain name"),
     Case("experiment-label-path-traversal", _experiment_label("../x"), r"experiment\.label: '\.\./x' must be a plain name"),
+    Case("tables-row-missing-precompute", _table_case("precompute", csv_damage=lambda text: text.rstrip("\n").rsplit("\n", 1)[0] + "\n"),
+         r"params_cifar10_b0_s0\.csv\.gz holds 15624 rows, its nb201-v1_params_cifar10_b0_s0\.json says 15625"),
+    Case("tables-no-header-search", _table_case("run", csv_damage=lambda text: text.split("\n", 1)[1]),
+         r"params_cifar10_b0_s0\.csv\.gz does not start with the header arch_id,score,seconds"),
     Case("tabular-proxy-seconds-negative", _tabular_proxy_seconds("-3"), r"table\.csv row 2: column 'proxy_params_seconds' is -3"),
 ]
 

@@ -31,6 +31,8 @@ from typing import Iterable, Iterator
 
 CACHE_ENV = "NASEARCH_CACHE_DIR"
 TABLES_DIR = Path(__file__).resolve().parent.parent / "data" / "proxy_tables"
+#: the first row of every table's CSV
+TABLE_HEADER = ["arch_id", "score", "seconds"]
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ def write_table(
     data_path, meta_path = table_paths(key, directory)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["arch_id", "score", "seconds"])
+    writer.writerow(TABLE_HEADER)
     count = 0
     for arch_id, record in rows:
         writer.writerow([arch_id, repr(record.score), f"{record.seconds:.6f}"])
@@ -249,6 +251,8 @@ def read_table(key: ScoreKey, directory: Path = TABLES_DIR) -> tuple[dict[str, S
             rows = list(csv.reader(handle))
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as exc:  # gzip.BadGzipFile is an OSError
         raise UsageError(f"{data_path} is not a readable table ({exc}); {fix}") from None
+    if not rows or rows[0] != TABLE_HEADER:
+        raise UsageError(f"{data_path} does not start with the header {','.join(TABLE_HEADER)}; {fix}")
     table = {}
     for number, row in enumerate(rows[1:], start=2):  # row 1 is the header
         if len(row) != 3:
