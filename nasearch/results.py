@@ -380,6 +380,10 @@ def check_out_dir(out: str | Path, flag: str = "--out") -> Path:
         try:
             mode = os.stat(part).st_mode
         except (FileNotFoundError, NotADirectoryError):  # not there yet (or under a file: found further up)
+            if os.path.islink(part):  # a link to nothing: mkdir would find it "in the way"
+                where = "" if part == out else f"{out}: "
+                raise UsageError(f"{flag} {where}{part} is a symbolic link to {os.readlink(part)}, which does not exist;"
+                                 " make that folder or remove the link") from None
             continue
         except OSError as exc:  # a symbolic link loop, a name too long, no permission
             where = "" if part == out else f"{out}: "

@@ -496,6 +496,13 @@ def _loop(ws, name: str = "loop") -> Path:
     return first
 
 
+def _dangling(ws) -> Path:
+    """A symbolic link to nothing where the out folder goes."""
+    link = ws.root / "dangling"
+    link.symlink_to(ws.root / "nowhere")
+    return link
+
+
 def _a_file(ws, name: str = "afile") -> Path:
     return ws.text(name, "a file where a folder should go\n")
 
@@ -807,6 +814,7 @@ CASES: list[Case] = [
     Case("out-symlink-loop-predictors", _out_at(_loop, "predictors"), r"loop: Too many levels of symbolic links"),
     Case("out-symlink-loop-report", _out_at(_loop, "report"), r"loop: Too many levels of symbolic links"),
     Case("tables-dir-symlink-loop-precompute", _out_at(_loop, "precompute"), r"loop: Too many levels of symbolic links"),
+    Case("out-dangling-symlink-run", _out_at(_dangling, "run"), r"--out .*dangling is a symbolic link to .*nowhere, which does not exist; make that folder or remove the link"),
     Case("out-is-a-file-correlate", _out_at(_a_file, "correlate"), r"afile is a file; give a directory path"),
     Case("out-is-a-file-predictors", _out_at(_a_file, "predictors"), r"afile is a file; give a directory path"),
     Case("tables-dir-is-a-file-precompute", _out_at(_a_file, "precompute"), r"--tables-dir .*afile is a file"),
