@@ -247,7 +247,10 @@ def write_report_file(results: str | Path, out: str | Path | None = None, seed: 
     check_out_dir(results, "RESULTS")
     if out is not None:
         check_out_dir(out)
-    return write_report(results, out, seed=seed, resamples=BOOTSTRAP_RESAMPLES if resamples is None else resamples)
+    from nasearch.errors import os_errors
+
+    with os_errors(out if out is not None else results):  # a full disk while writing: one line naming the folder
+        return write_report(results, out, seed=seed, resamples=BOOTSTRAP_RESAMPLES if resamples is None else resamples)
 
 
 def report(results: str | Path, out: str | Path | None = None, seed: int = 0, resamples: int | None = None) -> Any:

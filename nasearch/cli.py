@@ -2,8 +2,10 @@
 
 ``nasearch run CONFIG`` (also ``python run_search.py CONFIG``) runs a search config; the other
 subcommands live in their own modules and are imported only when used. Usage errors print
-one line and exit 2; a Ctrl-C, SIGTERM or SIGHUP (a closed terminal) keeps every finished run on
-disk, prints one line and exits 128 + the signal's number (130, 143, 129).
+one line and exit 2, and so does an ``OSError`` no writer turned into one (a full disk, a
+read-only file system, ...: :func:`nasearch.errors.os_error_line`); a Ctrl-C, SIGTERM or SIGHUP
+(a closed terminal) keeps every finished run on disk, prints one line and exits 128 + the
+signal's number (130, 143, 129).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import sys
 import threading
 from typing import Iterator, Sequence
 
-from nasearch.errors import UsageError
+from nasearch.errors import UsageError, os_error_line
 
 #: subcommand -> module with ``add_arguments(parser)`` and ``main(args) -> int``
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -111,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args._main(args) or 0)
     except UsageError as exc:
         _say(f"nasearch: error: {exc}")
+        return 2
+    except OSError as exc:  # the machine's state (a full disk, a read-only folder, ...), not a bug: one line
+        _say(f"nasearch: error: {os_error_line(exc)}")
         return 2
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT

@@ -221,6 +221,14 @@ def _at_most(value: Any, limit: float, where: str) -> Any:
     return value
 
 
+def check_label(label: Any, where: str = "label") -> str:
+    """A label names folders and files: a plain name, short enough for any file system (no ``/``, no ``..``)."""
+    if not isinstance(label, str) or not _LABEL.match(label):
+        raise UsageError(f"{where}: {label!r} must be a plain name (letters, digits, _ . -, at most 100), e.g. g_rea; "
+                         "it names folders")
+    return label
+
+
 def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfig:
     _check_keys(raw, TOP_KEYS, "config")
     for required in ("space", "searcher"):
@@ -242,10 +250,7 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
         hook = parse_hook(raw["hook"])
     data = raw.get("data") or {}
     _check_keys(data, DATA_KEYS, "data")
-    label = raw.get("label") or default_label
-    if not isinstance(label, str) or not _LABEL.match(label):
-        raise UsageError(f"label: {label!r} must be a plain name (letters, digits, _ . -, at most 100), e.g. g_rea; "
-                         "it names folders")
+    label = check_label(raw.get("label") or default_label)
     out = raw.get("out")
     if out is not None and (not isinstance(out, str) or not out.strip()):
         raise UsageError(f"out: expected a folder path such as results/{label}, got {out!r}")

@@ -26,10 +26,10 @@ from typing import Callable, Iterator
 from tqdm import tqdm
 
 from nasearch.config import SearchConfig
-from nasearch.errors import UsageError
+from nasearch.errors import UsageError, os_errors
 from nasearch.executor import BACKENDS, Executor, make_executor
 from nasearch.results import (CONFIG, PROGRESS, RESULTS, OutDirLock, RunRecord, atomic_write_text, check_out_dir,
-                              read_json, read_jsonl)
+                              make_out_dir, read_json, read_jsonl)
 from nasearch.runner import SearchContext, run_one
 
 FSYNC_INTERVAL = 1.0  # seconds
@@ -151,7 +151,7 @@ def run_many(
     fingerprint = config_fingerprint(config)
     if context is None or context.config != config:
         context = SearchContext.build(config)  # validates everything before anything is written
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     with OutDirLock(out):
         if executor is not None:
             return _run_locked(config, out, context, fingerprint, show_progress, executor, on_run)
@@ -176,6 +176,21 @@ def check_resumable(config: SearchConfig, out: str | Path) -> bool:
     return True
 
 
+def _close_log(log) -> None:
+    """Flush, fsync and close the run log on the way out of an error: a disk that is still full
+    drops the unwritten rest (the run is recomputed on resume), never the error being raised."""
+    for step in (log.flush, lambda: os.fsync(log.fileno()), log.close):
+        try:
+            step()
+        except (OSError, ValueError):
+            pass
+    if not log.closed:
+        try:
+            log.close()
+        except OSError:
+            pass
+
+
 def _run_locked(config, out, context, fingerprint, show_progress, executor, on_run) -> list[RunRecord]:
     config_path = out / CONFIG
     progress_path = out / PROGRESS
@@ -196,22 +211,29 @@ def _run_locked(config, out, context, fingerprint, show_progress, executor, on_r
         stream = _execute(config, pending, executor, context)
         bar = tqdm(total=config.runs, initial=config.runs - len(pending), desc=config.label, unit="run",
                    disable=not show_progress, dynamic_ncols=True)
-        with progress_path.open("a") as log, bar:
+        with os_errors(progress_path):
+            log = progress_path.open("a")
+        with bar:
             last_sync = time.monotonic()
             try:
                 for index, line in stream:
-                    log.write(line + "\n")
-                    log.flush()  # in the OS's hands: survives kill -9 of this process
-                    if time.monotonic() - last_sync >= FSYNC_INTERVAL:
-                        os.fsync(log.fileno())
-                        last_sync = time.monotonic()
+                    with os_errors(progress_path):  # a full disk, a file-size limit: one line; runs logged stay
+                        log.write(line + "\n")
+                        log.flush()  # in the OS's hands: survives kill -9 of this process
+                        if time.monotonic() - last_sync >= FSYNC_INTERVAL:
+                            os.fsync(log.fileno())
+                            last_sync = time.monotonic()
                     done[index] = line
                     bar.update(1)
                     if on_run is not None:
                         on_run(index, False)
-            finally:
+            except BaseException:
+                _close_log(log)  # what can still be written is; a line cut short is cut off on resume
+                raise
+            with os_errors(progress_path):
                 log.flush()
                 os.fsync(log.fileno())
+                log.close()
     records = [RunRecord.from_dict(json.loads(done[i])) for i in range(config.runs)]
     # re-encoded from the typed records: a run stored by an older nasearch (schema 1) is written in
     # the current schema, so a resumed directory holds the same bytes as a fresh one

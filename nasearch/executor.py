@@ -17,7 +17,8 @@ Every backend follows the same rules in every process that does work:
   task; ``init_args`` travel with the tasks, so they are small descriptions (a config, a
   job), never loaded data;
 * **one clear line**: a :class:`UsageError` raised in a worker reaches the caller as a
-  :class:`UsageError` with the same message (results finished before it are yielded first).
+  :class:`UsageError` with the same message (results finished before it are yielded first);
+  so does an ``OSError`` (a full disk, a read-only folder), as :func:`nasearch.errors.os_error_line`.
 
 ``LocalExecutor`` runs in this process when one worker (or one item) is asked, else in a
 pool of ``spawn``-ed processes (not ``fork``: a forked torch can deadlock, CUDA cannot fork,
@@ -33,7 +34,7 @@ import os
 import sys
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from nasearch.errors import UsageError
+from nasearch.errors import UsageError, os_error_line
 
 ADDRESS_ENV = "NASEARCH_RAY_ADDRESS"
 
@@ -158,6 +159,8 @@ def _run_batch(init: Callable | None, init_args: tuple, task_fn: Callable, items
             results.append(task_fn(item))
     except UsageError as exc:
         return results, str(exc)
+    except OSError as exc:  # a full disk, a read-only cache folder, ...: the same one line as in the parent
+        return results, os_error_line(exc)
     return results, None
 
 

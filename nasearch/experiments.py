@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,13 +19,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from nasearch.config import SearchConfig, checked_number, parse_search_config, read_yaml
+from nasearch.config import SearchConfig, check_label, checked_number, parse_search_config, read_yaml
 from nasearch.errors import UsageError
 from nasearch.execution import check_resumable, read_progress, run_many
 from nasearch.executor import make_executor
 from nasearch.analysis.pairs import ROLES, Pair, check_role, infer_role, is_trivial
 from nasearch.analysis.reading import ReportSpec
-from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir,
+from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir, make_out_dir,
                               read_json)
 
 EXPERIMENT_KEYS = {
@@ -38,7 +37,6 @@ ENTRY_KEYS = {"config", "label", "hook", "searcher", "space", "data", "cache_dir
 EXPERIMENT_FILE = EXPERIMENT
 TIMING_FILE = TIMING
 TIMING_INTERVAL = 1.0  # seconds between timing.json updates while a searcher runs
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,9 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
     unknown = sorted(set(raw) - EXPERIMENT_KEYS)
     if unknown:
         raise UsageError(f"experiment: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(EXPERIMENT_KEYS))}")
-    label = str(raw.get("label") or (experiment_path.stem if experiment_path else "experiment"))
+    # an explicit label names the default out folder (results/<label>): a plain name, as a search's
+    label = (check_label(raw["label"], "experiment.label") if raw.get("label") not in (None, "")
+             else experiment_path.stem if experiment_path else "experiment")
     settings = {
         "runs": raw.get("runs", 500),
         "seed": raw.get("seed", 0),
@@ -154,9 +154,7 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
             merged["data"] = raw["data"]
         if "cache_dir" not in entry and raw.get("cache_dir") and not base.get("cache_dir"):
             merged["cache_dir"] = raw["cache_dir"]
-        entry_label = str(merged.get("label") or config_path.stem)
-        if not _LABEL.match(entry_label):
-            raise UsageError(f"{where}.label: {entry_label!r} must be a plain name (letters, digits, _ . -)")
+        entry_label = check_label(str(merged.get("label") or config_path.stem), f"{where}.label")
         if entry_label in sources:
             raise UsageError(f"{where}: label {entry_label!r} is used twice; give each entry its own 'label'")
         merged.update(label=entry_label, runs=runs, seed=seed, budget_seconds=budget, workers=workers,
@@ -344,7 +342,7 @@ def run_experiment(
     out = check_out_dir(config.out)
     executor = make_executor(backend, config.workers, ray_address=ray_address)  # a bad backend: one line, first
     contexts = check_entries(config)  # every mistake is found before the first run starts
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     with OutDirLock(out), executor:  # one set of workers for every searcher of the experiment
         return _run_experiment_locked(config, out, show_progress, backend, executor, contexts)
 

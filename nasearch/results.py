@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from nasearch.errors import UsageError
+from nasearch.errors import UsageError, os_error_line, os_errors
 
 #: version of the run record's fields; a record without a ``schema`` key is version 1
 SCHEMA_VERSION = 2
@@ -292,6 +292,7 @@ def read_jsonl(path: str | Path) -> JsonLines:
     path = Path(path)
     found = JsonLines(path, {}, {})
     try:
+        _check_regular(path)
         raw = path.read_bytes()
     except FileNotFoundError:
         return found
@@ -322,6 +323,7 @@ def read_json(path: str | Path, what: str, default: Any = None) -> Any:
     """A JSON file nasearch wrote, or ``default`` if absent; a corrupt one is a one-line usage error."""
     path = Path(path)
     try:
+        _check_regular(path)
         text = path.read_text()
     except FileNotFoundError:
         return default
@@ -334,18 +336,59 @@ def read_json(path: str | Path, what: str, default: Any = None) -> Any:
                          f"restore it or delete it to start over") from None
 
 
+def _check_regular(path: Path) -> None:
+    """Refuse a state file that is not a regular file: a device or a FIFO would be read forever."""
+    import stat
+
+    mode = os.stat(path).st_mode  # FileNotFoundError: the caller's "absent"
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+        raise UsageError(f"{path} is {kind}, not a file nasearch wrote; delete it or use another --out")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a reader (or a resume) never sees half a file."""
+    """Write via a temporary file and a rename, so a reader (or a resume) never sees half a file.
+    A write that fails (a full disk, a file-size limit, a read-only file system) leaves the old file
+    as it was, removes the temporary one, and is the one-line :class:`UsageError` naming ``path``."""
     temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    try:
+        with os_errors(path):
+            temporary.write_text(text)
+            os.replace(temporary, path)
+    except UsageError:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def make_out_dir(out: Path) -> Path:
+    """``out`` made (with its parents), or the one-line error naming what stops it."""
+    with os_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def check_out_dir(out: str | Path, flag: str = "--out") -> Path:
-    """An output directory that exists or can be made: not a file, not under a file."""
+    """An output directory that exists or can be made: a path (not empty, which would write into the
+    working directory), not a file, not under a file, no symbolic link loop, no name too long."""
+    if not str(out).strip():
+        raise UsageError(f"{flag}: an empty path would write into the working directory; give a folder such as "
+                         "results/my_run (or . to mean the working directory)")
+    import stat
+
     out = Path(out)
     for part in (out, *out.parents):
-        if part.exists() and not part.is_dir():
+        try:
+            mode = os.stat(part).st_mode
+        except (FileNotFoundError, NotADirectoryError):  # not there yet (or under a file: found further up)
+            if os.path.islink(part):  # a link to nothing: mkdir would find it "in the way"
+                where = "" if part == out else f"{out}: "
+                raise UsageError(f"{flag} {where}{part} is a symbolic link to {os.readlink(part)}, which does not exist;"
+                                 " make that folder or remove the link") from None
+            continue
+        except OSError as exc:  # a symbolic link loop, a name too long, no permission
+            where = "" if part == out else f"{out}: "
+            raise UsageError(f"{flag} {where}{os_error_line(exc, part)}") from None
+        if not stat.S_ISDIR(mode):
             where = "is a file" if part == out else f"is under {part}, which is a file"
             raise UsageError(f"{flag} {out} {where}; give a directory path")
     return out
@@ -361,7 +404,8 @@ class OutDirLock:
     def __enter__(self) -> "OutDirLock":
         import fcntl
 
-        self.handle = self.path.open("a")
+        with os_errors(self.path):
+            self.handle = self.path.open("a")
         try:
             fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

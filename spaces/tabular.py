@@ -141,6 +141,9 @@ class TabularSpace:
                 if str(row.get(column, "")).strip() not in ("", "nan", "None"):
                     values[column] = _number(row[column], column, number, self.path)
                     values[seconds] = _number(row[seconds], seconds, number, self.path) if row.get(seconds) else 0.0
+                    if values[seconds] < 0:  # charged by the clock: negative seconds would run it backwards
+                        raise UsageError(f"{self.path.name} row {number}: column {seconds!r} is {row[seconds]}; "
+                                         "give the seconds the score took, >= 0")
             self._rows.setdefault(ops, []).append(values)
         self.archs: list[Arch] = list(self._rows)  # in first-appearance order: sampling is deterministic
         self._choices: list[list[str]] = [sorted({a[p] for a in self.archs}) for p in range(width or 0)]

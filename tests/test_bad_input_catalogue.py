@@ -561,6 +561,227 @@ def _ray_experiment(address, timeout: str | None = "0.5"):
         path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "out": str(ws.root / "exp"),
                                         "searchers": [str(ROOT / "configs" / "rs.yaml")]}))
         return [path, "--backend", "ray", "--ray-address", address() if callable(address) else address]
+# -- locations (#25) --
+#: cheap command lines of the other writing subcommands, each with its own output folder flag
+def _correlate_out(out) -> list:
+    return ["nasearch", "correlate", "--proxies", "params", "--n", "4", "--pool", "2", "--repeats", "2",
+            "--bootstrap", "10", "--no-progress", "--out", out]
+
+
+def _predictors_out(out) -> list:
+    return ["nasearch", "predictors", "--predictors", "params", "--train-sizes", "5", "--trials", "1",
+            "--test-size", "5", "--no-progress", "--out", out]
+
+
+def _precompute(ws, tables, *extra) -> list:
+    return ["nasearch", "precompute", "--proxy", "params", "--limit", "1", "--workers", "1", "--quiet",
+            "--cache-dir", ws.root / "cache", "--tables-dir", tables, *extra]
+
+
+def _experiment_at(ws, out) -> list:
+    path = ws.root / "exp.yaml"
+    path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 2000, "out": str(out),
+                                    "searchers": [str(ROOT / "configs" / "rs.yaml")]}))
+    return [path]
+
+
+def _loop(ws, name: str = "loop") -> Path:
+    """A symbolic link loop: ``name`` -> ``name_b`` -> ``name``."""
+    first, second = ws.root / name, ws.root / f"{name}_b"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    return first
+
+
+def _dangling(ws) -> Path:
+    """A symbolic link to nothing where the out folder goes."""
+    link = ws.root / "dangling"
+    link.symlink_to(ws.root / "nowhere")
+    return link
+
+
+def _a_file(ws, name: str = "afile") -> Path:
+    return ws.text(name, "a file where a folder should go\n")
+
+
+#: every file write of the command fails with EFBIG (a file-size limit of 0 bytes, as `ulimit -f 0`)
+_FSIZE_ZERO = ("import resource, signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))\n")
+
+
+def _read_only_under(root: Path) -> str:
+    """A prelude: making a folder under ``root`` fails as on a read-only file system (EROFS)."""
+    return ("import errno, os\n_mkdir = os.mkdir\n"
+            "def _read_only(path, *args, **kwargs):\n"
+            f"    if str(path).startswith({str(root)!r}):\n"
+            "        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))\n"
+            "    return _mkdir(path, *args, **kwargs)\n"
+            "os.mkdir = _read_only\n")
+
+
+#: the run log is opened on a full disk: appending to any progress.jsonl writes to /dev/full (ENOSPC)
+_PROGRESS_ON_FULL_DISK = ("import builtins, io\n_open = io.open\n"
+                          "def _full(file, mode='r', *args, **kwargs):\n"
+                          "    if str(file).endswith('progress.jsonl') and 'a' in mode:\n"
+                          "        file = '/dev/full'\n"
+                          "    return _open(file, mode, *args, **kwargs)\n"
+                          "io.open = builtins.open = _full\n")
+
+
+def _run_with_prelude(prelude: Callable[[Workspace], str], **content):
+    def setup(ws: Workspace) -> list:
+        ws.env["CATALOGUE_PRELUDE"] = prelude(ws)
+        return [ws.config(**content)]
+    return setup
+
+
+def _out_at(where: Callable[[Workspace], Path], command: str):
+    """``command`` (run, experiment, correlate, predictors, precompute, report) writing into ``where(ws)``."""
+    def setup(ws: Workspace) -> list:
+        out = where(ws)
+        if command == "run":
+            return [ws.config(out=str(out))]
+        if command == "experiment":
+            return _experiment_at(ws, out)
+        if command == "correlate":
+            return _correlate_out(out)
+        if command == "predictors":
+            return _predictors_out(out)
+        if command == "precompute":
+            return _precompute(ws, out)
+        return ["nasearch", "report", _report_results(ws), "--out", out]
+    return setup
+
+
+def _report_results(ws: Workspace) -> Path:
+    """A one-searcher results folder (one run) that `nasearch report` reads."""
+    results = ws.root / "results" / "rs"
+    results.mkdir(parents=True)
+    record = {"run": 0, "seed": 0, "label": "rs", "searcher": "rs", "proxy": None, "best_arch": "a",
+              "best_fitness": 90.0, "final": {"cifar10_valid": 90.0}, "evaluations": 1, "proxy_scores": 0,
+              "proxy_seconds": 0.0, "simulated_seconds": 10.0, "trajectory": {"t": [10.0]},
+              "incumbents": [[0, "a", {"cifar10_valid": 90.0}]]}
+    (results / "runs.jsonl").write_text(json.dumps(record) + "\n")
+    return results
+
+
+_LONG_NAME = "x" * 300  # longer than a file name may be (255 bytes)
+
+#: the hook of the score-cache cases: a data-free proxy read from the cache, not a packaged table
+CACHE_HOOK = {"proxy": "params", "tables": False, "cost": "measured"}
+
+
+def _cache_with(score, seconds=0.01, raw: bytes | None = None):
+    """A score cache holding one nb201 `params` score (``score``, ``seconds`` as SQLite stores them),
+    or ``raw`` bytes where the database goes."""
+    def setup(ws: Workspace) -> list:
+        import sqlite3
+
+        from nasearch.proxies.store import ScoreCache, ScoreKey, ScoreRecord
+
+        cache = ws.root / "cache"
+        if raw is not None:
+            ws.binary("cache/scores.sqlite", raw)
+        else:
+            key = ScoreKey("nb201@1", "params", "cifar10", 0, 0)
+            store = ScoreCache(cache)
+            store.put(key, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
+                      ScoreRecord(1.0, 0.01, "test", "none"))
+            with store.connection:
+                store.connection.execute("UPDATE scores SET score = ?, seconds = ?", (score, seconds))
+            store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.connection.close()
+        return [ws.config(hook=CACHE_HOOK, cache_dir=str(cache))]
+    return setup
+
+
+def _cache_db_is_a_folder(ws: Workspace) -> list:
+    (ws.root / "cache" / "scores.sqlite").mkdir(parents=True)
+    return [ws.config(hook=CACHE_HOOK, cache_dir=str(ws.root / "cache"))]
+
+
+_PARAMS_TABLE = ROOT / "nasearch" / "data" / "proxy_tables" / "nb201-v1_params_cifar10_b0_s0"
+
+
+def _damaged_table(ws: Workspace, csv_damage=None, json_damage=None, gzip_damage=None) -> Path:
+    """A copy of the packaged nb201 `params` table in ``ws/tables``, damaged: the CSV text, the JSON
+    sidecar text or the gzip bytes."""
+    import gzip
+
+    tables = ws.root / "tables"
+    tables.mkdir(exist_ok=True)
+    text = gzip.decompress(Path(f"{_PARAMS_TABLE}.csv.gz").read_bytes()).decode()
+    data = gzip.compress((csv_damage(text) if csv_damage else text).encode(), mtime=0)
+    ws.binary("tables/" + _PARAMS_TABLE.name + ".csv.gz", gzip_damage(data) if gzip_damage else data)
+    sidecar = Path(f"{_PARAMS_TABLE}.json").read_text()
+    ws.text("tables/" + _PARAMS_TABLE.name + ".json", json_damage(sidecar) if json_damage else sidecar)
+    return tables
+
+
+def _first_row(change):
+    """A CSV damage: ``change(arch_id, score, seconds)`` gives the table's first data row anew."""
+    def damage(text: str) -> str:
+        header, first, rest = text.split("\n", 2)
+        return "\n".join([header, ",".join(change(*first.split(","))), rest])
+    return damage
+
+
+def _table_case(command: str, **damage):
+    """A search (the packaged tables redirected to the damaged copy) or `precompute --tables-dir` on it."""
+    def setup(ws: Workspace) -> list:
+        tables = _damaged_table(ws, **damage)
+        if command == "precompute":
+            return _precompute(ws, tables)
+        ws.env["CATALOGUE_PRELUDE"] = ("import pathlib, nasearch.proxies.store as store\n"
+                                       f"store.read_table.__defaults__ = (pathlib.Path({str(tables)!r}),)\n")
+        return [ws.config(hook={"proxy": "params", "cost": "measured"}, cache_dir=str(ws.root / "cache"))]
+    return setup
+
+
+def _tabular_proxy_seconds(seconds: str):
+    def setup(ws: Workspace) -> list:
+        table = ws.text("table.csv", "arch,accuracy,cost,proxy_params,proxy_params_seconds\n"
+                                     f"a-b,90,10,5,{seconds}\nb-a,91,10,6,0.1\n")
+        return [ws.config(space={"name": "tabular", "args": {"path": str(table)}}, hook={"proxy": "params"})]
+    return setup
+
+
+#: a guard for cases that would hang without their fix (a FIFO read blocks): the command dies in 20 s
+_ALARM = "import signal\nsignal.alarm(20)\n"
+
+
+def _state_file_not_regular(name: str):
+    """An existing out dir whose ``name`` is not a regular file: ``/dev/null`` (a device) for the run log,
+    a FIFO for the config fingerprint (reading it would block forever)."""
+    def setup(ws: Workspace) -> list:
+        out = ws.root / "out"
+        out.mkdir()
+        if name == "config.json":
+            os.mkfifo(out / name)
+        else:
+            (out / name).symlink_to(os.devnull)
+        ws.env["CATALOGUE_PRELUDE"] = _ALARM
+        return [ws.config()]
+    return setup
+
+
+def _cache_file_size_limit(ws: Workspace) -> list:
+    ws.env["CATALOGUE_PRELUDE"] = _FSIZE_ZERO
+    return _precompute(ws, ws.root / "tables")
+
+
+def _report_file_size_limit(ws: Workspace) -> list:
+    ws.env["CATALOGUE_PRELUDE"] = _FSIZE_ZERO
+    return ["nasearch", "report", _report_results(ws), "--out", ws.root / "report"]
+
+
+def _experiment_label(label: str):
+    """An experiment without ``out`` (so its folder is results/<label>) whose label is ``label``."""
+    def setup(ws: Workspace) -> list:
+        path = ws.root / "exp.yaml"
+        path.write_text(yaml.safe_dump({"label": label, "runs": 1, "budget_seconds": 2000,
+                                        "searchers": [{"config": str(ROOT / "configs" / "rs.yaml")}]}))
+        return [path]
     return setup
 
 
@@ -703,6 +924,72 @@ CASES: list[Case] = [
     Case("ray-address-not-host-port", _ray_experiment("ray://head"), r"--ray-address 'ray://head' is not HOST:PORT"),
     Case("ray-timeout-env-not-a-number", _ray_experiment("127.0.0.1:1", timeout="soon"),
          r"\$NASEARCH_RAY_TIMEOUT: 'soon' is not a number of seconds > 0"),
+    # -- locations (#25) --
+    Case("out-symlink-loop-run", _out_at(_loop, "run"), r"loop: Too many levels of symbolic links; remove the link"),
+    Case("out-under-symlink-loop-run", _out_at(lambda ws: _loop(ws) / "sub", "run"), r"loop.*: Too many levels of symbolic"),
+    Case("out-symlink-loop-experiment", _out_at(_loop, "experiment"), r"loop: Too many levels of symbolic links"),
+    Case("out-symlink-loop-correlate", _out_at(_loop, "correlate"), r"loop: Too many levels of symbolic links"),
+    Case("out-symlink-loop-predictors", _out_at(_loop, "predictors"), r"loop: Too many levels of symbolic links"),
+    Case("out-symlink-loop-report", _out_at(_loop, "report"), r"loop: Too many levels of symbolic links"),
+    Case("tables-dir-symlink-loop-precompute", _out_at(_loop, "precompute"), r"loop: Too many levels of symbolic links"),
+    Case("out-dangling-symlink-run", _out_at(_dangling, "run"), r"--out .*dangling is a symbolic link to .*nowhere, which does not exist; make that folder or remove the link"),
+    Case("out-is-a-file-correlate", _out_at(_a_file, "correlate"), r"afile is a file; give a directory path"),
+    Case("out-is-a-file-predictors", _out_at(_a_file, "predictors"), r"afile is a file; give a directory path"),
+    Case("tables-dir-is-a-file-precompute", _out_at(_a_file, "precompute"), r"--tables-dir .*afile is a file"),
+    Case("out-under-a-file-correlate", _out_at(lambda ws: _a_file(ws) / "sub", "correlate"), r"which is a file"),
+    Case("out-name-too-long-run", _out_at(lambda ws: ws.root / _LONG_NAME, "run"), r"x{300}: File name too long; choose a shorter"),
+    Case("out-name-too-long-correlate", _out_at(lambda ws: ws.root / _LONG_NAME, "correlate"), r"File name too long"),
+    Case("out-flag-empty-correlate", _out_at(lambda ws: "", "correlate"), r"--out: an empty path .*working directory"),
+    Case("out-flag-empty-predictors", _out_at(lambda ws: "", "predictors"), r"--out: an empty path"),
+    Case("out-flag-empty-report", _out_at(lambda ws: "", "report"), r"--out: an empty path"),
+    Case("tables-dir-flag-empty-precompute", _out_at(lambda ws: "", "precompute"), r"--tables-dir: an empty path"),
+    Case("out-read-only-fs-run", _run_with_prelude(lambda ws: _read_only_under(ws.root / "out")),
+         r"out: Read-only file system; choose a writable folder"),
+    Case("out-file-size-limit-run", _run_with_prelude(lambda ws: _FSIZE_ZERO), r"config\.json.*: File too large; .*ulimit -f"),
+    Case("progress-on-full-disk-run", _run_with_prelude(lambda ws: _PROGRESS_ON_FULL_DISK),
+         r"out/progress\.jsonl: No space left on device; free some space"),
+    Case("cache-db-random-bytes", _cache_with(None, raw=RANDOM_BYTES), r"cache/scores\.sqlite is not a score cache .*delete it"),
+    Case("cache-db-text-file", _cache_with(None, raw=b"scores, not a database\n" * 50), r"scores\.sqlite is not a score cache"),
+    Case("cache-db-is-a-folder", _cache_db_is_a_folder, r"cache/scores\.sqlite.*cannot be opened.*cache_dir"),
+    Case("cache-score-text", _cache_with("high"), r"scores\.sqlite: the cached params score of .* is 'high', not a number"),
+    Case("cache-score-null", _cache_with(None), r"scores\.sqlite: the cached params score of .* is None, not a number"),
+    Case("cache-seconds-negative", _cache_with(1.0, -5.0), r"scores\.sqlite: .* has seconds -5\.0; a score costs finite seconds >= 0"),
+    Case("cache-seconds-text", _cache_with(1.0, "soon"), r"scores\.sqlite: .* seconds 'soon'"),
+    Case("tables-gzip-corrupt-search", _table_case("run", gzip_damage=lambda data: data[:20] + b"\x00" * 40 + data[60:]),
+         r"params_cifar10_b0_s0\.csv\.gz is not a readable table \(.*\); restore it"),
+    Case("tables-gzip-truncated-search", _table_case("run", gzip_damage=lambda data: data[: len(data) // 2]),
+         r"params_cifar10_b0_s0\.csv\.gz is not a readable table"),
+    Case("tables-json-corrupt-search", _table_case("run", json_damage=lambda text: text[:40]),
+         r"params_cifar10_b0_s0\.json is not valid JSON"),
+    Case("tables-negative-seconds-search", _table_case("run", csv_damage=_first_row(lambda a, s, t: (a, s, "-5.0"))),
+         r"params_cifar10_b0_s0\.csv\.gz row 2: seconds -5\.0 .*finite seconds >= 0"),
+    Case("tables-nan-score-search", _table_case("run", csv_damage=_first_row(lambda a, s, t: (a, "nan", t))),
+         r"params_cifar10_b0_s0\.csv\.gz row 2: score 'nan' is not a number"),
+    Case("tables-gzip-truncated-precompute", _table_case("precompute", gzip_damage=lambda data: data[: len(data) // 2]),
+         r"params_cifar10_b0_s0\.csv\.gz is not a readable table"),
+    Case("tables-json-corrupt-precompute", _table_case("precompute", json_damage=lambda text: "{" + text),
+         r"params_cifar10_b0_s0\.json is not valid JSON"),
+    Case("tables-json-not-a-mapping-precompute", _table_case("precompute", json_damage=lambda text: "[1, 2]"),
+         r"params_cifar10_b0_s0\.json is not a table's metadata"),
+    Case("tables-short-row-precompute", _table_case("precompute", csv_damage=_first_row(lambda a, s, t: (a, s))),
+         r"params_cifar10_b0_s0\.csv\.gz row 2: expected 3 fields"),
+    Case("tables-text-seconds-precompute", _table_case("precompute", csv_damage=_first_row(lambda a, s, t: (a, s, "fast"))),
+         r"params_cifar10_b0_s0\.csv\.gz row 2: seconds 'fast'"),
+    Case("progress-is-a-device", _state_file_not_regular("progress.jsonl"),
+         r"out/progress\.jsonl is a device, not a file nasearch wrote; delete it or use another --out"),
+    Case("config-json-is-a-fifo", _state_file_not_regular("config.json"), r"out/config\.json is a FIFO, not a file"),
+    Case("cache-file-size-limit-precompute", _cache_file_size_limit,
+         r"cache/scores\.sqlite: the score cache cannot be used \(.*\); free some space"),
+    Case("cache-dir-flag-empty-precompute", lambda ws: ["nasearch", "precompute", "--proxy", "params", "--limit", "1",
+                                                         "--quiet", "--cache-dir", ""], r"--cache-dir: an empty path"),
+    Case("report-file-size-limit", _report_file_size_limit, r"File too large; a file-size limit \(ulimit -f\)"),
+    Case("experiment-label-too-long", _experiment_label("x" * 300), r"experiment\.label: 'x{300}' must be a plain name"),
+    Case("experiment-label-path-traversal", _experiment_label("../x"), r"experiment\.label: '\.\./x' must be a plain name"),
+    Case("tables-row-missing-precompute", _table_case("precompute", csv_damage=lambda text: text.rstrip("\n").rsplit("\n", 1)[0] + "\n"),
+         r"params_cifar10_b0_s0\.csv\.gz holds 15624 rows, its nb201-v1_params_cifar10_b0_s0\.json says 15625"),
+    Case("tables-no-header-search", _table_case("run", csv_damage=lambda text: text.split("\n", 1)[1]),
+         r"params_cifar10_b0_s0\.csv\.gz does not start with the header arch_id,score,seconds"),
+    Case("tabular-proxy-seconds-negative", _tabular_proxy_seconds("-3"), r"table\.csv row 2: column 'proxy_params_seconds' is -3"),
 ]
 
 

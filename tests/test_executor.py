@@ -72,6 +72,27 @@ def test_a_usage_error_in_a_worker_reaches_the_parent_with_its_message(workers):
         assert _values(executor.map_unordered(_task, [2, 3], init=_init, init_args=(1,))) == [(2, 5), (3, 10)]
 
 
+def _full_disk(item: int) -> int:
+    """A task whose write meets a full disk (as a score cache's or a run log's would) at item 3."""
+    import errno
+
+    if item == 3:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/data/cache/scores.sqlite")
+    return item
+
+
+def test_an_os_error_in_a_worker_reaches_the_parent_as_one_line_naming_the_file():
+    """A pool worker's OSError (a full disk, a read-only folder) is the parent's one-line UsageError,
+    naming the file and the fix, after the results finished before it (#25)."""
+    with make_executor("local", 2) as executor:
+        seen = []
+        with pytest.raises(UsageError) as raised:
+            for value in executor.map_unordered(_full_disk, [1, 2, 3, 4]):
+                seen.append(value)
+    assert str(raised.value).startswith("/data/cache/scores.sqlite: No space left on device; free some space")
+    assert set(seen) <= {1, 2, 4}
+
+
 def test_workers_run_one_torch_thread_and_in_process_restores_the_count():
     torch = pytest.importorskip("torch")
     before = torch.get_num_threads()

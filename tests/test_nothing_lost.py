@@ -257,3 +257,55 @@ def test_a_signal_mid_run_is_one_line_kills_the_workers_and_the_rerun_resumes(tm
     assert progress.read_bytes().startswith(finished[: finished.rfind(b"\n") + 1]), "finished runs were rewritten"
     assert subprocess.run([*command, "--out", str(clean)], cwd=ROOT, env=env, capture_output=True).returncode == 0
     assert (out / "runs.jsonl").read_bytes() == (clean / "runs.jsonl").read_bytes()
+
+
+# -- a disk that fills up mid-run (#25) --------------------------------------------------------------
+#: a prelude for the command: ``PROGRESS_ROOM`` bytes of progress.jsonl fit, then the write fails.
+#: ``efbig``: the kernel's own file-size limit (``ulimit -f``; a partial write, then EFBIG);
+#: ``enospc``: the run log's writes stop with ENOSPC once the room is used up (a full disk)
+_DISK_FULL = {
+    "efbig": ("import os, resource, signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+              "room = int(os.environ['PROGRESS_ROOM'])\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (room, resource.RLIM_INFINITY))\n"),
+    "enospc": ("import errno, io, os, builtins\n_open = io.open\nroom = [int(os.environ['PROGRESS_ROOM'])]\n"
+               "class Disk:\n"
+               "    def __init__(self, handle):\n        self.handle = handle\n"
+               "    def write(self, text):\n"
+               "        if len(text) > room[0]:\n"
+               "            self.handle.write(text[:room[0]]); self.handle.flush(); room[0] = 0\n"
+               "            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+               "        room[0] -= len(text)\n        return self.handle.write(text)\n"
+               "    def __getattr__(self, name):\n        return getattr(self.handle, name)\n"
+               "def _full(file, mode='r', *args, **kwargs):\n"
+               "    handle = _open(file, mode, *args, **kwargs)\n"
+               "    return Disk(handle) if str(file).endswith('progress.jsonl') and 'a' in mode else handle\n"
+               "io.open = builtins.open = _full\n"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(_DISK_FULL))
+def test_a_disk_full_mid_run_keeps_the_finished_runs_and_the_rerun_resumes(tmp_path, how):
+    """The second run's line does not fit: one line naming progress.jsonl, exit 2, the first run kept
+    (the torn rest is cut off on resume), and the rerun's runs.jsonl is a fresh run's, byte for byte."""
+    reference = tmp_path / "reference"
+    assert _cli(RS, "--runs", 3, "--budget", 2000, "--out", reference).returncode == 0
+    first, second = (reference / "progress.jsonl").read_text().splitlines(keepends=True)[:2]
+    out = tmp_path / "out"
+    code = ("import os, sys\nexec(os.environ['PRELUDE'])\nfrom nasearch.cli import run_search_main\n"
+            "sys.exit(run_search_main(sys.argv[1:]))\n")
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PRELUDE": _DISK_FULL[how],
+           "PROGRESS_ROOM": str(len(first) + len(second) // 2)}
+    full = subprocess.run([sys.executable, "-c", code, str(RS), "--runs", "3", "--budget", "2000", "--out", str(out),
+                           "--workers", "1"], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr
+    messages = [line for line in full.stderr.splitlines() if line.strip() and "run/s]" not in line]  # not the bar
+    reason = "File too large" if how == "efbig" else "No space left on device"
+    assert len(messages) == 1 and messages[0].startswith(f"nasearch: error: {out / 'progress.jsonl'}: {reason}; "), messages
+    kept = (out / "progress.jsonl").read_text()
+    assert kept.startswith(first) and len(kept) < len(first) + len(second)  # run 0 whole, run 1 torn
+    assert not (out / "runs.jsonl").exists()
+    resumed = _cli(RS, "--runs", 3, "--budget", 2000, "--out", out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "runs.jsonl").read_bytes() == (reference / "runs.jsonl").read_bytes()
+    assert (out / "progress.jsonl").read_text().startswith(first)  # run 0 was not recomputed
+    assert len((out / "progress.jsonl").read_text().splitlines()) == 3

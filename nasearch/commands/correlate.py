@@ -57,6 +57,9 @@ def main(args: argparse.Namespace) -> int:
     from nasearch.commands.experiment import check_flags
 
     check_flags(args)  # --ray-address without --backend ray, bad --workers / --seed
+    from nasearch.results import check_out_dir
+
+    check_out_dir(args.out)  # empty, a file, a link loop: refused before any scoring
     from nasearch.correlation import run_study
     from nasearch.errors import UsageError
     from nasearch.loading import load_space
@@ -108,11 +111,15 @@ def main(args: argparse.Namespace) -> int:
 
         table = read_table(args.accuracies, space, args.dataset)
     data = DataSource.from_config({"npz": args.data} if args.data else None)
-    result = run_study(space, proxies, Path(args.out), n=args.n, dataset=args.dataset, batch_size=args.batch_size,
-                       seed=args.seed, data=data, cache_dir=args.cache_dir, workers=args.workers,
-                       pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress,
-                       bootstrap=args.bootstrap, options=options, device=device, space_spec=spec,
-                       backend=args.backend, ray_address=args.ray_address, table=table, table_sample=args.table_sample)
+    from nasearch.errors import os_errors
+
+    with os_errors(args.out):  # a full disk while writing: one line naming the folder
+        result = run_study(space, proxies, Path(args.out), n=args.n, dataset=args.dataset, batch_size=args.batch_size,
+                           seed=args.seed, data=data, cache_dir=args.cache_dir, workers=args.workers,
+                           pool_size=args.pool, repeats=args.repeats, progress=not args.no_progress,
+                           bootstrap=args.bootstrap, options=options, device=device, space_spec=spec,
+                           backend=args.backend, ray_address=args.ray_address, table=table,
+                           table_sample=args.table_sample)
     print((Path(args.out) / "correlation.md").read_text())
     print((Path(args.out) / "selection.md").read_text())
     if result.agreement:

@@ -83,7 +83,9 @@ def main(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         options=_parse_options(args.option),
     )
-    tables_dir = Path(args.tables_dir) if args.tables_dir else TABLES_DIR
+    from nasearch.results import check_out_dir
+
+    tables_dir = check_out_dir(args.tables_dir, "--tables-dir") if args.tables_dir is not None else TABLES_DIR
     result = precompute(job, workers=args.workers, limit=args.limit, progress=not args.quiet, tables_dir=tables_dir,
                         devices=devices, backend=args.backend, ray_address=args.ray_address)
     if result.total:  # --limit 0 only exports

@@ -34,6 +34,9 @@ def main(args: argparse.Namespace) -> int:
     from nasearch.predictors.base import ZeroCostSource
     from nasearch.proxies.data import DataSource
 
+    from nasearch.results import check_out_dir
+
+    check_out_dir(args.out)  # empty, a file, a link loop: refused before any work
     for flag in ("trials", "test_size", "workers", "batch_size"):
         if getattr(args, flag) < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
@@ -55,8 +58,11 @@ def main(args: argparse.Namespace) -> int:
     features = ZeroCostSource(space, batch_size=args.batch_size, seed=args.seed, data=data, cache_dir=args.cache_dir)
     for name in names:  # every bad name / missing library / missing capability fails here, before any work
         make_predictor(name, space, features=features, seed=args.seed)
-    run_study(space, names, Path(args.out), features, sizes=sizes, trials=args.trials, test_size=args.test_size,
-              seed=args.seed, workers=args.workers, progress=not args.no_progress)
+    from nasearch.errors import os_errors
+
+    with os_errors(args.out):  # a full disk while writing: one line naming the folder
+        run_study(space, names, Path(args.out), features, sizes=sizes, trials=args.trials, test_size=args.test_size,
+                  seed=args.seed, workers=args.workers, progress=not args.no_progress)
     print((Path(args.out) / "predictors.md").read_text())
     print(f"outputs: {args.out}/results.csv, predictors.md, predictors.png")
     return 0
