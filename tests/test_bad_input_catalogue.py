@@ -561,6 +561,9 @@ def _ray_experiment(address, timeout: str | None = "0.5"):
         path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "out": str(ws.root / "exp"),
                                         "searchers": [str(ROOT / "configs" / "rs.yaml")]}))
         return [path, "--backend", "ray", "--ray-address", address() if callable(address) else address]
+    return setup
+
+
 # -- locations (#25) --
 #: cheap command lines of the other writing subcommands, each with its own output folder flag
 def _correlate_out(out) -> list:
