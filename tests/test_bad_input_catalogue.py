@@ -464,6 +464,71 @@ def _experiment_workers_zero(ws: Workspace) -> list:
     return [path]
 
 
+# -- records (#25) -------------------------------------------------------------------------------------------
+def _record(run: int, label: str, **changes) -> dict:
+    """A finished run record as runs.jsonl holds it (schema 2), with ``changes`` applied."""
+    from nasearch.results import Incumbent, RunRecord, Trajectory
+
+    fitness = 90.0 + run
+    record = RunRecord(run=run, seed=run, label=label, searcher="rs", selection=None, best_arch=f"a{run}",
+                       best_fitness=fitness, final={"cifar10_valid": fitness}, evaluations=2, simulated_seconds=20.0,
+                       trajectory=Trajectory(t=[10.0, 20.0], arch=[f"b{run}", f"a{run}"], fitness=[80.0, fitness],
+                                             epochs=[None, None], best=[80.0, fitness]),
+                       incumbents=[Incumbent(1, f"a{run}", {"cifar10_valid": fitness})]).to_dict()
+    record.update(changes)
+    return record
+
+
+def _results_folder(ws: Workspace, damage=None, runs: int = 3) -> Path:
+    """An experiment's results (rs and g_rs, ``runs`` runs each, experiment.json, timing.json), then
+    ``damage(root)``: what ``nasearch report`` is given."""
+    from nasearch.results import encode_run
+
+    root = ws.root / "results"
+    for label in ("rs", "g_rs"):
+        (root / label).mkdir(parents=True)
+        (root / label / "runs.jsonl").write_text("".join(encode_run(_record(i, label)) + "\n" for i in range(runs)))
+    (root / "experiment.json").write_text(json.dumps({
+        "label": "exp", "description": "", "runs": runs, "budget_seconds": 3000.0, "seed": 0,
+        "pairs": [{"baseline": "rs", "treatment": "g_rs", "role": "effect"}],
+        "searchers": [{"label": "rs"}, {"label": "g_rs"}]}))
+    (root / "timing.json").write_text(json.dumps({label: {"backend": "local", "runs_computed": runs, "wall_seconds": 1.5,
+                                                          "workers": 1} for label in ("rs", "g_rs")}))
+    if damage is not None:
+        damage(root)
+    return root
+
+
+def _report_of(damage, runs: int = 3):
+    return lambda ws: ["nasearch", "report", _results_folder(ws, damage, runs), "--out", ws.root / "report"]
+
+
+def _edit_json(name: str, edit):
+    def damage(root: Path) -> None:
+        path = root / name
+        path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    return damage
+
+
+def _edit_run(line: int, edit, name: str = "rs/runs.jsonl"):
+    """Replace line ``line`` (0-based) of a runs file by ``edit(record)`` (a dict, or text as is)."""
+    def damage(root: Path) -> None:
+        path = root / name
+        lines = path.read_text().splitlines()
+        new = edit(json.loads(lines[line]))
+        lines[line] = new if isinstance(new, str) else json.dumps(new)
+        path.write_text("\n".join(lines) + "\n")
+    return damage
+
+
+def _timing_entry(**changes):
+    return _edit_json("timing.json", lambda t: {**t, "rs": {**t["rs"], **changes}})
+
+
+def _trajectory(**changes):
+    return _edit_run(0, lambda r: {**r, "trajectory": {**r["trajectory"], **changes}})
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -582,6 +647,43 @@ CASES: list[Case] = [
          r"experiment\.json: pair rs -> g_rs: role 'vanilla' is not one of effect, exact_control, trivial_proxy"),
     Case("nats-crafted-archive", _crafted_nats, r"holds the Python object builtins\.exec, outside the benchmark's"
          r" allow-list.*NASEARCH_TRUST_PICKLE=1", after=_marker_absent),
+    # -- records (#25) --
+    Case("report-experiment-json-null", _report_of(lambda root: (root / "experiment.json").write_text("null\n")),
+         r"experiment\.json: expected a JSON mapping, got None; restore the file or delete it"),
+    Case("report-timing-workers-text", _report_of(_timing_entry(workers="two")),
+         r"timing\.json: rs\.workers is 'two', not an integer >= 1; delete the file"),
+    Case("report-timing-backend-list", _report_of(_timing_entry(backend=["local"])),
+         r"timing\.json: rs\.backend is \['local'\], not text; delete the file"),
+    Case("report-timing-unknown-key", _report_of(_timing_entry(wall=3)),
+         r"timing\.json: rs: unknown key 'wall'"),
+    Case("report-runs-final-text", _report_of(_edit_run(1, lambda r: {**r, "final": {"cifar10_valid": "91"}})),
+         r"rs/runs\.jsonl: line 2 is not a run record \(field 'final' must map metric names to numbers.*; restore "
+         r"the file, or delete it and rerun the searcher's command to rewrite it from progress\.jsonl$"),
+    Case("report-runs-final-nan", _report_of(_edit_run(0, lambda r: json.dumps({**r, "final": {"cifar10_valid": float("nan")}}))),
+         r"rs/runs\.jsonl: line 1 is not a run record \(field 'final': metric 'cifar10_valid' is nan, not a finite number\)"),
+    Case("report-runs-final-infinite", _report_of(_edit_run(2, lambda r: json.dumps({**r, "final": {"cifar10_valid": float("inf")}}))),
+         r"rs/runs\.jsonl: line 3 is not a run record \(field 'final': metric 'cifar10_valid' is inf"),
+    Case("report-runs-entry-without-label", _report_of(_edit_run(0, lambda r: {k: v for k, v in r.items() if k != "label"})),
+         r"rs/runs\.jsonl: line 1 is not a run record \(field 'label' is missing\)"),
+    Case("report-runs-list-not-mapping", _report_of(_edit_run(0, lambda r: [r])),
+         r"rs/runs\.jsonl: line 1 is not a run record \(a run record is a JSON object, not list\)"),
+    Case("report-runs-trajectory-fitness-text", _report_of(_trajectory(fitness=["x", "y"])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*fitness"),
+    Case("report-runs-trajectory-best-text", _report_of(_trajectory(best=["x", "y"])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*best"),
+    Case("report-runs-trajectory-time-nan", _report_of(_trajectory(t=[float("nan"), 20.0])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*times"),
+    Case("report-runs-trajectory-time-backwards", _report_of(_trajectory(t=[20.0, 10.0])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*times"),
+    Case("report-runs-trajectory-epochs-text", _report_of(_trajectory(epochs=["x", None])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*epochs"),
+    Case("report-runs-incumbent-step-negative", _report_of(_edit_run(0, lambda r: {**r, "incumbents": [{**r["incumbents"][0], "step": -1}]})),
+         r"line 1 is not a run record \(field 'incumbents' must be"),
+    Case("report-runs-duplicate-run", _report_of(_edit_run(1, lambda r: {**r, "run": 0})),
+         r"rs/runs\.jsonl: line 2 is not a run record \(run 0 is already on line 1"),
+    Case("report-runs-mixed-labels", _report_of(_edit_run(1, lambda r: {**r, "label": "other"})),
+         r"rs/runs\.jsonl: line 2 is not a run record \(a run of label 'other', but line 1 holds one of 'rs': two "
+         r"searches' runs are mixed\)"),
 ]
 
 

@@ -21,6 +21,7 @@ from nasearch.results import EXPERIMENT, PROGRESS, RESULTS, TIMING, RunRecord, r
 #: the order metrics are listed in when an experiment declares none first
 METRIC_ORDER = ("cifar10_test", "cifar10_valid", "cifar100_test", "cifar100_valid", "imagenet16_test", "imagenet16_valid")
 REPORT_KEYS = ("metric", "references", "note", "names")
+_ABSENT = object()  # a file that is not there (``null`` in one is a value of the wrong type)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class ExperimentInfo:
             return UsageError(f"{path}: {what}; restore the file or delete it (the runs are kept)")
 
         if not isinstance(data, dict):
-            raise bad("expected a JSON mapping")
+            raise bad(f"expected a JSON mapping, got {_shown(data)}")
         label, description = data.get("label", ""), data.get("description", "")
         if not isinstance(label, str) or not isinstance(description, str):
             raise bad("'label' and 'description' must be text")
@@ -158,11 +159,17 @@ def read_records(directory: Path) -> tuple[list[RunRecord], bool]:
     """A searcher's typed records: ``runs.jsonl`` when finished, else the finished runs of
     ``progress.jsonl`` (also when ``runs.jsonl`` is empty but progress holds runs: nothing vanishes).
 
-    The flag is False for progress (unfinished) and for a torn or partly corrupt ``runs.jsonl``.
+    The flag is False for progress (unfinished: a corrupt line is left out, with a warning) and for a
+    torn ``runs.jsonl`` (a copy cut short). A complete line of ``runs.jsonl`` that is not a run record
+    (a value of the wrong type, NaN, a second copy of a run, another search's run) is refused: nasearch
+    writes that file whole, so such a line is damage, and reporting without it would misreport.
     """
     path = directory / RESULTS
     complete = path.is_file()
     found = read_jsonl(path if complete else directory / PROGRESS)
+    if complete and found.bad_lines:
+        raise UsageError(f"{found.bad_lines_text()}; restore the file, or delete it and rerun the searcher's "
+                         f"command to rewrite it from {PROGRESS}")
     if complete and not found.records and not found.bad_lines:
         progress = read_jsonl(directory / PROGRESS)
         if progress.records:
@@ -177,19 +184,39 @@ def read_records(directory: Path) -> tuple[list[RunRecord], bool]:
     return [found.records[i] for i in sorted(found.records)], complete
 
 
-def _timing(root: Path) -> dict[str, dict]:
-    timing = read_json(root / TIMING, "wall-time record", default={})
+#: what ``timing.json`` holds per label (nasearch.experiments writes it): key -> (accepts, what it must be)
+TIMING_KEYS: dict[str, tuple[Any, str]] = {
+    "wall_seconds": (lambda v: _is_number(v) and math.isfinite(v) and v >= 0, "a number >= 0"),
+    "runs_computed": (lambda v: _is_number(v) and float(v).is_integer() and v >= 0, "an integer >= 0"),
+    "backend": (lambda v: isinstance(v, str), "text"),
+    "workers": (lambda v: _is_number(v) and float(v).is_integer() and v >= 1, "an integer >= 1"),
+}
+
+
+def read_timing(path: Path) -> dict[str, dict]:
+    """``timing.json`` (wall time per label), checked key by key: the one reader (the report, and an
+    experiment resuming its wall-time record). Absent: empty."""
+    timing = read_json(path, "wall-time record", default={})
+    fix = "delete the file (only wall times are lost)"
     if not isinstance(timing, dict) or not all(isinstance(v, dict) for v in timing.values()):
-        raise UsageError(f"{root / TIMING}: expected a mapping of label -> {{wall_seconds, ...}}; delete it "
-                         "(only wall times are lost)")
+        raise UsageError(f"{path}: expected a mapping of label -> {{wall_seconds, ...}}; {fix}")
     for label, entry in timing.items():
-        for key in ("wall_seconds", "runs_computed"):
-            value = entry.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not math.isfinite(value) or value < 0):
-                raise UsageError(f"{root / TIMING}: {label}.{key} is {_shown(value)}, not a number >= 0; delete the "
-                                 "file (only wall times are lost)")
+        unknown = sorted(set(entry) - set(TIMING_KEYS))
+        if unknown:
+            raise UsageError(f"{path}: {label}: unknown key {unknown[0]!r} (known: {', '.join(TIMING_KEYS)}); {fix}")
+        for key, value in entry.items():
+            accepts, what = TIMING_KEYS[key]
+            if value is not None and not accepts(value):
+                raise UsageError(f"{path}: {label}.{key} is {_shown(value)}, not {what}; {fix}")
     return timing
+
+
+def _timing(root: Path) -> dict[str, dict]:
+    return read_timing(root / TIMING)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def load_experiment(results_dir: str | Path) -> Experiment:
@@ -199,7 +226,7 @@ def load_experiment(results_dir: str | Path) -> Experiment:
     root = Path(results_dir)
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory; pass an experiment's output directory, e.g. results/table6")
-    raw = read_json(root / EXPERIMENT, "experiment description", default=None)
+    raw = read_json(root / EXPERIMENT, "experiment description", default=_ABSENT)
     timing = _timing(root)
     listed = raw.get("searchers") if isinstance(raw, dict) else None
     if isinstance(listed, list) and listed and all(isinstance(e, dict) and isinstance(e.get("label"), str) for e in listed):
@@ -223,7 +250,7 @@ def load_experiment(results_dir: str | Path) -> Experiment:
     if not results:
         raise UsageError(f"{root} holds no runs (no <label>/runs.jsonl); run an experiment into it first")
     info = ExperimentInfo.from_dict(raw, root / EXPERIMENT, {r.label: r.selection for r in results}) \
-        if raw is not None else ExperimentInfo()
+        if raw is not _ABSENT else ExperimentInfo()
     for res in results:
         res.name = info.report.names.get(res.label, "")
     return Experiment(root, results, info, timing)
