@@ -529,6 +529,17 @@ def _trajectory(**changes):
     return _edit_run(0, lambda r: {**r, "trajectory": {**r["trajectory"], **changes}})
 
 
+def _progress_edited(root: Path) -> None:
+    """rs is unfinished (progress.jsonl only), and every line's final metric was edited after it was written."""
+    from nasearch.results import RunRecord, progress_line
+
+    lines = [json.loads(progress_line(RunRecord.from_dict(_record(i, "rs")))) for i in range(3)]
+    for line in lines:
+        line["final"]["cifar10_valid"] = 99.0
+    (root / "rs" / "runs.jsonl").unlink()
+    (root / "rs" / "progress.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -681,6 +692,9 @@ CASES: list[Case] = [
          r"line 1 is not a run record \(field 'incumbents' must be"),
     Case("report-runs-duplicate-run", _report_of(_edit_run(1, lambda r: {**r, "run": 0})),
          r"rs/runs\.jsonl: line 2 is not a run record \(run 0 is already on line 1"),
+    Case("report-progress-edited-values", _report_of(_progress_edited),
+         r"rs/progress\.jsonl: line 1 is not a run record \(its checksum does not match its values: the line was "
+         r"edited or damaged\) \(and 2 more\).*rerun the searcher"),
     Case("report-runs-mixed-labels", _report_of(_edit_run(1, lambda r: {**r, "label": "other"})),
          r"rs/runs\.jsonl: line 2 is not a run record \(a run of label 'other', but line 1 holds one of 'rs': two "
          r"searches' runs are mixed\)"),
