@@ -529,6 +529,35 @@ def _trajectory(**changes):
     return _edit_run(0, lambda r: {**r, "trajectory": {**r["trajectory"], **changes}})
 
 
+#: a stored report (the CSVs a results folder keeps without its runs, as docs/results/*)
+_STORED_SUMMARY = (
+    "label,name,searcher,selection,runs,complete,cifar10_valid_mean,cifar10_valid_std,distinct_archs_mean,"
+    "distinct_archs_std,evaluations_mean,evaluations_std,pool_draws_mean,pool_draws_std,overhead_seconds_mean,"
+    "overhead_seconds_std,wall_seconds,runs_per_second\n"
+    "rs,RS,rs,,3,True,90.1,1.2,1,0,25,1.4,0,0,0,0,1.5,2\n"
+    "g_rs,G-RS,rs,gradsign,3,True,91.2,0.1,1,0,17.5,0.7,185,7.1,270.2,8.5,2.8,1.07\n")
+_STORED_COMPARISONS = (
+    "role,baseline,treatment,metric,n_baseline,n_treatment,mean_baseline,mean_treatment,difference,ci_low,ci_high,"
+    "p_mannwhitney,p_wilcoxon,n_pairs,n_ties\n"
+    "effect,rs,g_rs,cifar10_valid,3,3,90.1,91.2,1.1,0.1,1.9,0.33,0.5,3,0\n")
+
+
+def _stored_report(summary=lambda t: t, comparisons=lambda t: t, timing: str | None = None):
+    """``nasearch report`` on a folder keeping a report's CSVs only, each edited by its function
+    (which may return bytes), and ``timing`` as timing.json."""
+    def setup(ws: Workspace) -> list:
+        root = ws.root / "stored"
+        root.mkdir()
+        for name, text in (("summary.csv", summary(_STORED_SUMMARY)), ("comparisons.csv", comparisons(_STORED_COMPARISONS))):
+            (root / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+        if timing is not None:
+            (root / "timing.json").write_text(timing)
+        (root / "experiment.json").write_text(json.dumps({"label": "exp", "runs": 3, "budget_seconds": 3000.0,
+                                                          "searchers": [{"label": "rs"}, {"label": "g_rs"}]}))
+        return ["nasearch", "report", root, "--out", ws.root / "report"]
+    return setup
+
+
 def _progress_edited(root: Path) -> None:
     """rs is unfinished (progress.jsonl only), and every line's final metric was edited after it was written."""
     from nasearch.results import RunRecord, progress_line
@@ -695,6 +724,36 @@ CASES: list[Case] = [
     Case("report-progress-edited-values", _report_of(_progress_edited),
          r"rs/progress\.jsonl: line 1 is not a run record \(its checksum does not match its values: the line was "
          r"edited or damaged\) \(and 2 more\).*rerun the searcher"),
+    Case("report-experiment-json-unknown-key", _report_of(_edit_json("experiment.json", lambda e: {**e, "budget": 5})),
+         r"experiment\.json: unknown key 'budget' \(known: label, .*\); restore the file or delete it"),
+    Case("stored-summary-runs-text", _stored_report(lambda t: t.replace(",rs,,3,", ",rs,,three,")),
+         r"summary\.csv: line 2, column 'runs' is 'three', not a whole number >= 1; restore the file"),
+    Case("stored-summary-mean-text", _stored_report(lambda t: t.replace(",90.1,", ",high,")),
+         r"summary\.csv: line 2, column 'cifar10_valid_mean' is 'high', not a finite number"),
+    Case("stored-summary-mean-infinite", _stored_report(lambda t: t.replace(",90.1,", ",inf,")),
+         r"summary\.csv: line 2, column 'cifar10_valid_mean' is 'inf', not a finite number"),
+    Case("stored-summary-no-label-column", _stored_report(lambda t: t.replace("label,name,", "tag,name,", 1)),
+         r"summary\.csv: no column 'label'; restore the file"),
+    Case("stored-summary-repeated-label", _stored_report(lambda t: t.replace("g_rs,G-RS", "rs,G-RS")),
+         r"summary\.csv: line 3 repeats label 'rs' of line 2"),
+    Case("stored-summary-complete-odd", _stored_report(lambda t: t.replace(",3,True,90", ",3,yes,90")),
+         r"summary\.csv: line 2, column 'complete' is 'yes', not True or False"),
+    Case("stored-summary-short-row", _stored_report(lambda t: t.replace(",1.5,2\n", "\n")),
+         r"summary\.csv: line 2 has fewer cells than the header"),
+    Case("stored-summary-not-utf8", _stored_report(lambda t: t.encode().replace(b"G-RS", b"G-\xff")),
+         r"summary\.csv: cannot be read as CSV \(not UTF-8 text\)"),
+    Case("stored-comparisons-count-text", _stored_report(comparisons=lambda t: t.replace(",3,3,", ",three,3,")),
+         r"comparisons\.csv: line 2, column 'n_baseline' is 'three', not a whole number"),
+    Case("stored-comparisons-statistic-text", _stored_report(comparisons=lambda t: t.replace(",0.33,", ",low,")),
+         r"comparisons\.csv: line 2, column 'p_mannwhitney' is 'low', not a finite number"),
+    Case("stored-comparisons-unknown-role", _stored_report(comparisons=lambda t: t.replace("effect,", "vanilla,")),
+         r"comparisons\.csv: line 2: role 'vanilla' is not one of effect, .*; restore the file"),
+    Case("stored-comparisons-unknown-label", _stored_report(comparisons=lambda t: t.replace(",rs,g_rs,", ",nobody,g_rs,")),
+         r"comparisons\.csv: line 2: baseline 'nobody' is not a label of summary\.csv \(rs, g_rs\)"),
+    Case("stored-comparisons-unknown-metric", _stored_report(comparisons=lambda t: t.replace("cifar10_valid", "c100")),
+         r"comparisons\.csv: line 2: metric 'c100' is not a metric of summary\.csv"),
+    Case("stored-timing-text", _stored_report(timing='{"rs": {"wall_seconds": "fast"}}'),
+         r"timing\.json: rs\.wall_seconds is 'fast', not a number >= 0; delete the file"),
     Case("report-runs-mixed-labels", _report_of(_edit_run(1, lambda r: {**r, "label": "other"})),
          r"rs/runs\.jsonl: line 2 is not a run record \(a run of label 'other', but line 1 holds one of 'rs': two "
          r"searches' runs are mixed\)"),
