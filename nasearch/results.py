@@ -416,7 +416,9 @@ def check_out_dir(out: str | Path, flag: str = "--out") -> Path:
 
 
 class OutDirLock:
-    """An OS lock (flock) on ``OUT/.nasearch.lock``: one writer per directory; it dies with its process."""
+    """An OS lock (flock) on ``OUT/.nasearch.lock``: one writer per directory (a search's runs, an
+    experiment, a predictor study); it dies with its process. The holder writes its pid into the file,
+    so a second writer's one-line refusal names the process to wait for."""
 
     def __init__(self, out: Path) -> None:
         self.path = Path(out) / LOCK
@@ -425,14 +427,21 @@ class OutDirLock:
     def __enter__(self) -> "OutDirLock":
         import fcntl
 
-        self.handle = self.path.open("a")
+        self.handle = self.path.open("a+")
         try:
             fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            self.handle.seek(0)
+            holder = self.handle.read(32).strip()
             self.handle.close()
             self.handle = None
-            raise UsageError(f"{self.path.parent} is being written by another nasearch process; "
+            pid = f" (pid {holder})" if holder.isdigit() else ""
+            raise UsageError(f"{self.path.parent} is being written by another nasearch process{pid}; "
                              f"wait for it to finish or use another --out") from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"{os.getpid()}\n")
+        self.handle.flush()
         return self
 
     def __exit__(self, *exc: Any) -> None:

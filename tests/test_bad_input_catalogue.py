@@ -558,6 +558,57 @@ def _stored_report(summary=lambda t: t, comparisons=lambda t: t, timing: str | N
     return setup
 
 
+def _study(*flags, csv_text: str | None = None):
+    """A cheap predictor study (params: zero-cost, no fit) into OUT=ws/study, whose results.csv is
+    ``csv_text`` beforehand (a resumed study), with ``flags`` last (they win)."""
+    def setup(ws: Workspace) -> list:
+        out = ws.root / "study"
+        if csv_text is not None:
+            out.mkdir()
+            (out / "results.csv").write_text(csv_text)
+        return ["nasearch", "predictors", "--predictors", "params", "--trials", "1", "--train-sizes", "5",
+                "--test-size", "20", "--no-progress", "--out", out, *flags]
+    return setup
+
+
+_STUDY_HEADER = ("predictor,train_size,trial,kendall,sparse_kendall,spearman,pearson,precision10,precision20,"
+                 "init_seconds,fit_seconds,query_seconds\n")
+_STUDY_ROW = "params,0,{trial},0.5,0.5,0.6,0.6,0.3,0.4,0,0,1e-05\n"
+
+
+def _correlate(*flags):
+    return lambda ws: ["nasearch", "correlate", "--proxies", "params", "--n", "20", "--pool", "5", "--repeats", "5",
+                       "--bootstrap", "0", "--no-progress", "--out", ws.root / "corr", "--cache-dir", ws.root / "cache",
+                       *flags]
+
+
+#: lock files this test process holds (flock) while a case's command runs; released by _release_locks
+_HELD: list = []
+
+
+def _locked(setup):
+    """``setup``'s command, run while this process holds the lock of its --out (as a running study or
+    search would): the command must refuse, naming this process."""
+    def locked_setup(ws: Workspace) -> list:
+        import fcntl
+
+        argv = setup(ws)
+        out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(yaml.safe_load(Path(argv[0]).read_text())["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        handle = (out / ".nasearch.lock").open("a+")
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        _HELD.append(handle)
+        return argv
+    return locked_setup
+
+
+def _release_locks(ws: Workspace) -> None:
+    while _HELD:
+        _HELD.pop().close()
+
+
 def _progress_edited(root: Path) -> None:
     """rs is unfinished (progress.jsonl only), and every line's final metric was edited after it was written."""
     from nasearch.results import RunRecord, progress_line
@@ -754,6 +805,44 @@ CASES: list[Case] = [
          r"comparisons\.csv: line 2: metric 'c100' is not a metric of summary\.csv"),
     Case("stored-timing-text", _stored_report(timing='{"rs": {"wall_seconds": "fast"}}'),
          r"timing\.json: rs\.wall_seconds is 'fast', not a number >= 0; delete the file"),
+    Case("predictors-trials-billion", _study("--trials", str(10**9)),
+         r"--trials: 1e\+09 is more than this command can use \(at most 1000\); give a smaller value"),
+    Case("predictors-test-size-billion", _study("--test-size", str(10**9)), r"--test-size: 1e\+09 is more than"),
+    Case("predictors-workers-billion", _study("--workers", str(10**9)), r"--workers: 1e\+09 is more than"),
+    Case("predictors-batch-size-billion", _study("--batch-size", str(10**9)), r"--batch-size: 1e\+09 is more than"),
+    Case("predictors-seed-beyond-64-bits", _study("--seed", str(10**30)), r"--seed: 1e\+30 is more than .*2\*\*63-1"),
+    Case("predictors-train-sizes-repeated", _study("--train-sizes", "14,5,14"), r"--train-sizes repeats 14; give each size once"),
+    Case("predictors-train-size-larger-than-space", _study("--train-sizes", "5,20000"),
+         r"--train-sizes: 20000 is more than the 15605 architectures of nb201 outside the test set"),
+    Case("predictors-train-size-huge", _study("--train-sizes", str(10**12)), r"--train-sizes: 1000000000000 is more than a study"),
+    Case("predictors-test-size-whole-space", _study("--test-size", "15625"),
+         r"--test-size 15625 leaves no architecture of nb201's 15625 to train on"),
+    Case("predictors-csv-row-not-a-number", _study(csv_text=_STUDY_HEADER + _STUDY_ROW.format(trial=0).replace("0.5,0.5", "high,0.5")),
+         r"study/results\.csv: line 2 is not a study row \(kendall is 'high', not a number\); delete that line"),
+    Case("predictors-csv-row-repeated", _study(csv_text=_STUDY_HEADER + _STUDY_ROW.format(trial=0) * 2),
+         r"results\.csv: line 3 is not a study row \(predictor params n=0 trial=0 is already on line 2\)"),
+    Case("predictors-csv-row-short", _study(csv_text=_STUDY_HEADER + "params,0,0,0.5\n"),
+         r"results\.csv: line 2 is not a study row \(fewer cells than the 12 columns\)"),
+    Case("predictors-csv-foreign-columns", _study(csv_text="a,b\n1,2\n"),
+         r"results\.csv: its columns are not a predictor study's .*; use another --out or delete it"),
+    Case("predictors-csv-not-utf8",
+         lambda ws: (ws.binary("study/results.csv", b"\xff\xfe" + _STUDY_HEADER.encode()), _study()(ws))[1],
+         r"results\.csv: not UTF-8 text \(byte 0\)"),
+    Case("predictors-second-study-same-out", _locked(_study()),
+         r"study is being written by another nasearch process \(pid \d+\); wait for it to finish or use another --out",
+         after=_release_locks),
+    Case("run-second-search-same-out", _locked(lambda ws: [ws.config()]),
+         r"out is being written by another nasearch process \(pid \d+\)", after=_release_locks),
+    Case("correlate-bootstrap-billion", _correlate("--bootstrap", str(10**9)),
+         r"--bootstrap: 1e\+09 is more than this command can use \(at most 100000\)"),
+    Case("correlate-repeats-billion", _correlate("--repeats", str(10**9)), r"--repeats: 1e\+09 is more than"),
+    Case("correlate-n-billion", _correlate("--n", str(10**9)), r"--n: 1e\+09 is more than"),
+    Case("correlate-n-larger-than-space", _correlate("--n", "20000", "--pool", "5"),
+         r"--n 20000 is more than the 15625 architectures of nb201; give --n <= 15625"),
+    Case("correlate-pool-larger-than-n", _correlate("--pool", "50"),
+         r"--pool 50 is more than the --n 20 scored archs a pool is drawn from"),
+    Case("correlate-seed-beyond-64-bits", _correlate("--seed", str(10**30)), r"--seed: 1e\+30 is more than"),
+    Case("correlate-workers-billion", _correlate("--workers", str(10**9)), r"--workers: 1e\+09 is more than"),
     Case("report-runs-mixed-labels", _report_of(_edit_run(1, lambda r: {**r, "label": "other"})),
          r"rs/runs\.jsonl: line 2 is not a run record \(a run of label 'other', but line 1 holds one of 'rs': two "
          r"searches' runs are mixed\)"),
