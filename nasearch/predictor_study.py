@@ -148,6 +148,9 @@ def run_one(task: tuple) -> dict:
         rng = np.random.default_rng([seed, trial, size])
         exclude = {space.arch_id(a) for a in test}
         train = sample_unique(space, size, rng, exclude)
+        if len(train) < size:  # a space that does not say its size (check_sizes) and holds fewer archs
+            raise UsageError(f"could draw only {len(train)} distinct architectures of {getattr(space, 'name', 'the space')} "
+                             f"outside the test set for train size {size}; give --train-sizes <= {len(train)}")
         y = [space.final_metrics(a)[metric] for a in train]
         init = _train_seconds(space, train)
         start = time.process_time()

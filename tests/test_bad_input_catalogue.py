@@ -609,6 +609,20 @@ def _release_locks(ws: Workspace) -> None:
         _HELD.pop().close()
 
 
+def _space_reporting(final: str, cost: str = "10.0"):
+    """A run of a user's space whose final metrics are ``final`` and query cost ``cost`` (Python text)."""
+    def setup(ws: Workspace) -> list:
+        module = ws.text("plain_space.py", PLAIN_SPACE.replace('return {"value": float(arch)}', f'return {final}')
+                         .replace("Evaluation(float(arch), 10.0)", f"Evaluation(float(arch), {cost})"))
+        return [ws.config(space={"class": f"{module}:PlainSpace"}, searcher={"name": "rs"})]
+    return setup
+
+
+def _nothing_stored(ws: Workspace) -> None:
+    stored = [p for p in ws.root.glob("out/*.jsonl") if p.read_text()]
+    assert not stored, f"an invalid record was stored: {stored}"
+
+
 def _progress_edited(root: Path) -> None:
     """rs is unfinished (progress.jsonl only), and every line's final metric was edited after it was written."""
     from nasearch.results import RunRecord, progress_line
@@ -843,6 +857,11 @@ CASES: list[Case] = [
          r"--pool 50 is more than the --n 20 scored archs a pool is drawn from"),
     Case("correlate-seed-beyond-64-bits", _correlate("--seed", str(10**30)), r"--seed: 1e\+30 is more than"),
     Case("correlate-workers-billion", _correlate("--workers", str(10**9)), r"--workers: 1e\+09 is more than"),
+    Case("run-space-final-metric-nan", _space_reporting('{"value": float("nan")}'),
+         r"run 0 made a record that is not valid \(field 'final': metric 'value' is nan, not a finite number\); the "
+         r"space or searcher returned it", after=_nothing_stored),
+    Case("run-space-final-metric-text", _space_reporting('{"value": "high"}'),
+         r"run 0 made a record that is not valid \(field 'final' must map metric names to numbers", after=_nothing_stored),
     Case("report-runs-mixed-labels", _report_of(_edit_run(1, lambda r: {**r, "label": "other"})),
          r"rs/runs\.jsonl: line 2 is not a run record \(a run of label 'other', but line 1 holds one of 'rs': two "
          r"searches' runs are mixed\)"),
