@@ -396,6 +396,9 @@ def read_json(path: str | Path, what: str, default: Any = None) -> Any:
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: the {what} is not valid JSON (line {exc.lineno}: {exc.msg}); "
                          f"restore it or delete it to start over") from None
+    except RecursionError:
+        raise UsageError(f"{path}: the {what} nests too deeply to be one nasearch wrote; "
+                         f"restore it or delete it to start over") from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -862,6 +862,12 @@ CASES: list[Case] = [
          r"space or searcher returned it", after=_nothing_stored),
     Case("run-space-final-metric-text", _space_reporting('{"value": "high"}'),
          r"run 0 made a record that is not valid \(field 'final' must map metric names to numbers", after=_nothing_stored),
+    Case("report-experiment-json-deep-nesting", _report_of(lambda root: (root / "experiment.json").write_text("[" * 100000 + "]" * 100000)),
+         r"experiment\.json: the experiment description nests too deeply to be one nasearch wrote; restore it or delete it"),
+    Case("report-timing-json-deep-nesting", _report_of(lambda root: (root / "timing.json").write_text('{"rs": ' + "[" * 100000 + "]" * 100000 + "}")),
+         r"timing\.json: the wall-time record nests too deeply"),
+    Case("report-experiment-searchers-repeated", _report_of(_edit_json("experiment.json", lambda e: {
+        **e, "searchers": e["searchers"] + [{"label": "rs"}]})), r"experiment\.json: 'searchers' lists label 'rs' twice"),
     Case("report-runs-mixed-labels", _report_of(_edit_run(1, lambda r: {**r, "label": "other"})),
          r"rs/runs\.jsonl: line 2 is not a run record \(a run of label 'other', but line 1 holds one of 'rs': two "
          r"searches' runs are mixed\)"),

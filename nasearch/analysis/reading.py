@@ -116,6 +116,10 @@ class ExperimentInfo:
         if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("label"), str)
                                                      and e["label"] for e in entries):
             raise bad("'searchers' must be a list of entries each with a 'label'")
+        listed = [e["label"] for e in entries]
+        repeated = sorted({label for label in listed if listed.count(label) > 1})
+        if repeated:
+            raise bad(f"'searchers' lists label {repeated[0]!r} twice")
         try:
             pairs = tuple(pairs_from_json(data.get("pairs", []), selections or {}))
             report = ReportSpec.parse(data.get("report"), f"{path}: report")
