@@ -374,11 +374,10 @@ def _belongs(record: RunRecord, found: JsonLines) -> None:
     if record.run in found.records:
         raise RecordError(f"run {record.run} is already on line {found.line_numbers[record.run]}")
     if found.records:
-        first_run = min(found.line_numbers, key=found.line_numbers.get)
-        first = found.records[first_run]
+        first = next(iter(found.records.values()))  # the file's first kept line (dicts keep insertion order)
         for name in ("label", "searcher"):
             if getattr(record, name) != getattr(first, name):
-                raise RecordError(f"a run of {name} {getattr(record, name)!r}, but line {found.line_numbers[first_run]} "
+                raise RecordError(f"a run of {name} {getattr(record, name)!r}, but line {found.line_numbers[first.run]} "
                                   f"holds one of {getattr(first, name)!r}: two searches' runs are mixed")
 
 
