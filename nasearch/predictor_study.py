@@ -53,23 +53,30 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def space_size(space: Any) -> int | None:
-    """How many architectures ``space`` holds, where it says (a table's rows, a benchmark's cells)."""
+    """How many architectures ``space`` holds, where it says (``all_archs``: a table's rows, a
+    benchmark's cells); None where it cannot (no such member, or it needs a file not given)."""
     all_archs = getattr(space, "all_archs", None)
     if callable(all_archs):
         try:
             return len(all_archs())
-        except (TypeError, NotImplementedError):
+        except (TypeError, NotImplementedError, UsageError):
             return None
     return None
 
 
-def check_sizes(space: Any, sizes: Sequence[int], test_size: int) -> None:
+def check_sizes(space: Any, sizes: Sequence[int], test_size: int, trainable: bool = True) -> None:
     """Refuse train / test sizes the space cannot supply: the test set and every training set are
-    distinct architectures, and a training set excludes the test set."""
+    distinct architectures, and a training set excludes the test set (``trainable``: some predictor
+    of the study is fitted; zero-cost and learning-curve ones rank the test set alone)."""
     total = space_size(space)
     if total is None:
         return
     name = getattr(space, "name", "the space")
+    if test_size > total:
+        raise UsageError(f"--test-size {test_size} is more than the {total} architectures of {name}; "
+                         f"give --test-size <= {total}")
+    if not trainable:
+        return
     if test_size >= total:
         raise UsageError(f"--test-size {test_size} leaves no architecture of {name}'s {total} to train on; "
                          f"give --test-size < {total}")

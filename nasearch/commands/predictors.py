@@ -54,11 +54,11 @@ def main(args: argparse.Namespace) -> int:
     if options:
         spec["args"] = options
     space = load_space(spec)
-    check_sizes(space, sizes, args.test_size)  # before any scoring: what the space cannot supply
     data = DataSource.from_config({"npz": args.data} if args.data else None)
     features = ZeroCostSource(space, batch_size=args.batch_size, seed=args.seed, data=data, cache_dir=args.cache_dir)
-    for name in names:  # every bad name / missing library / missing capability fails here, before any work
-        make_predictor(name, space, features=features, seed=args.seed)
+    # every bad name / missing library / missing capability fails here, before any work
+    trainable = [make_predictor(name, space, features=features, seed=args.seed).trainable for name in names]
+    check_sizes(space, sizes, args.test_size, any(trainable))  # what the space cannot supply
     run_study(space, names, Path(args.out), features, sizes=sizes, trials=args.trials, test_size=args.test_size,
               seed=args.seed, workers=args.workers, progress=not args.no_progress)
     print((Path(args.out) / "predictors.md").read_text())
