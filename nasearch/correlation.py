@@ -29,6 +29,12 @@ def sample_arch_ids(space: Any, n: int, seed: int, max_draws: int | None = None)
     """
     if n < 1:
         raise UsageError(f"--n must be >= 1, got {n}")
+    from nasearch.predictor_study import space_size
+
+    total = space_size(space) if n > 1000 else None  # a small n is drawn (or refused) in moments anyway
+    if total is not None and n > total:
+        raise UsageError(f"--n {n} is more than the {total} architectures of {getattr(space, 'name', 'the space')}; "
+                         f"give --n <= {total}")
     rng = np.random.default_rng(seed)
     seen: dict[str, None] = {}
     draws, limit = 0, max_draws or max(100 * n, 1_000_000)

@@ -6,7 +6,8 @@ flight; rerunning the same command skips every finished run. The file is also fs
 most once per :data:`FSYNC_INTERVAL` seconds and at the end: an fsync costs ~3 ms here, more
 than a whole simulated run, and what it guards against (the machine itself crashing) only
 costs the last second's runs, which the resume recomputes. A torn last line is cut off on
-resume. When all runs are done, ``runs.jsonl`` is written sorted by run index (atomically),
+resume. Each line carries a checksum of its record (:func:`nasearch.results.progress_line`): a
+line edited by hand fails it and that run is recomputed, never copied. When all runs are done, ``runs.jsonl`` is written sorted by run index (atomically),
 so its bytes do not depend on the number of workers, the backend or interruptions.
 
 Where the runs execute is an :class:`nasearch.executor.Executor` (local processes or Ray):
@@ -28,8 +29,8 @@ from tqdm import tqdm
 from nasearch.config import SearchConfig
 from nasearch.errors import UsageError, os_errors
 from nasearch.executor import BACKENDS, Executor, make_executor
-from nasearch.results import (CONFIG, PROGRESS, RESULTS, OutDirLock, RunRecord, atomic_write_text, check_out_dir,
-                              make_out_dir, read_json, read_jsonl)
+from nasearch.results import (CONFIG, PROGRESS, RESULTS, OutDirLock, RecordError, RunRecord, atomic_write_text,
+                              check_out_dir, decode_line, make_out_dir, progress_line, read_json, read_jsonl)
 from nasearch.runner import SearchContext, run_one
 
 FSYNC_INTERVAL = 1.0  # seconds
@@ -74,16 +75,17 @@ def _fingerprint_hash(fingerprint: dict) -> str:
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def read_progress(path: Path, warn: bool = True) -> dict[int, str]:
+def read_progress(path: Path, warn: bool = True) -> dict[int, RunRecord]:
     """Finished runs by index. A torn last line (killed mid-write) is cut off the file; a corrupt
-    line in the middle is reported (file and line) and skipped, and every valid line is kept."""
+    line in the middle (not a record, an edited value that fails its checksum, a second copy of a
+    run) is reported (file and line) and skipped, so its run is recomputed; every valid line is kept."""
     found = read_jsonl(path)
     if found.bad_lines and warn:
-        print(f"nasearch: warning: {found.problem()}", file=sys.stderr)
+        print(f"nasearch: warning: {found.problem()}; the runs of bad lines are recomputed", file=sys.stderr)
     if found.torn:
         with path.open("r+b") as handle:
             handle.truncate(found.complete_end)
-    return found.lines
+    return found.records
 
 
 def _init_worker(config: SearchConfig) -> None:
@@ -191,6 +193,16 @@ def _close_log(log) -> None:
             pass
 
 
+def _checked_record(config: SearchConfig, index: int, line: str) -> RunRecord:
+    """A worker's record as it will be read back, before it is written: a record nasearch could not
+    read (a space's NaN metric, a clock run backwards) is refused here, not stored."""
+    try:
+        return decode_line(line)
+    except RecordError as exc:
+        raise UsageError(f"{config.label}: run {index} made a record that is not valid ({exc}); the space or "
+                         "searcher returned it: fix the values it reports") from None
+
+
 def _run_locked(config, out, context, fingerprint, show_progress, executor, on_run) -> list[RunRecord]:
     config_path = out / CONFIG
     progress_path = out / PROGRESS
@@ -217,13 +229,14 @@ def _run_locked(config, out, context, fingerprint, show_progress, executor, on_r
             last_sync = time.monotonic()
             try:
                 for index, line in stream:
+                    record = _checked_record(config, index, line)
                     with os_errors(progress_path):  # a full disk, a file-size limit: one line; runs logged stay
-                        log.write(line + "\n")
+                        log.write(progress_line(record) + "\n")
                         log.flush()  # in the OS's hands: survives kill -9 of this process
                         if time.monotonic() - last_sync >= FSYNC_INTERVAL:
                             os.fsync(log.fileno())
                             last_sync = time.monotonic()
-                    done[index] = line
+                    done[index] = record
                     bar.update(1)
                     if on_run is not None:
                         on_run(index, False)
@@ -234,7 +247,7 @@ def _run_locked(config, out, context, fingerprint, show_progress, executor, on_r
                 log.flush()
                 os.fsync(log.fileno())
                 log.close()
-    records = [RunRecord.from_dict(json.loads(done[i])) for i in range(config.runs)]
+    records = [done[i] for i in range(config.runs)]
     # re-encoded from the typed records: a run stored by an older nasearch (schema 1) is written in
     # the current schema, so a resumed directory holds the same bytes as a fresh one
     atomic_write_text(out / RESULTS, "".join(record.encode() + "\n" for record in records))

@@ -293,10 +293,9 @@ def describe(config: ExperimentConfig) -> dict:
 
 
 def _read_timing(path: Path) -> dict:
-    timing = read_json(path, "wall-time record", default={})
-    if not isinstance(timing, dict):
-        raise UsageError(f"{path}: the wall-time record is not a mapping; delete it (only wall times are lost)")
-    return timing
+    from nasearch.analysis.reading import read_timing
+
+    return read_timing(path)
 
 
 def check_entries(config: ExperimentConfig) -> dict:
@@ -368,7 +367,9 @@ def _run_experiment_locked(config: ExperimentConfig, out: Path, show_progress: b
         for searcher in config.searchers:
             bar.set_postfix_str(searcher.label)
             started = time.perf_counter()
-            before = dict(timing.get(searcher.label, {"wall_seconds": 0.0, "runs_computed": 0}))
+            before = dict(timing.get(searcher.label, {}))
+            before["wall_seconds"] = before.get("wall_seconds") or 0.0
+            before["runs_computed"] = before.get("runs_computed") or 0
             state = {"new": 0, "saved": time.monotonic()}
 
             def record_timing(state=state, before=before, started=started, label=searcher.label) -> None:

@@ -2,13 +2,19 @@
 architectures, rank a fixed test set of 200, repeat over seeded trials and train sizes.
 
 Rows (one per predictor, train size and trial) are appended to ``results.csv`` as they finish,
-so an interrupted study resumes; the markdown table and figure are rebuilt from the CSV.
+so an interrupted study resumes; the markdown table and figure are rebuilt from the CSV. A row cut
+short by an interruption (the last line without its newline) is dropped and recomputed; any other row
+that is not a study row, or repeats one, is refused in one line naming its line (:func:`read_csv`). One
+study writes an ``--out`` at a time: a second one is refused (an OS lock, :class:`OutDirLock`).
 Initialisation time is the benchmark's training seconds of the labelled archs (zero for
 zero-cost and learning-curve predictors); fit seconds and query seconds are measured apart.
 """
 from __future__ import annotations
 
 import csv
+import io
+import math
+import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,10 +23,67 @@ import numpy as np
 from scipy import stats
 
 from nasearch.analysis.stats import mean_std
+from nasearch.errors import UsageError
+from nasearch.results import OutDirLock, check_out_dir
 
 DEFAULT_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
 FIELDS = ["predictor", "train_size", "trial", "kendall", "sparse_kendall", "spearman", "pearson", "precision10",
           "precision20", "init_seconds", "fit_seconds", "query_seconds"]
+
+
+#: the most labelled archs a train size may ask for (a fit on more is not the study's question)
+MAX_TRAIN_SIZE = 100_000
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``--train-sizes``: distinct whole numbers >= 2, in the order given."""
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--train-sizes must be comma-separated whole numbers, got {text!r}") from None
+    if not sizes or min(sizes) < 2:
+        raise UsageError(f"--train-sizes needs whole numbers >= 2, e.g. 14,121,1000; got {text!r}")
+    repeated = sorted({s for s in sizes if sizes.count(s) > 1})
+    if repeated:
+        raise UsageError(f"--train-sizes repeats {repeated[0]}; give each size once, e.g. 14,121,1000")
+    if max(sizes) > MAX_TRAIN_SIZE:
+        raise UsageError(f"--train-sizes: {max(sizes)} is more than a study can use (at most {MAX_TRAIN_SIZE}); "
+                         "give smaller sizes")
+    return sizes
+
+
+def space_size(space: Any) -> int | None:
+    """How many architectures ``space`` holds, where it says (``all_archs``: a table's rows, a
+    benchmark's cells); None where it cannot (no such member, or it needs a file not given)."""
+    all_archs = getattr(space, "all_archs", None)
+    if callable(all_archs):
+        try:
+            return len(all_archs())
+        except (TypeError, NotImplementedError, UsageError):
+            return None
+    return None
+
+
+def check_sizes(space: Any, sizes: Sequence[int], test_size: int, trainable: bool = True) -> None:
+    """Refuse train / test sizes the space cannot supply: the test set and every training set are
+    distinct architectures, and a training set excludes the test set (``trainable``: some predictor
+    of the study is fitted; zero-cost and learning-curve ones rank the test set alone)."""
+    total = space_size(space)
+    if total is None:
+        return
+    name = getattr(space, "name", "the space")
+    if test_size > total:
+        raise UsageError(f"--test-size {test_size} is more than the {total} architectures of {name}; "
+                         f"give --test-size <= {total}")
+    if not trainable:
+        return
+    if test_size >= total:
+        raise UsageError(f"--test-size {test_size} leaves no architecture of {name}'s {total} to train on; "
+                         f"give --test-size < {total}")
+    too_big = [s for s in sizes if s > total - test_size]
+    if too_big:
+        raise UsageError(f"--train-sizes: {too_big[0]} is more than the {total - test_size} architectures of {name} "
+                         f"outside the test set ({total} - --test-size {test_size}); give sizes <= {total - test_size}")
 
 
 def metric_name(space: Any) -> str:
@@ -92,6 +155,9 @@ def run_one(task: tuple) -> dict:
         rng = np.random.default_rng([seed, trial, size])
         exclude = {space.arch_id(a) for a in test}
         train = sample_unique(space, size, rng, exclude)
+        if len(train) < size:  # a space that does not say its size (check_sizes) and holds fewer archs
+            raise UsageError(f"could draw only {len(train)} distinct architectures of {getattr(space, 'name', 'the space')} "
+                             f"outside the test set for train size {size}; give --train-sizes <= {len(train)}")
         y = [space.final_metrics(a)[metric] for a in train]
         init = _train_seconds(space, train)
         start = time.process_time()
@@ -116,18 +182,26 @@ def run_tasks(tasks: list[tuple], executor: Any, shared: tuple, on_row) -> None:
 def run_study(space: Any, names: Sequence[str], out: Path, features: Any, sizes: Sequence[int] = DEFAULT_SIZES,
               trials: int = 20, test_size: int = 200, seed: int = 0, workers: int = 1, progress: bool = True,
               backend: str = "local", ray_address: str | None = None) -> list[dict]:
+    out = check_out_dir(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with OutDirLock(out):  # from reading what is done to the last row: two studies would double the rows
+        return _run_study_locked(space, names, out, features, sizes, trials, test_size, seed, workers, progress,
+                                 backend, ray_address)
+
+
+def _run_study_locked(space, names, out, features, sizes, trials, test_size, seed, workers, progress, backend,
+                      ray_address) -> list[dict]:
     from nasearch.executor import make_executor
     from nasearch.predictors import make_predictor
 
-    out.mkdir(parents=True, exist_ok=True)
     metric = metric_name(space)
     test = sample_unique(space, test_size, np.random.default_rng([seed, 10**6]), set())
+    if len(test) < test_size:
+        raise UsageError(f"could draw only {len(test)} distinct architectures of {getattr(space, 'name', 'the space')} "
+                         f"for the test set; give --test-size <= {len(test)}")
     y_test = [space.final_metrics(a)[metric] for a in test]
     path = out / "results.csv"
-    done: set[tuple] = set()
-    if path.is_file():
-        with path.open() as handle:
-            done = {(r["predictor"], int(r["train_size"]), int(r["trial"])) for r in csv.DictReader(handle)}
+    done = {(r["predictor"], int(r["train_size"]), int(r["trial"])) for r in read_csv(path, repair=True)}
     tasks = []
     for name in names:
         trainable = make_predictor(name, space, features=features, seed=seed).trainable
@@ -140,7 +214,7 @@ def run_study(space: Any, names: Sequence[str], out: Path, features: Any, sizes:
         predictor = make_predictor(name, space, features=features, seed=seed, check=False)
         for proxy in predictor.needs.zero_cost:
             features.scores(proxy, test)
-    new_file = not path.is_file()
+    new_file = not path.is_file() or path.stat().st_size == 0
     with path.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         if new_file:
@@ -163,11 +237,77 @@ def run_study(space: Any, names: Sequence[str], out: Path, features: Any, sizes:
     return rows
 
 
+def read_csv(path: Path, repair: bool = False) -> list[dict]:
+    """Every row of a study's ``results.csv``, typed (sizes and trials ints, the rest floats), checked:
+    the header must be :data:`FIELDS`, each row a predictor name, whole numbers and numbers (``nan``
+    allowed), no (predictor, size, trial) twice. A last row cut short (no newline: a write was
+    interrupted) is left out; with ``repair`` it is also cut off the file (so appending resumes on a
+    line of its own) and its task recomputed. Absent: no rows."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror or exc}); use another --out") from None
+    fix = "delete that line to recompute its task, or use another --out"
+    if raw and not raw.endswith(b"\n"):
+        keep = raw.rfind(b"\n") + 1
+        if repair:
+            print(f"nasearch: warning: {path}: the last row is cut short (a write was interrupted); it is dropped "
+                  "and its task recomputed", file=sys.stderr)
+            with path.open("r+b") as handle:
+                handle.truncate(keep)
+        raw = raw[:keep]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}); it is not a study's results.csv: use another "
+                         "--out or delete it") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames
+        raw_rows = list(reader)
+    except csv.Error as exc:
+        raise UsageError(f"{path}: not a CSV ({exc}); use another --out or delete it") from None
+    if header is None:
+        return []
+    if list(header) != FIELDS:
+        raise UsageError(f"{path}: its columns are not a predictor study's ({', '.join(FIELDS[:3])}, ...); "
+                         "use another --out or delete it")
+    rows, seen = [], {}
+    for number, r in enumerate(raw_rows, start=2):
+        def bad(what: str) -> UsageError:
+            return UsageError(f"{path}: line {number} is not a study row ({what}); {fix}")
+
+        if None in r or any(v is None for v in r.values()):
+            raise bad(f"{'more' if None in r else 'fewer'} cells than the {len(FIELDS)} columns")
+        if not r["predictor"]:
+            raise bad("no predictor name")
+        for key in ("train_size", "trial"):
+            if not r[key].isdigit():
+                raise bad(f"{key} is {r[key]!r}, not a whole number >= 0")
+            r[key] = int(r[key])
+        for key in FIELDS[3:]:
+            try:
+                r[key] = float(r[key])
+            except ValueError:
+                raise bad(f"{key} is {r[key]!r}, not a number") from None
+            if math.isinf(r[key]):
+                raise bad(f"{key} is {r[key]!r}, not a finite number")
+        task = (r["predictor"], r["train_size"], r["trial"])
+        if task in seen:
+            raise bad(f"predictor {task[0]} n={task[1]} trial={task[2]} is already on line {seen[task]}")
+        seen[task] = number
+        rows.append(r)
+    return rows
+
+
 def read_rows(path: Path, names: Sequence[str]) -> list[dict]:
-    with path.open() as handle:
-        rows = [r for r in csv.DictReader(handle) if r["predictor"] in set(names)]
+    """The checked rows (:func:`read_csv`) of the predictors ``names``, sizes as floats (as summarised)."""
+    wanted = set(names)
+    rows = [r for r in read_csv(path) if r["predictor"] in wanted]
     for r in rows:
-        for key in FIELDS[1:]:
+        for key in ("train_size", "trial"):
             r[key] = float(r[key])
     return rows
 

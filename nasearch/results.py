@@ -12,9 +12,24 @@ and ``proxy_seconds`` (every non-training charge, predictor fits and queries inc
 positional ``[step, arch, final]`` incumbents and ``proxy_device``/``proxy_clock``.
 :meth:`RunRecord.from_dict` migrates such a record exactly (the values are the same; only names and
 the incumbent's shape change), so results already on users' disks still resume and report.
+
+Non-finite numbers. A run cannot produce a NaN or infinite final metric, fitness or time: the
+benchmark tables a space reads are checked when loaded, and the runner checks every record before it
+is written. So a NaN, inf or a string among a record's metrics is damage (an edited or broken file)
+and is refused on read, naming the file, the line and the field; it is never reported as ``nan``.
+The one non-finite value a record holds is ``-Infinity`` in ``trajectory.best``: the best
+full-fidelity fitness before the first full-fidelity evaluation.
+
+Checksums. Each line of ``progress.jsonl`` ends with ``"sha": <16 hex digits>``, the SHA-256 of the
+line's record in its canonical encoding (:func:`encode_run`, without the ``sha`` key); a line whose
+record was edited no longer matches and is not taken for a finished run (a resume recomputes that
+run, which is deterministic; the report leaves it out and says so). Lines written before checksums
+(no ``sha`` key) are read as they are. ``runs.jsonl`` holds the records without checksums: its bytes
+are those of every earlier nasearch.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -33,6 +48,7 @@ CONFIG = "config.json"  # the fingerprint of the config whose runs a directory h
 EXPERIMENT = "experiment.json"  # what the report needs to know about an experiment
 TIMING = "timing.json"  # wall time per searcher, accumulated over sessions
 LOCK = ".nasearch.lock"  # held (flock) by the one process writing a directory
+CHECKSUM = "sha"  # the key of a progress line's checksum (not a record field)
 
 #: version-1 field name -> its honest name in version 2
 _RENAMED_IN_2 = {"proxy": "selection", "proxy_scores": "pool_draws", "proxy_seconds": "overhead_seconds",
@@ -223,15 +239,21 @@ def _checked(name: str, value: Any) -> Any:
         extra = sorted(set(value) - set(lists))
         need(not extra and all(isinstance(v, list) for v in lists.values()), "a mapping of per-evaluation lists")
         need(len({len(v) for v in lists.values() if v}) <= 1, "lists of one length")
-        need(all(_is_number(t) for t in lists["t"]) and all(isinstance(a, str) for a in lists["arch"]),
-             "times as numbers and archs as strings")
+        times = lists["t"]
+        need(all(_is_number(t) and math.isfinite(t) and t >= 0 for t in times)
+             and all(a <= b for a, b in zip(times, times[1:])), "finite times >= 0 that never decrease (the clock)")
+        need(all(isinstance(a, str) for a in lists["arch"]), "archs as strings")
+        need(all(_is_number(f) and not math.isnan(f) for f in lists["fitness"]), "fitness values as numbers")
+        need(all(_is_number(b) and not math.isnan(b) and b != math.inf for b in lists["best"]),
+             "best-so-far values as numbers (-Infinity before the first full-fidelity result)")
+        need(all(e is None or (_is_int(e) and e >= 0) for e in lists["epochs"]), "epochs as whole numbers or null")
         return Trajectory(**lists)
     elif name == "incumbents":
         need(isinstance(value, list), "a list of {step, arch, final}")
         out = []
         for entry in value:
             need(isinstance(entry, dict) and set(entry) == {"step", "arch", "final"} and _is_int(entry["step"])
-                 and isinstance(entry["arch"], str), "a list of {step, arch, final}")
+                 and entry["step"] >= 0 and isinstance(entry["arch"], str), "a list of {step >= 0, arch, final}")
             out.append(Incumbent(entry["step"], entry["arch"], _metrics("incumbents.final", entry["final"])))
         return out
     return value
@@ -252,6 +274,28 @@ def encode_run(record: dict) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
+def _checksum(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def progress_line(record: RunRecord) -> str:
+    """A finished run as ``progress.jsonl`` holds it: the canonical record with its checksum last."""
+    line = record.encode()
+    return f'{line[:-1]},"{CHECKSUM}":"{_checksum(line)}"}}'
+
+
+def decode_line(text: str | bytes) -> RunRecord:
+    """The typed record of one line of ``runs.jsonl`` / ``progress.jsonl``; its checksum (if it has
+    one) must match. ValueError (RecordError, or JSONDecodeError) otherwise."""
+    # -Infinity is valid here: a trajectory's best-so-far before the first full-fidelity result
+    data = json.loads(text)
+    if isinstance(data, dict) and CHECKSUM in data:
+        digest = data.pop(CHECKSUM)
+        if digest != _checksum(encode_run(data)):
+            raise RecordError("its checksum does not match its values: the line was edited or damaged")
+    return RunRecord.from_dict(data)
+
+
 @dataclass
 class JsonLines:
     """What :func:`read_jsonl` found in a file of run records (JSON lines)."""
@@ -263,18 +307,23 @@ class JsonLines:
     bad_lines: list[int] = field(default_factory=list)  # 1-based numbers of corrupt complete lines
     complete_end: int = 0  # byte offset after the last line that ends in a newline
     first_bad_reason: str = ""  # why the first bad line is not a run record
+    line_numbers: dict[int, int] = field(default_factory=dict)  # run index -> its 1-based line
 
     @property
     def complete(self) -> bool:
         return not self.torn and not self.bad_lines
 
+    def bad_lines_text(self) -> str:
+        """``PATH: line N is not a run record (why) (and k more)``: the first bad line, by number."""
+        first = self.bad_lines[0]
+        more = f" (and {len(self.bad_lines) - 1} more)" if len(self.bad_lines) > 1 else ""
+        why = f" ({self.first_bad_reason})" if self.first_bad_reason else ""
+        return f"{self.path}: line {first} is not a run record{why}{more}"
+
     def problem(self) -> str | None:
         """One sentence naming what is wrong, by file and line number, or None."""
         if self.bad_lines:
-            first = self.bad_lines[0]
-            more = f" (and {len(self.bad_lines) - 1} more)" if len(self.bad_lines) > 1 else ""
-            why = f" ({self.first_bad_reason})" if self.first_bad_reason else ""
-            return f"{self.path}: line {first} is not a run record{why}{more}; the other lines were kept"
+            return f"{self.bad_lines_text()}; the other lines were kept"
         if self.torn:
             return f"{self.path}: the last line is cut short (a write was interrupted)"
         return None
@@ -284,10 +333,12 @@ def read_jsonl(path: str | Path) -> JsonLines:
     """Every valid run record of ``path`` (typed, migrated to the current schema), and whether the
     file is whole.
 
-    A line is kept only if it is a whole run record (:meth:`RunRecord.from_dict`): valid JSON that is
-    not one (another tool's line, an edited value of the wrong type, NaN) counts as corrupt. A corrupt
-    line in the middle does not hide the lines after it; its number is reported. A missing file reads
-    as empty and complete.
+    A line is kept only if it is a whole run record (:func:`decode_line`): valid JSON that is not one
+    (another tool's line, an edited value of the wrong type, NaN, a checksum that does not match) counts
+    as corrupt, and so do a second line for a run index already read and a run of another label or
+    searcher than the file's first run (two configs' runs mixed). A corrupt line in the
+    middle does not hide the lines after it; its number is reported. A missing file reads as empty and
+    complete.
     """
     path = Path(path)
     found = JsonLines(path, {}, {})
@@ -306,17 +357,29 @@ def read_jsonl(path: str | Path) -> JsonLines:
         offset += len(line)
         found.complete_end = offset
         try:
-            # -Infinity is valid here: a trajectory's best-so-far before the first full-fidelity result
-            record = RunRecord.from_dict(json.loads(line))
+            record = decode_line(line)
+            _belongs(record, found)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             if not found.bad_lines:
                 found.first_bad_reason = str(exc) if isinstance(exc, RecordError) else "not valid JSON"
             found.bad_lines.append(number)
             continue
-        if record.run not in found.records:
-            found.records[record.run] = record
-            found.lines[record.run] = line.decode().rstrip("\n")
+        found.records[record.run] = record
+        found.lines[record.run] = line.decode().rstrip("\n")
+        found.line_numbers[record.run] = number
     return found
+
+
+def _belongs(record: RunRecord, found: JsonLines) -> None:
+    """RecordError unless ``record`` is a new run of the same search as the file's first run."""
+    if record.run in found.records:
+        raise RecordError(f"run {record.run} is already on line {found.line_numbers[record.run]}")
+    if found.records:
+        first = next(iter(found.records.values()))  # the file's first kept line (dicts keep insertion order)
+        for name in ("label", "searcher"):
+            if getattr(record, name) != getattr(first, name):
+                raise RecordError(f"a run of {name} {getattr(record, name)!r}, but line {found.line_numbers[first.run]} "
+                                  f"holds one of {getattr(first, name)!r}: two searches' runs are mixed")
 
 
 def read_json(path: str | Path, what: str, default: Any = None) -> Any:
@@ -333,6 +396,9 @@ def read_json(path: str | Path, what: str, default: Any = None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: the {what} is not valid JSON (line {exc.lineno}: {exc.msg}); "
+                         f"restore it or delete it to start over") from None
+    except RecursionError:
+        raise UsageError(f"{path}: the {what} nests too deeply to be one nasearch wrote; "
                          f"restore it or delete it to start over") from None
 
 
@@ -395,7 +461,9 @@ def check_out_dir(out: str | Path, flag: str = "--out") -> Path:
 
 
 class OutDirLock:
-    """An OS lock (flock) on ``OUT/.nasearch.lock``: one writer per directory; it dies with its process."""
+    """An OS lock (flock) on ``OUT/.nasearch.lock``: one writer per directory (a search's runs, an
+    experiment, a predictor study); it dies with its process. The holder writes its pid into the file,
+    so a second writer's one-line refusal names the process to wait for."""
 
     def __init__(self, out: Path) -> None:
         self.path = Path(out) / LOCK
@@ -405,14 +473,21 @@ class OutDirLock:
         import fcntl
 
         with os_errors(self.path):
-            self.handle = self.path.open("a")
+            self.handle = self.path.open("a+")
         try:
             fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            self.handle.seek(0)
+            holder = self.handle.read(32).strip()
             self.handle.close()
             self.handle = None
-            raise UsageError(f"{self.path.parent} is being written by another nasearch process; "
+            pid = f" (pid {holder})" if holder.isdigit() else ""
+            raise UsageError(f"{self.path.parent} is being written by another nasearch process{pid}; "
                              f"wait for it to finish or use another --out") from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"{os.getpid()}\n")
+        self.handle.flush()
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -788,6 +788,176 @@ def _experiment_label(label: str):
     return setup
 
 
+# -- records (#25) -------------------------------------------------------------------------------------------
+def _record(run: int, label: str, **changes) -> dict:
+    """A finished run record as runs.jsonl holds it (schema 2), with ``changes`` applied."""
+    from nasearch.results import Incumbent, RunRecord, Trajectory
+
+    fitness = 90.0 + run
+    record = RunRecord(run=run, seed=run, label=label, searcher="rs", selection=None, best_arch=f"a{run}",
+                       best_fitness=fitness, final={"cifar10_valid": fitness}, evaluations=2, simulated_seconds=20.0,
+                       trajectory=Trajectory(t=[10.0, 20.0], arch=[f"b{run}", f"a{run}"], fitness=[80.0, fitness],
+                                             epochs=[None, None], best=[80.0, fitness]),
+                       incumbents=[Incumbent(1, f"a{run}", {"cifar10_valid": fitness})]).to_dict()
+    record.update(changes)
+    return record
+
+
+def _results_folder(ws: Workspace, damage=None, runs: int = 3) -> Path:
+    """An experiment's results (rs and g_rs, ``runs`` runs each, experiment.json, timing.json), then
+    ``damage(root)``: what ``nasearch report`` is given."""
+    from nasearch.results import encode_run
+
+    root = ws.root / "results"
+    for label in ("rs", "g_rs"):
+        (root / label).mkdir(parents=True)
+        (root / label / "runs.jsonl").write_text("".join(encode_run(_record(i, label)) + "\n" for i in range(runs)))
+    (root / "experiment.json").write_text(json.dumps({
+        "label": "exp", "description": "", "runs": runs, "budget_seconds": 3000.0, "seed": 0,
+        "pairs": [{"baseline": "rs", "treatment": "g_rs", "role": "effect"}],
+        "searchers": [{"label": "rs"}, {"label": "g_rs"}]}))
+    (root / "timing.json").write_text(json.dumps({label: {"backend": "local", "runs_computed": runs, "wall_seconds": 1.5,
+                                                          "workers": 1} for label in ("rs", "g_rs")}))
+    if damage is not None:
+        damage(root)
+    return root
+
+
+def _report_of(damage, runs: int = 3):
+    return lambda ws: ["nasearch", "report", _results_folder(ws, damage, runs), "--out", ws.root / "report"]
+
+
+def _edit_json(name: str, edit):
+    def damage(root: Path) -> None:
+        path = root / name
+        path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    return damage
+
+
+def _edit_run(line: int, edit, name: str = "rs/runs.jsonl"):
+    """Replace line ``line`` (0-based) of a runs file by ``edit(record)`` (a dict, or text as is)."""
+    def damage(root: Path) -> None:
+        path = root / name
+        lines = path.read_text().splitlines()
+        new = edit(json.loads(lines[line]))
+        lines[line] = new if isinstance(new, str) else json.dumps(new)
+        path.write_text("\n".join(lines) + "\n")
+    return damage
+
+
+def _timing_entry(**changes):
+    return _edit_json("timing.json", lambda t: {**t, "rs": {**t["rs"], **changes}})
+
+
+def _trajectory(**changes):
+    return _edit_run(0, lambda r: {**r, "trajectory": {**r["trajectory"], **changes}})
+
+
+#: a stored report (the CSVs a results folder keeps without its runs, as docs/results/*)
+_STORED_SUMMARY = (
+    "label,name,searcher,selection,runs,complete,cifar10_valid_mean,cifar10_valid_std,distinct_archs_mean,"
+    "distinct_archs_std,evaluations_mean,evaluations_std,pool_draws_mean,pool_draws_std,overhead_seconds_mean,"
+    "overhead_seconds_std,wall_seconds,runs_per_second\n"
+    "rs,RS,rs,,3,True,90.1,1.2,1,0,25,1.4,0,0,0,0,1.5,2\n"
+    "g_rs,G-RS,rs,gradsign,3,True,91.2,0.1,1,0,17.5,0.7,185,7.1,270.2,8.5,2.8,1.07\n")
+_STORED_COMPARISONS = (
+    "role,baseline,treatment,metric,n_baseline,n_treatment,mean_baseline,mean_treatment,difference,ci_low,ci_high,"
+    "p_mannwhitney,p_wilcoxon,n_pairs,n_ties\n"
+    "effect,rs,g_rs,cifar10_valid,3,3,90.1,91.2,1.1,0.1,1.9,0.33,0.5,3,0\n")
+
+
+def _stored_report(summary=lambda t: t, comparisons=lambda t: t, timing: str | None = None):
+    """``nasearch report`` on a folder keeping a report's CSVs only, each edited by its function
+    (which may return bytes), and ``timing`` as timing.json."""
+    def setup(ws: Workspace) -> list:
+        root = ws.root / "stored"
+        root.mkdir()
+        for name, text in (("summary.csv", summary(_STORED_SUMMARY)), ("comparisons.csv", comparisons(_STORED_COMPARISONS))):
+            (root / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+        if timing is not None:
+            (root / "timing.json").write_text(timing)
+        (root / "experiment.json").write_text(json.dumps({"label": "exp", "runs": 3, "budget_seconds": 3000.0,
+                                                          "searchers": [{"label": "rs"}, {"label": "g_rs"}]}))
+        return ["nasearch", "report", root, "--out", ws.root / "report"]
+    return setup
+
+
+def _study(*flags, csv_text: str | None = None):
+    """A cheap predictor study (params: zero-cost, no fit) into OUT=ws/study, whose results.csv is
+    ``csv_text`` beforehand (a resumed study), with ``flags`` last (they win)."""
+    def setup(ws: Workspace) -> list:
+        out = ws.root / "study"
+        if csv_text is not None:
+            out.mkdir()
+            (out / "results.csv").write_text(csv_text)
+        return ["nasearch", "predictors", "--predictors", "params", "--trials", "1", "--train-sizes", "5",
+                "--test-size", "20", "--no-progress", "--out", out, *flags]
+    return setup
+
+
+_STUDY_HEADER = ("predictor,train_size,trial,kendall,sparse_kendall,spearman,pearson,precision10,precision20,"
+                 "init_seconds,fit_seconds,query_seconds\n")
+_STUDY_ROW = "params,0,{trial},0.5,0.5,0.6,0.6,0.3,0.4,0,0,1e-05\n"
+
+
+def _correlate(*flags):
+    return lambda ws: ["nasearch", "correlate", "--proxies", "params", "--n", "20", "--pool", "5", "--repeats", "5",
+                       "--bootstrap", "0", "--no-progress", "--out", ws.root / "corr", "--cache-dir", ws.root / "cache",
+                       *flags]
+
+
+#: lock files this test process holds (flock) while a case's command runs; released by _release_locks
+_HELD: list = []
+
+
+def _locked(setup):
+    """``setup``'s command, run while this process holds the lock of its --out (as a running study or
+    search would): the command must refuse, naming this process."""
+    def locked_setup(ws: Workspace) -> list:
+        import fcntl
+
+        argv = setup(ws)
+        out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path(yaml.safe_load(Path(argv[0]).read_text())["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        handle = (out / ".nasearch.lock").open("a+")
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        _HELD.append(handle)
+        return argv
+    return locked_setup
+
+
+def _release_locks(ws: Workspace) -> None:
+    while _HELD:
+        _HELD.pop().close()
+
+
+def _space_reporting(final: str, cost: str = "10.0"):
+    """A run of a user's space whose final metrics are ``final`` and query cost ``cost`` (Python text)."""
+    def setup(ws: Workspace) -> list:
+        module = ws.text("plain_space.py", PLAIN_SPACE.replace('return {"value": float(arch)}', f'return {final}')
+                         .replace("Evaluation(float(arch), 10.0)", f"Evaluation(float(arch), {cost})"))
+        return [ws.config(space={"class": f"{module}:PlainSpace"}, searcher={"name": "rs"})]
+    return setup
+
+
+def _nothing_stored(ws: Workspace) -> None:
+    stored = [p for p in ws.root.glob("out/*.jsonl") if p.read_text()]
+    assert not stored, f"an invalid record was stored: {stored}"
+
+
+def _progress_edited(root: Path) -> None:
+    """rs is unfinished (progress.jsonl only), and every line's final metric was edited after it was written."""
+    from nasearch.results import RunRecord, progress_line
+
+    lines = [json.loads(progress_line(RunRecord.from_dict(_record(i, "rs")))) for i in range(3)]
+    for line in lines:
+        line["final"]["cifar10_valid"] = 99.0
+    (root / "rs" / "runs.jsonl").unlink()
+    (root / "rs" / "progress.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -993,6 +1163,127 @@ CASES: list[Case] = [
     Case("tables-no-header-search", _table_case("run", csv_damage=lambda text: text.split("\n", 1)[1]),
          r"params_cifar10_b0_s0\.csv\.gz does not start with the header arch_id,score,seconds"),
     Case("tabular-proxy-seconds-negative", _tabular_proxy_seconds("-3"), r"table\.csv row 2: column 'proxy_params_seconds' is -3"),
+    # -- records (#25) --
+    Case("report-experiment-json-null", _report_of(lambda root: (root / "experiment.json").write_text("null\n")),
+         r"experiment\.json: expected a JSON mapping, got None; restore the file or delete it"),
+    Case("report-timing-workers-text", _report_of(_timing_entry(workers="two")),
+         r"timing\.json: rs\.workers is 'two', not an integer >= 1; delete the file"),
+    Case("report-timing-backend-list", _report_of(_timing_entry(backend=["local"])),
+         r"timing\.json: rs\.backend is \['local'\], not text; delete the file"),
+    Case("report-timing-unknown-key", _report_of(_timing_entry(wall=3)),
+         r"timing\.json: rs: unknown key 'wall'"),
+    Case("report-runs-final-text", _report_of(_edit_run(1, lambda r: {**r, "final": {"cifar10_valid": "91"}})),
+         r"rs/runs\.jsonl: line 2 is not a run record \(field 'final' must map metric names to numbers.*; restore "
+         r"the file, or delete it and rerun the searcher's command to rewrite it from progress\.jsonl$"),
+    Case("report-runs-final-nan", _report_of(_edit_run(0, lambda r: json.dumps({**r, "final": {"cifar10_valid": float("nan")}}))),
+         r"rs/runs\.jsonl: line 1 is not a run record \(field 'final': metric 'cifar10_valid' is nan, not a finite number\)"),
+    Case("report-runs-final-infinite", _report_of(_edit_run(2, lambda r: json.dumps({**r, "final": {"cifar10_valid": float("inf")}}))),
+         r"rs/runs\.jsonl: line 3 is not a run record \(field 'final': metric 'cifar10_valid' is inf"),
+    Case("report-runs-entry-without-label", _report_of(_edit_run(0, lambda r: {k: v for k, v in r.items() if k != "label"})),
+         r"rs/runs\.jsonl: line 1 is not a run record \(field 'label' is missing\)"),
+    Case("report-runs-list-not-mapping", _report_of(_edit_run(0, lambda r: [r])),
+         r"rs/runs\.jsonl: line 1 is not a run record \(a run record is a JSON object, not list\)"),
+    Case("report-runs-trajectory-fitness-text", _report_of(_trajectory(fitness=["x", "y"])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*fitness"),
+    Case("report-runs-trajectory-best-text", _report_of(_trajectory(best=["x", "y"])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*best"),
+    Case("report-runs-trajectory-time-nan", _report_of(_trajectory(t=[float("nan"), 20.0])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*times"),
+    Case("report-runs-trajectory-time-backwards", _report_of(_trajectory(t=[20.0, 10.0])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*times"),
+    Case("report-runs-trajectory-epochs-text", _report_of(_trajectory(epochs=["x", None])),
+         r"line 1 is not a run record \(field 'trajectory' must be .*epochs"),
+    Case("report-runs-incumbent-step-negative", _report_of(_edit_run(0, lambda r: {**r, "incumbents": [{**r["incumbents"][0], "step": -1}]})),
+         r"line 1 is not a run record \(field 'incumbents' must be"),
+    Case("report-runs-duplicate-run", _report_of(_edit_run(1, lambda r: {**r, "run": 0})),
+         r"rs/runs\.jsonl: line 2 is not a run record \(run 0 is already on line 1"),
+    Case("report-progress-edited-values", _report_of(_progress_edited),
+         r"rs/progress\.jsonl: line 1 is not a run record \(its checksum does not match its values: the line was "
+         r"edited or damaged\) \(and 2 more\).*rerun the searcher"),
+    Case("report-experiment-json-unknown-key", _report_of(_edit_json("experiment.json", lambda e: {**e, "budget": 5})),
+         r"experiment\.json: unknown key 'budget' \(known: label, .*\); restore the file or delete it"),
+    Case("stored-summary-runs-text", _stored_report(lambda t: t.replace(",rs,,3,", ",rs,,three,")),
+         r"summary\.csv: line 2, column 'runs' is 'three', not a whole number >= 1; restore the file"),
+    Case("stored-summary-mean-text", _stored_report(lambda t: t.replace(",90.1,", ",high,")),
+         r"summary\.csv: line 2, column 'cifar10_valid_mean' is 'high', not a finite number"),
+    Case("stored-summary-mean-infinite", _stored_report(lambda t: t.replace(",90.1,", ",inf,")),
+         r"summary\.csv: line 2, column 'cifar10_valid_mean' is 'inf', not a finite number"),
+    Case("stored-summary-no-label-column", _stored_report(lambda t: t.replace("label,name,", "tag,name,", 1)),
+         r"summary\.csv: no column 'label'; restore the file"),
+    Case("stored-summary-repeated-label", _stored_report(lambda t: t.replace("g_rs,G-RS", "rs,G-RS")),
+         r"summary\.csv: line 3 repeats label 'rs' of line 2"),
+    Case("stored-summary-complete-odd", _stored_report(lambda t: t.replace(",3,True,90", ",3,yes,90")),
+         r"summary\.csv: line 2, column 'complete' is 'yes', not True or False"),
+    Case("stored-summary-short-row", _stored_report(lambda t: t.replace(",1.5,2\n", "\n")),
+         r"summary\.csv: line 2 has fewer cells than the header"),
+    Case("stored-summary-not-utf8", _stored_report(lambda t: t.encode().replace(b"G-RS", b"G-\xff")),
+         r"summary\.csv: cannot be read as CSV \(not UTF-8 text\)"),
+    Case("stored-comparisons-count-text", _stored_report(comparisons=lambda t: t.replace(",3,3,", ",three,3,")),
+         r"comparisons\.csv: line 2, column 'n_baseline' is 'three', not a whole number"),
+    Case("stored-comparisons-statistic-text", _stored_report(comparisons=lambda t: t.replace(",0.33,", ",low,")),
+         r"comparisons\.csv: line 2, column 'p_mannwhitney' is 'low', not a finite number"),
+    Case("stored-comparisons-unknown-role", _stored_report(comparisons=lambda t: t.replace("effect,", "vanilla,")),
+         r"comparisons\.csv: line 2: role 'vanilla' is not one of effect, .*; restore the file"),
+    Case("stored-comparisons-unknown-label", _stored_report(comparisons=lambda t: t.replace(",rs,g_rs,", ",nobody,g_rs,")),
+         r"comparisons\.csv: line 2: baseline 'nobody' is not a label of summary\.csv \(rs, g_rs\)"),
+    Case("stored-comparisons-unknown-metric", _stored_report(comparisons=lambda t: t.replace("cifar10_valid", "c100")),
+         r"comparisons\.csv: line 2: metric 'c100' is not a metric of summary\.csv"),
+    Case("stored-timing-text", _stored_report(timing='{"rs": {"wall_seconds": "fast"}}'),
+         r"timing\.json: rs\.wall_seconds is 'fast', not a number >= 0; delete the file"),
+    Case("predictors-trials-billion", _study("--trials", str(10**9)),
+         r"--trials: 1e\+09 is more than this command can use \(at most 1000\); give a smaller value"),
+    Case("predictors-test-size-billion", _study("--test-size", str(10**9)), r"--test-size: 1e\+09 is more than"),
+    Case("predictors-workers-billion", _study("--workers", str(10**9)), r"--workers: 1e\+09 is more than"),
+    Case("predictors-batch-size-billion", _study("--batch-size", str(10**9)), r"--batch-size: 1e\+09 is more than"),
+    Case("predictors-seed-beyond-64-bits", _study("--seed", str(10**30)), r"--seed: 1e\+30 is more than .*2\*\*63-1"),
+    Case("predictors-train-sizes-repeated", _study("--train-sizes", "14,5,14"), r"--train-sizes repeats 14; give each size once"),
+    Case("predictors-train-size-larger-than-space", _study("--predictors", "xgb", "--train-sizes", "5,20000"),
+         r"--train-sizes: 20000 is more than the 15605 architectures of nb201 outside the test set"),
+    Case("predictors-train-size-huge", _study("--train-sizes", str(10**12)), r"--train-sizes: 1000000000000 is more than a study"),
+    Case("predictors-test-size-whole-space", _study("--predictors", "xgb", "--test-size", "15625"),
+         r"--test-size 15625 leaves no architecture of nb201's 15625 to train on"),
+    Case("predictors-test-size-larger-than-space", _study("--test-size", "15626"),
+         r"--test-size 15626 is more than the 15625 architectures of nb201; give --test-size <= 15625"),
+    Case("predictors-csv-row-not-a-number", _study(csv_text=_STUDY_HEADER + _STUDY_ROW.format(trial=0).replace("0.5,0.5", "high,0.5")),
+         r"study/results\.csv: line 2 is not a study row \(kendall is 'high', not a number\); delete that line"),
+    Case("predictors-csv-row-repeated", _study(csv_text=_STUDY_HEADER + _STUDY_ROW.format(trial=0) * 2),
+         r"results\.csv: line 3 is not a study row \(predictor params n=0 trial=0 is already on line 2\)"),
+    Case("predictors-csv-row-short", _study(csv_text=_STUDY_HEADER + "params,0,0,0.5\n"),
+         r"results\.csv: line 2 is not a study row \(fewer cells than the 12 columns\)"),
+    Case("predictors-csv-foreign-columns", _study(csv_text="a,b\n1,2\n"),
+         r"results\.csv: its columns are not a predictor study's .*; use another --out or delete it"),
+    Case("predictors-csv-not-utf8",
+         lambda ws: (ws.binary("study/results.csv", b"\xff\xfe" + _STUDY_HEADER.encode()), _study()(ws))[1],
+         r"results\.csv: not UTF-8 text \(byte 0\)"),
+    Case("predictors-second-study-same-out", _locked(_study()),
+         r"study is being written by another nasearch process \(pid \d+\); wait for it to finish or use another --out",
+         after=_release_locks),
+    Case("run-second-search-same-out", _locked(lambda ws: [ws.config()]),
+         r"out is being written by another nasearch process \(pid \d+\)", after=_release_locks),
+    Case("correlate-bootstrap-billion", _correlate("--bootstrap", str(10**9)),
+         r"--bootstrap: 1e\+09 is more than this command can use \(at most 100000\)"),
+    Case("correlate-repeats-billion", _correlate("--repeats", str(10**9)), r"--repeats: 1e\+09 is more than"),
+    Case("correlate-n-billion", _correlate("--n", str(10**9)), r"--n: 1e\+09 is more than"),
+    Case("correlate-n-larger-than-space", _correlate("--n", "20000", "--pool", "5"),
+         r"--n 20000 is more than the 15625 architectures of nb201; give --n <= 15625"),
+    Case("correlate-pool-larger-than-n", _correlate("--pool", "50"),
+         r"--pool 50 is more than the --n 20 scored archs a pool is drawn from"),
+    Case("correlate-seed-beyond-64-bits", _correlate("--seed", str(10**30)), r"--seed: 1e\+30 is more than"),
+    Case("correlate-workers-billion", _correlate("--workers", str(10**9)), r"--workers: 1e\+09 is more than"),
+    Case("run-space-final-metric-nan", _space_reporting('{"value": float("nan")}'),
+         r"run 0 made a record that is not valid \(field 'final': metric 'value' is nan, not a finite number\); the "
+         r"space or searcher returned it", after=_nothing_stored),
+    Case("run-space-final-metric-text", _space_reporting('{"value": "high"}'),
+         r"run 0 made a record that is not valid \(field 'final' must map metric names to numbers", after=_nothing_stored),
+    Case("report-experiment-json-deep-nesting", _report_of(lambda root: (root / "experiment.json").write_text("[" * 100000 + "]" * 100000)),
+         r"experiment\.json: the experiment description nests too deeply to be one nasearch wrote; restore it or delete it"),
+    Case("report-timing-json-deep-nesting", _report_of(lambda root: (root / "timing.json").write_text('{"rs": ' + "[" * 100000 + "]" * 100000 + "}")),
+         r"timing\.json: the wall-time record nests too deeply"),
+    Case("report-experiment-searchers-repeated", _report_of(_edit_json("experiment.json", lambda e: {
+        **e, "searchers": e["searchers"] + [{"label": "rs"}]})), r"experiment\.json: 'searchers' lists label 'rs' twice"),
+    Case("report-runs-mixed-labels", _report_of(_edit_run(1, lambda r: {**r, "label": "other"})),
+         r"rs/runs\.jsonl: line 2 is not a run record \(a run of label 'other', but line 1 holds one of 'rs': two "
+         r"searches' runs are mixed\)"),
 ]
 
 

@@ -74,6 +74,40 @@ def test_resume_after_mid_file_corruption_recomputes_nothing(tmp_path):
     assert len(progress.read_text().splitlines()) == 5  # nothing appended: nothing recomputed
 
 
+def test_an_edited_value_in_progress_is_recomputed_not_copied(tmp_path):
+    out = tmp_path / "out"
+    assert _cli(RS, "--runs", 3, "--budget", 2000, "--out", out).returncode == 0
+    before = (out / "runs.jsonl").read_bytes()
+    progress = out / "progress.jsonl"
+    lines = progress.read_text().splitlines()
+    assert all(json.loads(line)["sha"] for line in lines)  # every progress line carries its checksum
+    assert b'"sha"' not in before  # runs.jsonl does not
+    edited = json.loads(lines[1])
+    edited["best_fitness"] += 1.0  # a valid value, of the right type: only the checksum tells
+    lines[1] = json.dumps(edited)
+    progress.write_text("\n".join(lines) + "\n")
+    (out / "runs.jsonl").unlink()
+    result = _cli(RS, "--runs", 3, "--budget", 2000, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "line 2" in result.stderr and "checksum does not match" in result.stderr
+    assert (out / "runs.jsonl").read_bytes() == before  # the run was recomputed, the edit never copied
+    assert len(progress.read_text().splitlines()) == 4
+
+
+def test_progress_written_before_checksums_still_resumes_byte_identically(tmp_path):
+    out = tmp_path / "out"
+    assert _cli(RS, "--runs", 3, "--budget", 2000, "--out", out).returncode == 0
+    before = (out / "runs.jsonl").read_bytes()
+    progress = out / "progress.jsonl"
+    old = [{k: v for k, v in json.loads(line).items() if k != "sha"} for line in progress.read_text().splitlines()]
+    progress.write_text("".join(encode_run(record) + "\n" for record in old))
+    (out / "runs.jsonl").unlink()
+    result = _cli(RS, "--runs", 3, "--budget", 2000, "--out", out)
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    assert (out / "runs.jsonl").read_bytes() == before
+    assert len(progress.read_text().splitlines()) == 3  # nothing recomputed
+
+
 def test_fewer_runs_than_stored_says_what_runs_jsonl_shows(tmp_path):
     out = tmp_path / "out"
     assert _cli(RS, "--runs", 5, "--budget", 2000, "--out", out).returncode == 0

@@ -500,7 +500,7 @@ def test_predictor_study_runs_curve_predictors_on_the_fixture_and_refuses_the_em
 
     assert main(["predictors", "--space", "nb201_fixtures:FixtureNB201Space", "--backend", "nb201",
                  "--path", str(files["nb201"]), "--predictors", "early_stop@12,sotle@12", "--trials", "2",
-                 "--out", str(tmp_path / "lc"), "--no-progress"]) == 0
+                 "--test-size", "3", "--out", str(tmp_path / "lc"), "--no-progress"]) == 0  # the fixture's 3 archs
     with (tmp_path / "lc" / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted({r["predictor"] for r in rows}) == ["early_stop@12", "sotle@12"] and len(rows) == 4

@@ -1,5 +1,6 @@
 """Reading an experiment's folder: typed run records per searcher, the typed ``experiment.json`` and
-what the experiment declared its report compares (:class:`ReportSpec`).
+``timing.json``, what the experiment declared its report compares (:class:`ReportSpec`), and a stored
+report's ``summary.csv`` / ``comparisons.csv`` (:func:`read_stored_summary`, :func:`read_stored_comparisons`).
 
 Every reader of results goes through here or :func:`nasearch.results.read_runs`; nothing indexes a
 record by string. A value of the wrong type in any of these files is one line naming the file, the
@@ -7,20 +8,24 @@ field and the fix.
 """
 from __future__ import annotations
 
+import csv
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
 
 from nasearch.analysis.names import display_name
-from nasearch.analysis.pairs import Pair, pairs_from_json
+from nasearch.analysis.pairs import Pair, check_role, pairs_from_json
 from nasearch.errors import UsageError
 from nasearch.results import EXPERIMENT, PROGRESS, RESULTS, TIMING, RunRecord, read_json, read_jsonl
 
 #: the order metrics are listed in when an experiment declares none first
 METRIC_ORDER = ("cifar10_test", "cifar10_valid", "cifar100_test", "cifar100_valid", "imagenet16_test", "imagenet16_valid")
 REPORT_KEYS = ("metric", "references", "note", "names")
+#: the keys of ``experiment.json`` (nasearch.experiments.describe writes them)
+EXPERIMENT_KEYS = ("label", "description", "runs", "budget_seconds", "seed", "pairs", "report", "searchers")
+_ABSENT = object()  # a file that is not there (``null`` in one is a value of the wrong type)
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,10 @@ class ExperimentInfo:
             return UsageError(f"{path}: {what}; restore the file or delete it (the runs are kept)")
 
         if not isinstance(data, dict):
-            raise bad("expected a JSON mapping")
+            raise bad(f"expected a JSON mapping, got {_shown(data)}")
+        unknown = sorted(set(data) - set(EXPERIMENT_KEYS))
+        if unknown:
+            raise bad(f"unknown key {unknown[0]!r} (known: {', '.join(EXPERIMENT_KEYS)})")
         label, description = data.get("label", ""), data.get("description", "")
         if not isinstance(label, str) or not isinstance(description, str):
             raise bad("'label' and 'description' must be text")
@@ -108,6 +116,10 @@ class ExperimentInfo:
         if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("label"), str)
                                                      and e["label"] for e in entries):
             raise bad("'searchers' must be a list of entries each with a 'label'")
+        listed = [e["label"] for e in entries]
+        repeated = sorted({label for label in listed if listed.count(label) > 1})
+        if repeated:
+            raise bad(f"'searchers' lists label {repeated[0]!r} twice")
         try:
             pairs = tuple(pairs_from_json(data.get("pairs", []), selections or {}))
             report = ReportSpec.parse(data.get("report"), f"{path}: report")
@@ -158,11 +170,17 @@ def read_records(directory: Path) -> tuple[list[RunRecord], bool]:
     """A searcher's typed records: ``runs.jsonl`` when finished, else the finished runs of
     ``progress.jsonl`` (also when ``runs.jsonl`` is empty but progress holds runs: nothing vanishes).
 
-    The flag is False for progress (unfinished) and for a torn or partly corrupt ``runs.jsonl``.
+    The flag is False for progress (unfinished: a corrupt line is left out, with a warning) and for a
+    torn ``runs.jsonl`` (a copy cut short). A complete line of ``runs.jsonl`` that is not a run record
+    (a value of the wrong type, NaN, a second copy of a run, another search's run) is refused: nasearch
+    writes that file whole, so such a line is damage, and reporting without it would misreport.
     """
     path = directory / RESULTS
     complete = path.is_file()
     found = read_jsonl(path if complete else directory / PROGRESS)
+    if complete and found.bad_lines:
+        raise UsageError(f"{found.bad_lines_text()}; restore the file, or delete it and rerun the searcher's "
+                         f"command to rewrite it from {PROGRESS}")
     if complete and not found.records and not found.bad_lines:
         progress = read_jsonl(directory / PROGRESS)
         if progress.records:
@@ -177,19 +195,39 @@ def read_records(directory: Path) -> tuple[list[RunRecord], bool]:
     return [found.records[i] for i in sorted(found.records)], complete
 
 
-def _timing(root: Path) -> dict[str, dict]:
-    timing = read_json(root / TIMING, "wall-time record", default={})
+#: what ``timing.json`` holds per label (nasearch.experiments writes it): key -> (accepts, what it must be)
+TIMING_KEYS: dict[str, tuple[Any, str]] = {
+    "wall_seconds": (lambda v: _is_number(v) and math.isfinite(v) and v >= 0, "a number >= 0"),
+    "runs_computed": (lambda v: _is_number(v) and float(v).is_integer() and v >= 0, "an integer >= 0"),
+    "backend": (lambda v: isinstance(v, str), "text"),
+    "workers": (lambda v: _is_number(v) and float(v).is_integer() and v >= 1, "an integer >= 1"),
+}
+
+
+def read_timing(path: Path) -> dict[str, dict]:
+    """``timing.json`` (wall time per label), checked key by key: the one reader (the report, and an
+    experiment resuming its wall-time record). Absent: empty."""
+    timing = read_json(path, "wall-time record", default={})
+    fix = "delete the file (only wall times are lost)"
     if not isinstance(timing, dict) or not all(isinstance(v, dict) for v in timing.values()):
-        raise UsageError(f"{root / TIMING}: expected a mapping of label -> {{wall_seconds, ...}}; delete it "
-                         "(only wall times are lost)")
+        raise UsageError(f"{path}: expected a mapping of label -> {{wall_seconds, ...}}; {fix}")
     for label, entry in timing.items():
-        for key in ("wall_seconds", "runs_computed"):
-            value = entry.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not math.isfinite(value) or value < 0):
-                raise UsageError(f"{root / TIMING}: {label}.{key} is {_shown(value)}, not a number >= 0; delete the "
-                                 "file (only wall times are lost)")
+        unknown = sorted(set(entry) - set(TIMING_KEYS))
+        if unknown:
+            raise UsageError(f"{path}: {label}: unknown key {unknown[0]!r} (known: {', '.join(TIMING_KEYS)}); {fix}")
+        for key, value in entry.items():
+            accepts, what = TIMING_KEYS[key]
+            if value is not None and not accepts(value):
+                raise UsageError(f"{path}: {label}.{key} is {_shown(value)}, not {what}; {fix}")
     return timing
+
+
+def _timing(root: Path) -> dict[str, dict]:
+    return read_timing(root / TIMING)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def load_experiment(results_dir: str | Path) -> Experiment:
@@ -199,7 +237,7 @@ def load_experiment(results_dir: str | Path) -> Experiment:
     root = Path(results_dir)
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory; pass an experiment's output directory, e.g. results/table6")
-    raw = read_json(root / EXPERIMENT, "experiment description", default=None)
+    raw = read_json(root / EXPERIMENT, "experiment description", default=_ABSENT)
     timing = _timing(root)
     listed = raw.get("searchers") if isinstance(raw, dict) else None
     if isinstance(listed, list) and listed and all(isinstance(e, dict) and isinstance(e.get("label"), str) for e in listed):
@@ -223,7 +261,7 @@ def load_experiment(results_dir: str | Path) -> Experiment:
     if not results:
         raise UsageError(f"{root} holds no runs (no <label>/runs.jsonl); run an experiment into it first")
     info = ExperimentInfo.from_dict(raw, root / EXPERIMENT, {r.label: r.selection for r in results}) \
-        if raw is not None else ExperimentInfo()
+        if raw is not _ABSENT else ExperimentInfo()
     for res in results:
         res.name = info.report.names.get(res.label, "")
     return Experiment(root, results, info, timing)
@@ -249,3 +287,130 @@ def metrics_present(results: Sequence[SearcherResults], first: str | None = None
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else f"a {type(value).__name__}"
+
+
+# -- a stored report's CSVs (a results folder that keeps its report but not its runs) ---------------------
+#: summary.csv columns that are per-run quantities, not metrics (older folders name them after schema 1)
+RUN_FIELDS = ("distinct_archs", "evaluations", "pool_draws", "overhead_seconds", "proxy_scores", "proxy_seconds")
+_STORED_RENAMES = {"proxy": "selection", "proxy_scores_mean": "pool_draws_mean", "proxy_scores_std": "pool_draws_std",
+                   "proxy_seconds_mean": "overhead_seconds_mean", "proxy_seconds_std": "overhead_seconds_std"}
+#: columns a summary.csv row must have (after the renames): what the report's table prints
+SUMMARY_COLUMNS = ("label", "name", "runs", "distinct_archs_mean", "evaluations_mean", "evaluations_std",
+                   "pool_draws_mean")
+_CSV_FIX = "restore the file (e.g. git checkout), or rerun the experiment and its report"
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    """The rows of a CSV nasearch wrote; unreadable or malformed is a one-line usage error."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+            ("not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc))
+        raise UsageError(f"{path}: cannot be read as CSV ({why}); {_CSV_FIX}") from None
+    for number, row in enumerate(rows, start=2):
+        if None in row or any(v is None for v in row.values()):
+            raise UsageError(f"{path}: line {number} has {'more' if None in row else 'fewer'} cells than the header "
+                             f"({len(header)}); {_CSV_FIX}")
+    return rows
+
+
+def _cell_number(path: Path, number: int, key: str, text: str, nan_ok: bool = True) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or math.isinf(value) or (math.isnan(value) and not nan_ok):
+        raise UsageError(f"{path}: line {number}, column {key!r} is {_shown(text)}, not a "
+                         f"{'finite number (or nan)' if nan_ok else 'finite number'}; {_CSV_FIX}")
+    return value
+
+
+def read_stored_summary(path: Path) -> list[dict]:
+    """``summary.csv``'s rows, typed: means and stds as floats (``nan``: no value), ``runs`` an integer
+    >= 1, ``complete`` a bool, wall time and runs/s a number or ``""`` (not recorded); labels distinct.
+    A missing column, a cell that is no number, a repeated label: one line naming file, line and column."""
+    rows = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(_csv_rows(path), start=2):
+        row: dict = {_STORED_RENAMES.get(k, k): v for k, v in raw.items()}
+        missing = [c for c in SUMMARY_COLUMNS if c not in row]
+        if missing:
+            raise UsageError(f"{path}: no column {missing[0]!r}; {_CSV_FIX}")
+        if not row["label"]:
+            raise UsageError(f"{path}: line {number} has an empty label; {_CSV_FIX}")
+        if row["label"] in seen:
+            raise UsageError(f"{path}: line {number} repeats label {row['label']!r} of line {seen[row['label']]}; "
+                             f"{_CSV_FIX}")
+        seen[row["label"]] = number
+        for key in list(row):
+            if key.endswith(("_mean", "_std")):
+                row[key] = _cell_number(path, number, key, row[key])
+        runs = row["runs"]
+        if not runs.isdigit() or int(runs) < 1:
+            raise UsageError(f"{path}: line {number}, column 'runs' is {_shown(runs)}, not a whole number >= 1; "
+                             f"{_CSV_FIX}")
+        row["runs"] = int(runs)
+        complete = row.get("complete", "False")
+        if complete not in ("True", "False"):
+            raise UsageError(f"{path}: line {number}, column 'complete' is {_shown(complete)}, not True or False; "
+                             f"{_CSV_FIX}")
+        row["complete"] = complete == "True"
+        for key in ("wall_seconds", "runs_per_second"):
+            text = row.get(key) or ""
+            row[key] = _cell_number(path, number, key, text, nan_ok=False) if text else ""
+            if row[key] != "" and row[key] < 0:
+                raise UsageError(f"{path}: line {number}, column {key!r} is {text}, not a number >= 0; {_CSV_FIX}")
+        rows.append(row)
+    return rows
+
+
+def read_stored_comparisons(path: Path, labels: Sequence[str], metrics: Sequence[str],
+                            declared_roles: dict[tuple[str, str], str]) -> dict:
+    """``comparisons.csv``, typed: ``{(Pair, metric): Comparison}``. Each row's pair must be of labels
+    of ``summary.csv``, its role one of the roles (else the experiment's declared role), its counts
+    integers and its statistics numbers; every pair has a row for each of ``metrics``."""
+    from nasearch.analysis.stats import Comparison
+
+    casts = {f.name: (f.type if isinstance(f.type, str) else f.type.__name__) for f in fields(Comparison)}
+    comparisons: dict = {}
+    for number, raw in enumerate(_csv_rows(path), start=2):
+        missing = [name for name in casts if name not in raw]
+        if missing:
+            raise UsageError(f"{path} was written by an older nasearch (no {missing[0]}); its report cannot be "
+                             "rewritten without the runs: rerun the experiment to report it")
+        values: dict[str, Any] = {}
+        for name, kind in casts.items():
+            text = raw[name]
+            if kind == "int":
+                if not text.isdigit():
+                    raise UsageError(f"{path}: line {number}, column {name!r} is {_shown(text)}, not a whole number "
+                                     f">= 0; {_CSV_FIX}")
+                values[name] = int(text)
+            elif kind == "float":
+                values[name] = _cell_number(path, number, name, text)
+            else:
+                values[name] = text
+        for side in ("baseline", "treatment"):
+            if values[side] not in labels:
+                raise UsageError(f"{path}: line {number}: {side} {values[side]!r} is not a label of summary.csv "
+                                 f"({', '.join(labels)}); {_CSV_FIX}")
+        if values["metric"] not in metrics:
+            raise UsageError(f"{path}: line {number}: metric {values['metric']!r} is not a metric of summary.csv "
+                             f"({', '.join(metrics)}); {_CSV_FIX}")
+        role = raw.get("role") or declared_roles.get((values["baseline"], values["treatment"]), "effect")
+        try:
+            role = check_role(role, f"{path}: line {number}")
+        except UsageError as exc:
+            raise UsageError(f"{exc}; {_CSV_FIX}") from None
+        comparison = Comparison(**values)
+        comparisons[Pair(comparison.baseline, comparison.treatment, role), comparison.metric] = comparison
+    for pair in dict.fromkeys(pair for pair, _ in comparisons):
+        absent = [m for m in metrics if (pair, m) not in comparisons]
+        if absent:
+            raise UsageError(f"{path}: pair {pair.baseline} -> {pair.treatment} has no row for metric {absent[0]!r}; "
+                             f"{_CSV_FIX}")
+    return comparisons

@@ -255,17 +255,18 @@ def render_stored(root: str | Path, out: str | Path | None = None) -> Path:
     committed ``docs/results/*``): the table from ``summary.csv``, the declared references from its
     statistics, the pairs from ``comparisons.csv``, what ``experiment.json`` declares; the figures are
     kept as they are (they need the runs). Numbers are the CSVs' (6 significant digits)."""
-    from nasearch.analysis.reading import ExperimentInfo
+    from nasearch.analysis.reading import (RUN_FIELDS, ExperimentInfo, read_stored_comparisons, read_stored_summary,
+                                           read_timing)
     from nasearch.results import EXPERIMENT, TIMING, read_json
 
     root = Path(root)
     out = Path(out) if out else root
     info = ExperimentInfo.from_dict(read_json(root / EXPERIMENT, "experiment description", default={}), root / EXPERIMENT)
-    timing = read_json(root / TIMING, "wall-time record", default={}) or {}
-    rows = _read_stored_rows(root / "summary.csv")
+    timing = read_timing(root / TIMING)
+    rows = read_stored_summary(root / "summary.csv")
     if not rows:
         raise UsageError(f"{root / 'summary.csv'} holds no searcher; rerun the experiment")
-    found = [key[: -len("_mean")] for key in rows[0] if key.endswith("_mean") and key[: -len("_mean")] not in _RUN_FIELDS]
+    found = [key[: -len("_mean")] for key in rows[0] if key.endswith("_mean") and key[: -len("_mean")] not in RUN_FIELDS]
     metrics = sorted(found, key=lambda m: (m != info.report.metric, m))
     if info.report.metric is not None and info.report.metric not in found:
         raise UsageError(f"report.metric: {info.report.metric!r} is not in {root / 'summary.csv'}")
@@ -273,17 +274,8 @@ def render_stored(root: str | Path, out: str | Path | None = None) -> Path:
     names = {label: info.report.names.get(label) or row["name"] for label, row in by_label.items()}
     for row in rows:
         row["name"] = names[row["label"]]
-    comparisons: dict = {}
     declared_roles = {(p.baseline, p.treatment): p.role for p in info.pairs}
-    with (root / "comparisons.csv").open(newline="") as handle:
-        for raw in csv.DictReader(handle):
-            role = raw.pop("role", None) or declared_roles.get((raw["baseline"], raw["treatment"]), "effect")
-            missing = [f.name for f in _COMPARISON_FIELDS if f.name not in raw]
-            if missing:
-                raise UsageError(f"{root / 'comparisons.csv'} was written by an older nasearch (no {missing[0]}); its "
-                                 "report cannot be rewritten without the runs: rerun the experiment to report it")
-            c = Comparison(**{f.name: f.type_cast(raw[f.name]) for f in _COMPARISON_FIELDS})
-            comparisons[Pair(c.baseline, c.treatment, role), c.metric] = c
+    comparisons = read_stored_comparisons(root / "comparisons.csv", list(by_label), metrics, declared_roles)
     pairs = list(dict.fromkeys(pair for pair, _ in comparisons))
     declared = [p for p in info.pairs if (p, metrics[0]) in comparisons] or pairs
     stats: Stats = {label: {m: (row[f"{m}_mean"], row[f"{m}_std"], row["runs"]) for m in metrics
@@ -297,44 +289,6 @@ def render_stored(root: str | Path, out: str | Path | None = None) -> Path:
     report = out / "report.md"
     report.write_text("\n".join(lines))
     return report
-
-
-#: summary.csv columns that are per-run quantities, not metrics (older folders name them after schema 1)
-_RUN_FIELDS = ("distinct_archs", "evaluations", "pool_draws", "overhead_seconds", "proxy_scores", "proxy_seconds")
-_STORED_RENAMES = {"proxy": "selection", "proxy_scores_mean": "pool_draws_mean", "proxy_scores_std": "pool_draws_std",
-                   "proxy_seconds_mean": "overhead_seconds_mean", "proxy_seconds_std": "overhead_seconds_std"}
-
-
-def _read_stored_rows(path: Path) -> list[dict]:
-    def number(text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            return float("nan")
-
-    rows = []
-    with path.open(newline="") as handle:
-        for raw in csv.DictReader(handle):
-            row: dict = {_STORED_RENAMES.get(k, k): v for k, v in raw.items()}
-            for key in list(row):
-                if key.endswith(("_mean", "_std")):
-                    row[key] = number(row[key])
-            row["runs"] = int(row["runs"])
-            row["complete"] = row.get("complete") == "True"
-            row["wall_seconds"] = number(row["wall_seconds"]) if row.get("wall_seconds") else ""
-            row["runs_per_second"] = number(row["runs_per_second"]) if row.get("runs_per_second") else ""
-            rows.append(row)
-    return rows
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    type_cast: Any
-
-
-_COMPARISON_FIELDS = tuple(_Field(f.name, {"str": str, "int": int, "float": float}[f.type if isinstance(f.type, str) else f.type.__name__])
-                           for f in fields(Comparison))
 
 
 def pair_comparisons(experiment: Experiment, pairs: Sequence[Pair], metrics: Sequence[str], seed: int = 0,

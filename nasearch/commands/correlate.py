@@ -18,6 +18,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nasearch.commands import MAX_SEED
+
+
+#: the count flags' bounds (least, most), checked before any scoring: the most is what no study needs
+#: (a bootstrap of 10**9 resamples, or 10**9 sampled archs, would not finish)
+COUNT_BOUNDS = {"n": (1, 1_000_000), "batch_size": (1, 4096), "workers": (1, 512), "pool": (1, 1_000_000),
+                "repeats": (1, 100_000), "bootstrap": (0, 100_000), "seed": (0, MAX_SEED)}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", default="nb201", help="space name (default nb201) or 'pkg.mod:Class'")
@@ -66,13 +74,12 @@ def main(args: argparse.Namespace) -> int:
     from nasearch.proxies.data import DataSource
     from nasearch.proxies.registry import available_proxies, get_proxy
 
-    for flag in ("n", "batch_size", "workers", "pool", "repeats"):
-        if getattr(args, flag) < 1:
-            raise UsageError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
-    if args.bootstrap < 0:
-        raise UsageError(f"--bootstrap must be >= 0, got {args.bootstrap}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    from nasearch.commands import check_counts
+
+    check_counts(args, COUNT_BOUNDS)
+    if args.pool > args.n:
+        raise UsageError(f"--pool {args.pool} is more than the --n {args.n} scored archs a pool is drawn from; "
+                         "give --pool <= --n")
     proxies = available_proxies() if args.proxies == "all" else [p.strip() for p in args.proxies.split(",") if p.strip()]
     if not proxies:
         raise UsageError("--proxies is empty; give e.g. --proxies synflow,naswot")

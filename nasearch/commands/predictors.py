@@ -8,6 +8,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nasearch.commands import MAX_SEED
+
+
+#: the count flags' bounds (least, most), checked before any work (10**9 trials would never finish)
+COUNT_BOUNDS = {"trials": (1, 1000), "test_size": (2, 100_000), "workers": (1, 512), "batch_size": (1, 4096),
+                "seed": (0, MAX_SEED)}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", default="nb201", help="space name (default nb201) or 'pkg.mod:Class'")
@@ -37,15 +44,11 @@ def main(args: argparse.Namespace) -> int:
     from nasearch.results import check_out_dir
 
     check_out_dir(args.out)  # empty, a file, a link loop: refused before any work
-    for flag in ("trials", "test_size", "workers", "batch_size"):
-        if getattr(args, flag) < 1:
-            raise UsageError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
-    try:
-        sizes = [int(s) for s in args.train_sizes.split(",") if s.strip()]
-    except ValueError:
-        raise UsageError(f"--train-sizes must be comma-separated whole numbers, got {args.train_sizes!r}") from None
-    if not sizes or min(sizes) < 2:
-        raise UsageError("--train-sizes needs whole numbers >= 2, e.g. 14,121,1000")
+    from nasearch.commands import check_counts
+    from nasearch.predictor_study import check_sizes, parse_sizes
+
+    check_counts(args, COUNT_BOUNDS)
+    sizes = parse_sizes(args.train_sizes)
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     if not names:
         raise UsageError("--predictors is empty; give e.g. --predictors xgb,gradsign")
@@ -56,13 +59,15 @@ def main(args: argparse.Namespace) -> int:
     space = load_space(spec)
     data = DataSource.from_config({"npz": args.data} if args.data else None)
     features = ZeroCostSource(space, batch_size=args.batch_size, seed=args.seed, data=data, cache_dir=args.cache_dir)
-    for name in names:  # every bad name / missing library / missing capability fails here, before any work
-        make_predictor(name, space, features=features, seed=args.seed)
+    # every bad name / missing library / missing capability fails here, before any work
+    trainable = [make_predictor(name, space, features=features, seed=args.seed).trainable for name in names]
+    check_sizes(space, sizes, args.test_size, any(trainable))  # what the space cannot supply
     from nasearch.errors import os_errors
 
     with os_errors(args.out):  # a full disk while writing: one line naming the folder
-        run_study(space, names, Path(args.out), features, sizes=sizes, trials=args.trials, test_size=args.test_size,
-                  seed=args.seed, workers=args.workers, progress=not args.no_progress)
+        run_study(space, names, Path(args.out), features, sizes=sizes, trials=args.trials,
+                  test_size=args.test_size, seed=args.seed, workers=args.workers,
+                  progress=not args.no_progress)
     print((Path(args.out) / "predictors.md").read_text())
     print(f"outputs: {args.out}/results.csv, predictors.md, predictors.png")
     return 0
