@@ -406,9 +406,10 @@ def _checked_arg(param: inspect.Parameter, value: Any, where: str) -> Any:
         return int(value)
     if str in kinds and isinstance(value, str):
         return value
-    wanted = " or ".join({int: "an integer", float: "a number", bool: "true/false", str: "a string"}[k]
+    wanted = " or ".join({int: "an integer", float: "a number", bool: "true or false", str: "a string"}[k]
                          for k in (int, float, bool, str) if k in kinds)
-    raise UsageError(f"{where}: expected {wanted}{' or null' if none_ok else ''}, got {value!r}")
+    hint = "; write true or false without quotes" if bool in kinds and isinstance(value, str) else ""
+    raise UsageError(f"{where}: expected {wanted}{' or null' if none_ok else ''}, got {value!r}{hint}")
 
 
 def registered_spaces() -> dict[str, str]:

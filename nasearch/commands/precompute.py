@@ -12,8 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
-import yaml
-
+from nasearch.config import yaml_value
 from nasearch.errors import UsageError
 
 
@@ -53,7 +52,7 @@ def _parse_options(pairs: list[str]) -> tuple[tuple[str, object], ...]:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise UsageError(f"--option {pair!r} must look like KEY=VALUE, e.g. per_sample=loop")
-        options[name] = yaml.safe_load(value)
+        options[name] = yaml_value(value, f"--option {pair!r}")
     return tuple(sorted(options.items()))
 
 
