@@ -85,6 +85,8 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"--option {pair!r} must look like PROXY.KEY=VALUE for a proxy in --proxies,"
                              " e.g. gradsign.per_sample=loop")
         options.setdefault(proxy, {})[key] = yaml_value(value, f"--option {pair!r}")
+    for proxy, given in options.items():
+        get_proxy(proxy).check_options(given, f"--option {proxy}.")  # names and values, before any scoring
     from nasearch.device import resolve_device
 
     device = resolve_device(args.device, "--device")  # cuda without CUDA fails here, before any scoring

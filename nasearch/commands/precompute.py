@@ -72,6 +72,10 @@ def main(args: argparse.Namespace) -> int:
     if npz and not Path(npz).is_file():
         raise UsageError(f"--data {npz} does not exist; give the path of an npz with train_images/train_labels")
     devices = _devices(args.device)
+    options = _parse_options(args.option)
+    from nasearch.proxies.registry import get_proxy
+
+    get_proxy(args.proxy).check_options(dict(options), "--option ")  # names and values, before anything runs
     job = PrecomputeJob(
         space={"class": args.space} if ":" in args.space else {"name": args.space},
         proxy=args.proxy,
@@ -80,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed,
         data=DataSource(npz=str(Path(npz).resolve()) if npz else None),
         cache_dir=args.cache_dir,
-        options=_parse_options(args.option),
+        options=options,
     )
     tables_dir = Path(args.tables_dir) if args.tables_dir else TABLES_DIR
     result = precompute(job, workers=args.workers, limit=args.limit, progress=not args.quiet, tables_dir=tables_dir,
