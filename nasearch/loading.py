@@ -355,6 +355,11 @@ def construct(factory: Any, args: dict, what: str, *leading: Any) -> Any:
             raise UsageError(f"{what}.args: unknown {unknown}; allowed: {allowed}")
         args = {name: _checked_arg(params[name], value, f"{what}.args.{name}") if name in params else value
                 for name, value in args.items()}
+    from nasearch.searchers.base import declared_bounds
+
+    for name, bound in declared_bounds(factory).items():
+        if name in args and (problem := bound.problem(args[name])):
+            raise UsageError(f"{what}.args.{name}: {problem}")
     try:
         return factory(*leading, **args)
     except (ValueError, TypeError) as exc:
