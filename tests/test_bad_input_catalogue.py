@@ -522,6 +522,9 @@ def _experiment_value(**content):
 
 
 _LOOKUP = {"cost": "lookup"}
+#: 80 aliases (under the loader's 100), each anchor used twice: 2**40 values once expanded, in searcher.args
+_DOUBLING_BOMB = (_BASE_YAML.replace("searcher: {name: rea}\n", "") + "searcher: {name: rea, args: {population_size: ["
+                  + "&a0 [1, 1], " + ", ".join(f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 40)) + "]}}\n")
 
 
 CASES: list[Case] = [
@@ -696,6 +699,7 @@ CASES: list[Case] = [
          _option_flag("precompute", "per_sample=[" + ", ".join(f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" if i else
                                                         "&a0 [x, x, x, x, x, x, x, x, x, x]" for i in range(12)) + "]"),
          r"--option .*more than 100 YAML aliases"),
+    Case("values-yaml-doubling-aliases", _yaml_text(_DOUBLING_BOMB), r"more than 100000 values once aliases .* are expanded"),
     Case("values-bohb-min-bandwidth-negative", _config_value(searcher={"name": "bohb", "args": {"min_bandwidth": -1}}),
          r"searcher\.args\.min_bandwidth: must be > 0, got -1$"),
     Case("values-bohb-bandwidth-factor-zero", _config_value(searcher={"name": "bohb", "args": {"bandwidth_factor": 0}}),
