@@ -69,6 +69,10 @@ class ProxySpec:
         return options
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _option_problem(value: Any, default: Any, choices: tuple | None) -> str | None:
     if choices is not None:
         if isinstance(value, (str, int, float, bool)) and value in choices and type(value) is type(choices[0]):
@@ -80,11 +84,14 @@ def _option_problem(value: Any, default: Any, choices: tuple | None) -> str | No
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected a number, got {value!r}"
         return None if math.isfinite(value) else f"expected a finite number, got {value!r}"
-    if isinstance(default, (tuple, list)):
-        good = (isinstance(value, (tuple, list)) and len(value) == len(default)
-                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value))
-        shown = list(default)
-        return None if good else f"expected {len(default)} positive integers such as {shown}, got {value!r}"
+    if isinstance(default, (tuple, list)) and default and all(_is_number(d) for d in default):
+        integers = all(isinstance(d, int) for d in default)
+        positive = integers and all(d >= 1 for d in default)
+        good = isinstance(value, (tuple, list)) and len(value) == len(default) and all(
+            _is_number(v) and math.isfinite(v) and (not integers or isinstance(v, int)) and (not positive or v >= 1)
+            for v in value)
+        what = "positive integers" if positive else "integers" if integers else "numbers"
+        return None if good else f"expected {len(default)} {what} such as {list(default)}, got {value!r}"
     if isinstance(default, str):
         return None if isinstance(value, str) else f"expected a string, got {value!r}"
     return None
