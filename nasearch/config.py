@@ -114,8 +114,8 @@ KEY_TYPES: dict[str, dict[str, tuple[Kind, bool, str]]] = {
         "cache_dir": (FOLDER, True, ""),
         "revisit": (TEXT, False, ""),
     },
-    "space": {"name": (TEXT, False, ""), "class": (TEXT, False, ""), "args": (MAPPING, True, "")},
-    "searcher": {"name": (TEXT, False, ""), "args": (MAPPING, True, "")},
+    "space": {"name": (TEXT, True, ""), "class": (TEXT, True, ""), "args": (MAPPING, True, "")},
+    "searcher": {"name": (TEXT, True, ""), "args": (MAPPING, True, "")},
     "hook": {
         "proxy": (TEXT, False, ""), "dataset": (TEXT, False, ""), "select": (TEXT, False, ""),
         "options": (MAPPING, True, ""), "tables": (BOOLEAN, False, ""),

@@ -39,13 +39,16 @@ class DataSource:
 
     @classmethod
     def from_config(cls, data: dict | None) -> "DataSource":
+        from nasearch.config import check_types
+
         data = dict(data or {})
+        check_types(data, "data", "data.")  # the config's key types, for the API and the flags too
         npz = os.environ.get(NPZ_ENV) or data.get("npz")  # the environment overrides the config file
         root = data.get("torchvision_root")
         return cls(
             npz=os.path.expanduser(npz) if npz else None,
             torchvision_root=os.path.expanduser(root) if root else None,
-            download=bool(data.get("download", False)),
+            download=data.get("download", False),
         )
 
     @property
