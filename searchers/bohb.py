@@ -80,7 +80,7 @@ class _HpbandsterSearcher(Searcher):
     """hpbandster's Hyperband brackets driven by ask/tell; subclasses choose the config generator."""
 
     requires = ("encoding",)
-    bounds = {"min_budget": POSITIVE}
+    bounds = {"eta": Bound(2), "min_budget": POSITIVE}
 
     def __init__(self, space: Any, pool: Any = None, eta: float = 3, min_budget: float = 1) -> None:
         super().__init__(space, pool)
