@@ -39,16 +39,13 @@ class DataSource:
 
     @classmethod
     def from_config(cls, data: dict | None) -> "DataSource":
-        from nasearch.config import check_types
-
-        data = dict(data or {})
-        check_types(data, "data", "data.")  # the config's key types, for the API and the flags too
+        data = dict(data or {})  # a config's data section, its key types checked by nasearch.config
         npz = os.environ.get(NPZ_ENV) or data.get("npz")  # the environment overrides the config file
         root = data.get("torchvision_root")
         return cls(
             npz=os.path.expanduser(npz) if npz else None,
             torchvision_root=os.path.expanduser(root) if root else None,
-            download=data.get("download", False),
+            download=bool(data.get("download", False)),
         )
 
     @property
