@@ -28,7 +28,7 @@ class SimulatedClock:
     def charge(self, seconds: float, kind: str = "training") -> None:
         """Advance the clock, or raise :class:`BudgetExhausted` if the budget cannot pay."""
         if self.elapsed + seconds > self.budget_seconds:
-            raise BudgetExhausted(kind)
+            raise BudgetExhausted(kind, seconds)
         self.elapsed += seconds
         if kind == "training":
             self.training_seconds += seconds

@@ -78,10 +78,77 @@ class SearchConfig:
 
 def _check_keys(section: dict, allowed: set[str], where: str) -> None:
     if not isinstance(section, dict):
-        raise UsageError(f"{where}: expected a mapping, got {type(section).__name__}")
+        raise UsageError(f"{where}: expected a mapping, got {section!r}")
     unknown = sorted(set(section) - allowed)
     if unknown:
         raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a config value must be: ``test`` says whether it is, ``what`` names it in the message."""
+
+    what: str
+    test: Any
+    hint: str = ""
+
+
+MAPPING = Kind("a mapping", lambda v: isinstance(v, dict))
+TEXT = Kind("a string", lambda v: isinstance(v, str))
+FILE = Kind("a file path", lambda v: isinstance(v, str) and bool(v.strip()))
+FOLDER = Kind("a folder path", lambda v: isinstance(v, str) and bool(v.strip()))
+BOOLEAN = Kind("true or false", lambda v: isinstance(v, bool), "; write true or false without quotes")
+LIST = Kind("a list", lambda v: isinstance(v, list))
+
+#: the type of every config key that is not a number (numbers go through :func:`checked_number`,
+#: and keys with a message of their own -- label, hook.device, hook.cost, ... -- through their parser):
+#: section -> key -> (kind, whether null is accepted, a hint after the message). One message form:
+#: ``<key>: expected <kind>, got <value>``.
+KEY_TYPES: dict[str, dict[str, tuple[Kind, bool, str]]] = {
+    "": {
+        "space": (MAPPING, False, "; write it as space: {name: nb201}"),
+        "searcher": (MAPPING, False, "; write it as searcher: {name: rea}"),
+        "hook": (MAPPING, True, "; write it as hook: {proxy: gradsign}"),
+        "data": (MAPPING, True, "; write it as data: {npz: path/to/images.npz}"),
+        "out": (FOLDER, True, ""),
+        "cache_dir": (FOLDER, True, ""),
+        "revisit": (TEXT, False, ""),
+    },
+    "space": {"name": (TEXT, True, ""), "class": (TEXT, True, ""), "args": (MAPPING, True, "")},
+    "searcher": {"name": (TEXT, True, ""), "args": (MAPPING, True, "")},
+    "hook": {
+        "proxy": (TEXT, False, ""), "dataset": (TEXT, False, ""), "select": (TEXT, False, ""),
+        "options": (MAPPING, True, ""), "tables": (BOOLEAN, False, ""),
+    },
+    "data": {"npz": (FILE, True, ""), "torchvision_root": (FOLDER, True, ""), "download": (BOOLEAN, False, "")},
+    "experiment": {
+        "label": (TEXT, True, ""), "description": (TEXT, True, ""), "searchers": (LIST, False, ""),
+        "pairs": (LIST, True, ""), "data": (MAPPING, True, ""), "cache_dir": (FOLDER, True, ""),
+    },
+    "entry": {"config": (FILE, False, ""), "label": (TEXT, True, ""), "hook": (MAPPING, True, ""),
+              "searcher": (MAPPING, True, ""), "space": (MAPPING, True, ""), "data": (MAPPING, True, ""),
+              "cache_dir": (FOLDER, True, ""), "revisit": (TEXT, True, "")},
+}
+
+
+def expect(value: Any, kind: Kind, where: str, hint: str = "") -> Any:
+    """``value`` if it is a ``kind``, else the one-line ``<where>: expected <kind>, got <value>``."""
+    if not kind.test(value):
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        raise UsageError(f"{where}: expected {kind.what}, got {shown}{kind.hint}{hint}")
+    return value
+
+
+def check_types(section: Any, name: str, where: str = "") -> None:
+    """Check every key of ``section`` that :data:`KEY_TYPES` declares for section ``name``; ``where``
+    prefixes the key in the message (``hook.``, ``searchers[0].``)."""
+    if not isinstance(section, dict):
+        return  # the section's own check (a mapping) says so
+    for key, (kind, nullable, hint) in KEY_TYPES[name].items():
+        if key in section and not (nullable and section[key] is None):
+            expect(section[key], kind, f"{where}{key}", hint)
 
 
 def checked_number(value: Any, where: str, kind: type, minimum: float, exclusive: bool = False) -> Any:
@@ -215,6 +282,42 @@ def read_yaml(path: str | Path) -> dict:
     return raw
 
 
+#: values in a config counted as expanded (a YAML alias or a shared Python list counts each time it is used)
+MAX_CONFIG_NODES = 100_000
+
+
+def check_plain(value: Any, where: str) -> None:
+    """Refuse, in milliseconds, a config structure (read from YAML, or given to the API as a dict) deeper
+    than :data:`MAX_YAML_DEPTH` or with more than :data:`MAX_CONFIG_NODES` values once expanded: a few
+    anchors used twice each (``b: &b [*a, *a]``, ...) or a list shared in Python double at every level,
+    and whatever copies or serialises the config (``asdict``, ``config.json``) would expand them."""
+    count = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_NODES:
+            raise UsageError(f"{where}: more than {MAX_CONFIG_NODES} values once aliases and shared lists are expanded;"
+                             " a config is a few dozen values: write them out")
+        if depth > MAX_YAML_DEPTH:
+            raise UsageError(f"{where}: nesting deeper than {MAX_YAML_DEPTH} levels; a config is a few levels deep")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for pair in item.items() for child in pair)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def yaml_value(text: str, where: str) -> Any:
+    """A command-line value (``--option KEY=VALUE``, ``--space-arg``) read as YAML with the config file's
+    bounds; ``where`` (the flag and what was given) names it in a one-line error."""
+    try:
+        value = load_yaml_text(text, where)
+    except yaml.YAMLError:
+        raise UsageError(f"{where}: the value is not valid YAML; quote it or fix the syntax") from None
+    check_plain(value, where)
+    return value
+
+
 def _at_most(value: Any, limit: float, where: str) -> Any:
     if value > limit:
         raise UsageError(f"{where}: {value:g} is more than a search can use (at most {limit:g}); give a smaller value")
@@ -230,10 +333,14 @@ def check_label(label: Any, where: str = "label") -> str:
 
 
 def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfig:
+    check_plain(raw, "config")
     _check_keys(raw, TOP_KEYS, "config")
     for required in ("space", "searcher"):
         if required not in raw:
             raise UsageError(f"config: missing key {required!r}; see configs/rea.yaml for an example")
+    check_types(raw, "")
+    for section in ("space", "searcher", "hook", "data"):
+        check_types(raw.get(section), section, f"{section}.")
     space = raw["space"]
     _check_keys(space, SPACE_KEYS, "space")
     if not space.get("name") and not space.get("class"):
@@ -242,13 +349,11 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
     _check_keys(searcher, SEARCHER_KEYS, "searcher")
     if not searcher.get("name"):
         raise UsageError("searcher: missing 'name' (rs, rea, reinforce, bohb, hb)")
-    for section, key in ((space, "args"), (searcher, "args")):
-        if section.get(key) is not None and not isinstance(section[key], dict):
-            raise UsageError(f"{key}: expected a mapping of arguments")
     hook = None
     if raw.get("hook") is not None:
         hook = parse_hook(raw["hook"])
-    data = raw.get("data") or {}
+    data = raw.get("data")
+    data = {} if data is None else data
     _check_keys(data, DATA_KEYS, "data")
     label = check_label(raw.get("label") or default_label)
     out = raw.get("out")
@@ -281,10 +386,9 @@ def parse_hook(hook: dict) -> HookConfig:
     import sys
 
     _check_keys(hook, HOOK_KEYS, "hook")
+    check_types(hook, "hook", "hook.")
     options = hook.get("options") or {}
-    if not isinstance(options, dict):
-        raise UsageError("hook.options: expected a mapping of proxy options")
-    proxy = str(hook.get("proxy", "gradsign"))
+    proxy = hook.get("proxy", "gradsign")
     select = hook.get("select", "proxy")
     if select not in HOOK_SELECTIONS:
         raise UsageError(f"hook.select: {select!r} is not one of {', '.join(HOOK_SELECTIONS)}")
@@ -321,10 +425,10 @@ def parse_hook(hook: dict) -> HookConfig:
         k=_at_most(checked_number(hook.get("k", 10), "hook.k", int, 1), MAX_POOL, "hook.k"),
         batch_size=checked_number(hook.get("batch_size", 128), "hook.batch_size", int, 1),
         seed=seeds[0] if seeds else checked_number(hook.get("seed", 0), "hook.seed", int, 0),
-        dataset=str(hook.get("dataset", "cifar10")),
+        dataset=hook.get("dataset", "cifar10"),
         cost=ProxyCostPolicy.parse(hook.get("cost", "measured")),
         options=dict(options),
-        tables=bool(hook.get("tables", True)),
+        tables=hook.get("tables", True),
         select=select,
         seeds=seeds if seeds and len(seeds) > 1 else None,
         device=_checked_device(hook.get("device", "cpu")),

@@ -19,7 +19,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from nasearch.config import SearchConfig, check_label, checked_number, parse_search_config, read_yaml
+from nasearch.config import (SearchConfig, check_label, check_plain, check_types, checked_number,
+                             parse_search_config, read_yaml)
 from nasearch.errors import UsageError
 from nasearch.execution import check_resumable, read_progress, run_many
 from nasearch.executor import make_executor
@@ -104,9 +105,11 @@ def _resolve_path(name: str, experiment_path: Path | None) -> Path:
 def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any) -> ExperimentConfig:
     """Validate an experiment mapping; ``overrides`` (runs, seed, out, workers, budget_seconds) win over it."""
     experiment_path = Path(path) if path is not None else None
+    check_plain(raw, "experiment")
     unknown = sorted(set(raw) - EXPERIMENT_KEYS)
     if unknown:
         raise UsageError(f"experiment: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(EXPERIMENT_KEYS))}")
+    check_types(raw, "experiment")
     # an explicit label names the default out folder (results/<label>): a plain name, as a search's
     label = (check_label(raw["label"], "experiment.label") if raw.get("label") not in (None, "")
              else experiment_path.stem if experiment_path else "experiment")
@@ -143,6 +146,7 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
         if bad:
             hint = " (set it once for the whole experiment)" if bad[0] in ("runs", "seed", "budget_seconds", "workers", "out") else ""
             raise UsageError(f"{where}: key {bad[0]!r} not allowed here{hint}; allowed: {', '.join(sorted(ENTRY_KEYS))}")
+        check_types(entry, "entry", f"{where}.")
         config_path = _resolve_path(str(entry["config"]), experiment_path)
         if not config_path.is_file():
             raise UsageError(f"{where}.config: {entry['config']} does not exist; give a path such as configs/rea.yaml")

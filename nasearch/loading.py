@@ -355,6 +355,11 @@ def construct(factory: Any, args: dict, what: str, *leading: Any) -> Any:
             raise UsageError(f"{what}.args: unknown {unknown}; allowed: {allowed}")
         args = {name: _checked_arg(params[name], value, f"{what}.args.{name}") if name in params else value
                 for name, value in args.items()}
+    from nasearch.searchers.base import declared_bounds
+
+    for name, bound in declared_bounds(factory).items():
+        if name in args and (problem := bound.problem(args[name])):
+            raise UsageError(f"{what}.args.{name}: {problem}")
     try:
         return factory(*leading, **args)
     except (ValueError, TypeError) as exc:
@@ -406,9 +411,10 @@ def _checked_arg(param: inspect.Parameter, value: Any, where: str) -> Any:
         return int(value)
     if str in kinds and isinstance(value, str):
         return value
-    wanted = " or ".join({int: "an integer", float: "a number", bool: "true/false", str: "a string"}[k]
+    wanted = " or ".join({int: "an integer", float: "a number", bool: "true or false", str: "a string"}[k]
                          for k in (int, float, bool, str) if k in kinds)
-    raise UsageError(f"{where}: expected {wanted}{' or null' if none_ok else ''}, got {value!r}")
+    hint = "; write true or false without quotes" if bool in kinds and isinstance(value, str) else ""
+    raise UsageError(f"{where}: expected {wanted}{' or null' if none_ok else ''}, got {value!r}{hint}")
 
 
 def registered_spaces() -> dict[str, str]:

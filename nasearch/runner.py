@@ -159,7 +159,11 @@ def run_one(context: SearchContext, run_index: int) -> RunRecord:
             except AttributeError:
                 raise UsageError(_not_an_evaluation(space, trial_epochs, evaluation)) from None
             charge(cost)
-        except BudgetExhausted:
+        except BudgetExhausted as exhausted:
+            if not elapsed and clock.elapsed == 0:  # not even the run's first step: no run, only an empty record
+                first = float(exhausted.args[1]) if len(exhausted.args) > 1 else math.nan
+                raise UsageError(f"budget {config.budget_seconds:g} s cannot pay for one evaluation (the first costs"
+                                 f" {first:g} s); give budget_seconds (or --budget) of at least {first:g}") from None
             break
         if trained is not None:
             cached_in_a_row = 0

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from nasearch.clock import PREDICTOR_FIT_BASE, PREDICTOR_FIT_PER_POINT, PredictorCostModel
-from nasearch.searchers.base import Searcher, Trial
+from nasearch.searchers.base import (AT_LEAST_ONE, DRAWS, MAX_DRAWS, NON_NEGATIVE, POSITIVE, Bound, Searcher,
+                                       Trial)
 from nasearch.spaces.protocol import Evaluation
 
 
@@ -27,6 +28,8 @@ class PredictorGuided(Searcher):
     #: nothing beyond the protocol: what the predictor's encoding needs (the categorical encoding for
     #: onehot, a vector encoding otherwise) is checked by make_predictor when the searcher is built
     requires = ()
+    bounds = {"num_init": AT_LEAST_ONE, "num_candidates": DRAWS, "k": DRAWS, "fit_cost_base": NON_NEGATIVE,
+              "fit_cost_per_point": NON_NEGATIVE}
 
     def __init__(self, space, pool=None, predictor: str = "bananas", num_init: int = 20, num_candidates: int = 200,
                  k: int = 20, fit_cost_base: float = PREDICTOR_FIT_BASE, fit_cost_per_point: float = PREDICTOR_FIT_PER_POINT,
@@ -127,6 +130,8 @@ class Bananas(PredictorGuided):
     """
 
     name = "bananas"
+    bounds = {"ensemble": Bound(1, 100), "parents": AT_LEAST_ONE, "mutations": AT_LEAST_ONE,
+              "fit_epochs": Bound(1, MAX_DRAWS), "fit_batch": NON_NEGATIVE, "fit_learning_rate": POSITIVE}
 
     def __init__(self, space, pool=None, ensemble: int = 5, acquisition: str = "mutation", parents: int = 5,
                  mutations: int = 1, fit_epochs: int = 50, fit_batch: int = 0, fit_learning_rate: float = 0.05,

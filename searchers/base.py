@@ -20,6 +20,51 @@ from nasearch.spaces.protocol import Evaluation
 
 
 @dataclass(frozen=True)
+class Bound:
+    """Where a numeric searcher argument must lie (``None``: no limit; ``open``: the limit itself is out).
+
+    Declared per argument in :attr:`Searcher.bounds` and checked, with the argument's name, before the
+    searcher is made (:func:`nasearch.loading.construct`), so ``min_bandwidth: -1`` or a draw count no run
+    can afford (``num_samples: 1e9``) is one line at once, not a hang or a crash inside a run."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None  # the argument's type is checked from its annotation
+        low_ok = self.low is None or value > self.low or (value == self.low and not self.low_open)
+        high_ok = self.high is None or value < self.high or (value == self.high and not self.high_open)
+        if low_ok and high_ok:
+            return None
+        if self.low is not None and self.high is not None:
+            where = f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        elif self.low is not None:
+            where = f"{'>' if self.low_open else '>='} {self.low:g}"
+        else:
+            where = f"{'<' if self.high_open else '<='} {self.high:g}"
+        return f"must be {where}, got {value!r}"
+
+
+#: at most this many candidates drawn for one step (a pool, an acquisition's sample): as hook.k
+MAX_DRAWS = 10_000
+POSITIVE = Bound(0, low_open=True)
+AT_LEAST_ONE = Bound(1)
+NON_NEGATIVE = Bound(0)
+DRAWS = Bound(1, MAX_DRAWS)
+
+
+def declared_bounds(cls: Any) -> dict[str, Bound]:
+    """Every :attr:`Searcher.bounds` along ``cls``'s classes, a subclass's winning."""
+    merged: dict[str, Bound] = {}
+    for klass in reversed(getattr(cls, "__mro__", ())):
+        merged.update(vars(klass).get("bounds", {}))
+    return merged
+
+
+@dataclass(frozen=True)
 class Trial:
     """An architecture to train, and for multi-fidelity searchers, for how many epochs."""
 
@@ -31,6 +76,9 @@ class Searcher(ABC):
     name: ClassVar[str] = ""
     #: optional space capabilities this searcher needs, checked before a run starts
     requires: ClassVar[tuple[str, ...]] = ()
+    #: argument name -> where its value must lie, checked before the searcher is made (see :class:`Bound`);
+    #: a subclass declares its own arguments', the base classes' are kept
+    bounds: ClassVar[dict[str, Bound]] = {}
 
     def __init__(self, space: Any, pool: Any = None) -> None:
         self.space = space

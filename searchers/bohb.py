@@ -54,7 +54,7 @@ from nasearch.searchers._hpbandster_compat import (
     make_job,
     quiet,
 )
-from nasearch.searchers.base import Searcher, Trial
+from nasearch.searchers.base import DRAWS, POSITIVE, Bound, Searcher, Trial
 from nasearch.spaces.protocol import Evaluation
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class _HpbandsterSearcher(Searcher):
     """hpbandster's Hyperband brackets driven by ask/tell; subclasses choose the config generator."""
 
     requires = ("encoding",)
+    bounds = {"eta": Bound(2), "min_budget": POSITIVE}
 
     def __init__(self, space: Any, pool: Any = None, eta: float = 3, min_budget: float = 1) -> None:
         super().__init__(space, pool)
@@ -194,6 +195,8 @@ class BOHB(_HpbandsterSearcher):
     """
 
     name = "bohb"
+    bounds = {"top_n_percent": Bound(1, 99), "num_samples": DRAWS, "random_fraction": Bound(0, 1),
+              "bandwidth_factor": POSITIVE, "min_bandwidth": POSITIVE}
 
     def __init__(
         self,

@@ -18,12 +18,13 @@ from collections import deque
 
 import numpy as np
 
-from nasearch.searchers.base import Searcher, Trial
+from nasearch.searchers.base import AT_LEAST_ONE, MAX_DRAWS, Bound, Searcher, Trial
 from nasearch.spaces.protocol import Evaluation
 
 
 class RegularizedEvolution(Searcher):
     name = "rea"
+    bounds = {"population_size": AT_LEAST_ONE, "tournament_size": AT_LEAST_ONE, "initial_sample": Bound(0, MAX_DRAWS)}
 
     def __init__(self, space, pool=None, population_size: int = 10, tournament_size: int = 3,
                  initial_sample: int = 0) -> None:

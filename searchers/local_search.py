@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from nasearch.searchers.base import Searcher, Trial
+from nasearch.searchers.base import AT_LEAST_ONE, Searcher, Trial
 from nasearch.spaces.protocol import Evaluation
 
 IMPROVEMENTS = ("first", "best")
@@ -36,6 +36,7 @@ IMPROVEMENTS = ("first", "best")
 class LocalSearch(Searcher):
     name = "ls"
     requires = ("neighbours",)
+    bounds = {"num_init": AT_LEAST_ONE}
 
     def __init__(self, space: Any, pool: Any = None, num_init: int = 10, improvement: str = "first") -> None:
         super().__init__(space, pool)

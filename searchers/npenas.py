@@ -4,10 +4,12 @@ mutations of the top 5 observed architectures (``num_candidates`` / 5 each). See
 from __future__ import annotations
 
 from nasearch.searchers.bananas import PredictorGuided
+from nasearch.searchers.base import AT_LEAST_ONE
 
 
 class NPENAS(PredictorGuided):
     name = "npenas"
+    bounds = {"top": AT_LEAST_ONE}
 
     def __init__(self, space, pool=None, top: int = 5, **kwargs) -> None:
         kwargs.setdefault("predictor", "xgb")

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nasearch.searchers.base import Searcher, Trial
+from nasearch.searchers.base import POSITIVE, Bound, Searcher, Trial
 from nasearch.spaces.protocol import Evaluation
 
 
@@ -101,6 +101,7 @@ class Reinforce(Searcher):
 
     name = "reinforce"
     requires = ("encoding",)
+    bounds = {"learning_rate": POSITIVE, "momentum": Bound(0, 1, high_open=True)}
 
     def __init__(self, space: Any, pool: Any = None, learning_rate: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(space, pool)

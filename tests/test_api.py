@@ -126,3 +126,26 @@ def test_the_api_reference_page_is_what_the_code_says():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "api_reference.py"), "--check"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_config_dict_that_would_expand_is_refused_at_once(tmp_path):
+    """The API takes a dict, which no YAML loader bounded: a list shared at every level (what YAML
+    aliases make) is 2**40 values to asdict()/config.json; refused in milliseconds, as are typed keys."""
+    import time
+
+    bomb: list = [1, 1]
+    for _ in range(40):
+        bomb = [bomb, bomb]
+    config = {"space": {"name": "nb201"}, "searcher": {"name": "rea", "args": {"population_size": bomb}},
+              "runs": 1, "budget_seconds": 3000, "out": str(tmp_path / "out")}
+    start = time.perf_counter()
+    with pytest.raises(UsageError, match="more than 100000 values once aliases and shared lists are expanded"):
+        ns.search(config)
+    assert time.perf_counter() - start < 2 and not (tmp_path / "out").exists()
+    deep: list = []
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(UsageError, match="nesting deeper than 64 levels"):
+        ns.search({**config, "searcher": {"name": "rea", "args": {"population_size": deep}}})
+    with pytest.raises(UsageError, match=r"hook\.tables: expected true or false, got 'no'"):
+        ns.search({**config, "searcher": {"name": "rea"}, "hook": {"proxy": "gradsign", "tables": "no"}})

@@ -788,6 +788,63 @@ def _experiment_label(label: str):
     return setup
 
 
+# -- values (#25) --
+def _good_images(n: int = 20, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), (np.arange(n) % 10).astype(np.int64)
+
+
+def _npz_run(damage):
+    """A live-scored hook (grad_norm, batch 8) on an npz of 20 CIFAR-shaped images, damaged by
+    ``damage(images, labels) -> dict of arrays`` (or bytes: the file itself)."""
+    def setup(ws: Workspace) -> list:
+        images, labels = _good_images()
+        content = damage(images, labels)
+        path = ws.root / "images.npz"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            np.savez(path, **content)
+        return [ws.config(hook=PROXY_HOOK, data={"npz": str(path)}, cache_dir=str(ws.root / "cache"))]
+    return setup
+
+
+def _corrupt_member(images, labels) -> bytes:
+    """A valid zip (np.savez_compressed) whose compressed 'train_images' member is damaged."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, train_images=images, train_labels=labels)
+    raw = bytearray(buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as archive:
+        info = archive.getinfo("train_images.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 20, start + info.compress_size - 20):
+        raw[i] ^= 0x5A
+    return bytes(raw)
+
+
+def _option_flag(command: str, value: str):
+    """``precompute`` / ``correlate`` with one ``--option`` whose value is ``value``."""
+    def setup(ws: Workspace) -> list:
+        if command == "precompute":
+            return ["nasearch", "precompute", "--proxy", "gradsign", "--option", value, "--limit", "1", "--workers", "1",
+                    "--quiet", "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
+        return ["nasearch", "correlate", "--proxies", "gradsign", "--option", f"gradsign.{value}", "--n", "2",
+                "--out", ws.root / "corr", "--no-progress"]
+    return setup
+
+
+def _experiment_value(**content):
+    def setup(ws: Workspace) -> list:
+        path = ws.root / "exp.yaml"
+        path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "out": str(ws.root / "out"),
+                                        "searchers": [str(ROOT / "configs" / "rs.yaml")], **content}))
+        return [path]
+    return setup
+
+
 # -- records (#25) -------------------------------------------------------------------------------------------
 def _record(run: int, label: str, **changes) -> dict:
     """A finished run record as runs.jsonl holds it (schema 2), with ``changes`` applied."""
@@ -956,6 +1013,12 @@ def _progress_edited(root: Path) -> None:
         line["final"]["cifar10_valid"] = 99.0
     (root / "rs" / "runs.jsonl").unlink()
     (root / "rs" / "progress.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+_LOOKUP = {"cost": "lookup"}
+#: 80 aliases (under the loader's 100), each anchor used twice: 2**40 values once expanded, in searcher.args
+_DOUBLING_BOMB = (_BASE_YAML.replace("searcher: {name: rea}\n", "") + "searcher: {name: rea, args: {population_size: ["
+                  + "&a0 [1, 1], " + ", ".join(f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 40)) + "]}}\n")
 
 
 CASES: list[Case] = [
@@ -1284,6 +1347,94 @@ CASES: list[Case] = [
     Case("report-runs-mixed-labels", _report_of(_edit_run(1, lambda r: {**r, "label": "other"})),
          r"rs/runs\.jsonl: line 2 is not a run record \(a run of label 'other', but line 1 holds one of 'rs': two "
          r"searches' runs are mixed\)"),
+    # -- values (#25) --
+    Case("values-data-npz-not-text", _config_value(data={"npz": 5}), r"^nasearch: error: data\.npz: expected a file path, got 5$"),
+    Case("values-data-root-list", _config_value(data={"torchvision_root": []}),
+         r"data\.torchvision_root: expected a folder path, got \[\]$"),
+    Case("values-data-list", _config_value(data=[]), r"data: expected a mapping, got \[\]; write it as data: \{npz: path/to/images\.npz\}$"),
+    Case("values-space-args-number", _config_value(space={"name": "nb201", "args": 5}),
+         r"space\.args: expected a mapping, got 5$"),
+    Case("values-space-name-number", _config_value(space={"name": 5}), r"space\.name: expected a string, got 5$"),
+    Case("values-searcher-text", _config_value(searcher="rea"), r"searcher: expected a mapping, got 'rea'; write it as searcher: \{name: rea\}$"),
+    Case("values-hook-list", _config_value(hook=[1]), r"hook: expected a mapping, got \[1\]; write it as hook: \{proxy: gradsign\}$"),
+    Case("values-hook-proxy-number", _config_value(hook={"proxy": 5}), r"hook\.proxy: expected a string, got 5$"),
+    Case("values-hook-dataset-list", _config_value(hook={"proxy": "params", "dataset": ["cifar10"], **_LOOKUP}),
+         r"hook\.dataset: expected a string, got \['cifar10'\]$"),
+    Case("values-experiment-label-list", _experiment_value(label=["t6"]), r"label: expected a string, got \['t6'\]$"),
+    Case("values-experiment-description-mapping", _experiment_value(description={"a": 1}),
+         r"description: expected a string, got \{'a': 1\}$"),
+    Case("values-experiment-entry-label-number",
+         _experiment_value(searchers=[{"config": str(ROOT / "configs" / "rs.yaml"), "label": 7}]),
+         r"searchers\[0\]\.label: expected a string, got 7$"),
+    Case("values-hook-tables-quoted", _config_value(hook={"proxy": "gradsign", "tables": "false", **_LOOKUP}),
+         r"hook\.tables: expected true or false, got 'false'; write true or false without quotes$"),
+    Case("values-data-download-quoted", _config_value(data={"torchvision_root": "cifar", "download": "false"}),
+         r"data\.download: expected true or false, got 'false'; write true or false without quotes$"),
+    Case("values-darts-op-affine-quoted", _config_value(space={"name": "darts", "args": {"op_affine": "false"}}),
+         r"space\.args\.op_affine: expected true or false, got 'false'; write true or false without quotes$"),
+    Case("values-option-per-sample-fastest", _config_value(hook={"proxy": "gradsign", "options": {"per_sample": "fastest"},
+                                                                 **_LOOKUP}),
+         r"hook\.options\.per_sample: 'fastest' is not one of fast, loop, vmap \(proxy gradsign\)$"),
+    Case("values-option-temperature-text", _config_value(hook={"proxy": "grasp", "options": {"temperature": "hot"}, **_LOOKUP}),
+         r"hook\.options\.temperature: expected a number, got 'hot' \(proxy grasp\)$"),
+    Case("values-option-temperature-nan", _config_value(hook={"proxy": "grasp", "options": {"temperature": float("nan")},
+                                                              **_LOOKUP}),
+         r"hook\.options\.temperature: expected a finite number, got nan \(proxy grasp\)$"),
+    Case("values-option-reference-quoted", _config_value(hook={"proxy": "fisher", "options": {"reference": "no"}, **_LOOKUP}),
+         r"hook\.options\.reference: expected true or false, got 'no' \(proxy fisher\)"),
+    Case("values-option-input-shape-two", _config_value(hook={"proxy": "synflow", "options": {"input_shape": [3, 32]},
+                                                              **_LOOKUP}),
+         r"hook\.options\.input_shape: expected 3 positive integers such as \[3, 32, 32\], got \[3, 32\] \(proxy synflow\)"),
+    Case("values-precompute-option-fastest", _option_flag("precompute", "per_sample=fastest"),
+         r"--option per_sample: 'fastest' is not one of fast, loop, vmap \(proxy gradsign\)$"),
+    Case("values-precompute-option-bad-yaml", _option_flag("precompute", "per_sample=[fast"),
+         r"--option 'per_sample=\[fast': the value is not valid YAML; quote it or fix the syntax$"),
+    Case("values-correlate-option-bad-yaml", _option_flag("correlate", "per_sample={fast"),
+         r"--option 'gradsign\.per_sample=\{fast': the value is not valid YAML; quote it or fix the syntax$"),
+    Case("values-correlate-space-args-bad-yaml", lambda ws: ["nasearch", "correlate", "--space-args", "{path: [x",
+                                                               "--out", ws.root / "corr", "--no-progress"],
+         r"--space-args '\{path: \[x': the value is not valid YAML; quote it or fix the syntax$"),
+    Case("values-correlate-space-arg-bad-yaml", lambda ws: ["nasearch", "correlate", "--space-arg", "path=[x",
+                                                              "--out", ws.root / "corr", "--no-progress"],
+         r"--space-arg 'path=\[x': the value is not valid YAML; quote it or fix the syntax$"),
+    Case("values-precompute-option-alias-bomb",
+         _option_flag("precompute", "per_sample=[" + ", ".join(f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" if i else
+                                                        "&a0 [x, x, x, x, x, x, x, x, x, x]" for i in range(12)) + "]"),
+         r"--option .*more than 100 YAML aliases"),
+    Case("values-yaml-doubling-aliases", _yaml_text(_DOUBLING_BOMB), r"more than 100000 values once aliases .* are expanded"),
+    Case("values-bohb-min-bandwidth-negative", _config_value(searcher={"name": "bohb", "args": {"min_bandwidth": -1}}),
+         r"searcher\.args\.min_bandwidth: must be > 0, got -1$"),
+    Case("values-bohb-bandwidth-factor-zero", _config_value(searcher={"name": "bohb", "args": {"bandwidth_factor": 0}}),
+         r"searcher\.args\.bandwidth_factor: must be > 0, got 0$"),
+    Case("values-bohb-num-samples-billion", _config_value(searcher={"name": "bohb", "args": {"num_samples": 10**9}}),
+         r"searcher\.args\.num_samples: must be in \[1, 10000\], got 1000000000$"),
+    Case("values-rea-initial-sample-billion", _config_value(searcher={"name": "rea", "args": {"initial_sample": 10**9}},
+                                                            hook={"proxy": "params", **_LOOKUP}),
+         r"searcher\.args\.initial_sample: must be in \[0, 10000\], got 1000000000$"),
+    Case("values-bananas-candidates-billion", _config_value(searcher={"name": "bananas", "args": {"num_candidates": 10**9}}),
+         r"searcher\.args\.num_candidates: must be in \[1, 10000\], got 1000000000$"),
+    Case("values-nb201-path-without-backend", _config_value(space={"name": "nb201", "args": {"path": "NAS-Bench-201.pth"}}),
+         r"space\.args\.path: the embedded nb201 backend reads no file; add backend: nb201 \(a \.pth\) or nats"),
+    Case("values-budget-nano-yaml", _config_value(budget_seconds=1e-9),
+         r"budget 1e-09 s cannot pay for one evaluation \(the first costs [0-9.e+]+ s\); give budget_seconds \(or --budget\) of at least"),
+    Case("values-budget-nano-flag", lambda ws: [ws.config(), "--budget", "1e-9"],
+         r"budget 1e-09 s cannot pay for one evaluation \(the first costs [0-9.e+]+ s\); give budget_seconds \(or --budget\) of at least"),
+    Case("values-npz-corrupt-member", _npz_run(_corrupt_member),
+         r"images\.npz: its array 'train_images' is damaged \(.*\); the file is corrupt, write it again"),
+    Case("values-npz-channels-first", _npz_run(lambda x, y: {"train_images": x.transpose(0, 3, 1, 2), "train_labels": y}),
+         r"images\.npz: 'train_images' has shape \(20, 3, 32, 32\), channels first; give \(N, 32, 32, 3\)"),
+    Case("values-npz-float-images", _npz_run(lambda x, y: {"train_images": x / 255.0, "train_labels": y}),
+         r"images\.npz: 'train_images' is float64; give uint8 pixels 0\.\.255"),
+    Case("values-npz-16x16", _npz_run(lambda x, y: {"train_images": x[:, :16, :16], "train_labels": y}),
+         r"images\.npz: 'train_images' has shape \(20, 16, 16, 3\); give \(N, 32, 32, 3\)"),
+    Case("values-npz-label-ten", _npz_run(lambda x, y: {"train_images": x, "train_labels": np.where(y == 3, 10, y)}),
+         r"images\.npz: 'train_labels' holds 10, outside CIFAR-10's classes 0\.\.9"),
+    Case("values-npz-label-negative", _npz_run(lambda x, y: {"train_images": x, "train_labels": y - 1}),
+         r"images\.npz: 'train_labels' holds -1, outside CIFAR-10's classes 0\.\.9"),
+    Case("values-npz-labels-shorter", _npz_run(lambda x, y: {"train_images": x, "train_labels": y[:12]}),
+         r"images\.npz: 12 labels for 20 images; give one label per image"),
+    Case("values-npz-labels-float", _npz_run(lambda x, y: {"train_images": x, "train_labels": y + 0.5}),
+         r"images\.npz: 'train_labels' is float64; give integer class labels"),
 ]
 
 

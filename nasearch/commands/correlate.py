@@ -85,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--proxies is empty; give e.g. --proxies synflow,naswot")
     for name in proxies:
         get_proxy(name)  # unknown names fail here, before any scoring
-    import yaml
+    from nasearch.config import yaml_value
 
     options: dict[str, dict] = {}
     for pair in args.option:
@@ -94,21 +94,23 @@ def main(args: argparse.Namespace) -> int:
         if not sep or not dot or proxy not in proxies or not key:
             raise UsageError(f"--option {pair!r} must look like PROXY.KEY=VALUE for a proxy in --proxies,"
                              " e.g. gradsign.per_sample=loop")
-        options.setdefault(proxy, {})[key] = yaml.safe_load(value)
+        options.setdefault(proxy, {})[key] = yaml_value(value, f"--option {pair!r}")
+    for proxy, given in options.items():
+        get_proxy(proxy).check_options(given, f"--option {proxy}.")  # names and values, before any scoring
     from nasearch.device import resolve_device
 
     device = resolve_device(args.device, "--device")  # cuda without CUDA fails here, before any scoring
     spec = {"class": args.space} if ":" in args.space else {"name": args.space}
     space_args: dict = {}
     if args.space_args:
-        space_args = yaml.safe_load(args.space_args)
+        space_args = yaml_value(args.space_args, f"--space-args {args.space_args!r}")
         if not isinstance(space_args, dict):
             raise UsageError(f"--space-args must be a YAML mapping such as '{{path: file}}', got {args.space_args!r}")
     for pair in args.space_arg:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--space-arg {pair!r} must look like KEY=VALUE, e.g. path=~/data/nds/DARTS.json")
-        space_args[key.strip()] = yaml.safe_load(value)
+        space_args[key.strip()] = yaml_value(value, f"--space-arg {pair!r}")
     if space_args:
         spec["args"] = space_args
     space = load_space(spec)

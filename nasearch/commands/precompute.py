@@ -12,8 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
-import yaml
-
+from nasearch.config import yaml_value
 from nasearch.errors import UsageError
 
 
@@ -53,7 +52,7 @@ def _parse_options(pairs: list[str]) -> tuple[tuple[str, object], ...]:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise UsageError(f"--option {pair!r} must look like KEY=VALUE, e.g. per_sample=loop")
-        options[name] = yaml.safe_load(value)
+        options[name] = yaml_value(value, f"--option {pair!r}")
     return tuple(sorted(options.items()))
 
 
@@ -73,6 +72,10 @@ def main(args: argparse.Namespace) -> int:
     if npz and not Path(npz).is_file():
         raise UsageError(f"--data {npz} does not exist; give the path of an npz with train_images/train_labels")
     devices = _devices(args.device)
+    options = _parse_options(args.option)
+    from nasearch.proxies.registry import get_proxy
+
+    get_proxy(args.proxy).check_options(dict(options), "--option ")  # names and values, before anything runs
     job = PrecomputeJob(
         space={"class": args.space} if ":" in args.space else {"name": args.space},
         proxy=args.proxy,
@@ -81,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed,
         data=DataSource(npz=str(Path(npz).resolve()) if npz else None),
         cache_dir=args.cache_dir,
-        options=_parse_options(args.option),
+        options=options,
     )
     from nasearch.results import check_out_dir
 

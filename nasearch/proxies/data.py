@@ -10,8 +10,10 @@ import contextlib
 import os
 import socket
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +39,7 @@ class DataSource:
 
     @classmethod
     def from_config(cls, data: dict | None) -> "DataSource":
-        data = dict(data or {})
+        data = dict(data or {})  # a config's data section, its key types checked by nasearch.config
         npz = os.environ.get(NPZ_ENV) or data.get("npz")  # the environment overrides the config file
         root = data.get("torchvision_root")
         return cls(
@@ -64,7 +66,7 @@ def _load_arrays(source: DataSource) -> tuple[np.ndarray, np.ndarray]:
         path = Path(source.npz)
         if not path.is_file():
             raise UsageError(f"proxy data file {path} does not exist; fix data.npz or ${NPZ_ENV}")
-        return _read_npz(path)
+        return checked_arrays(*_read_npz(path), f"proxy data file {path}")
     if source.torchvision_root:
         from torchvision.datasets import CIFAR10
 
@@ -86,7 +88,7 @@ def _load_arrays(source: DataSource) -> tuple[np.ndarray, np.ndarray]:
                 f"could not download CIFAR-10 into {source.torchvision_root} ({type(exc).__name__});"
                 f" download it elsewhere into that folder, or point ${NPZ_ENV} / data.npz at an npz of images"
             ) from exc
-        return np.asarray(dataset.data), np.asarray(dataset.targets)
+        return checked_arrays(np.asarray(dataset.data), np.asarray(dataset.targets), f"CIFAR-10 under {source.torchvision_root}")
     raise UsageError(
         "this proxy needs images and no cached score exists: set data.npz (or $NASEARCH_CIFAR10_NPZ) "
         "or data.torchvision_root (+ download: true) in the config"
@@ -108,13 +110,51 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with archive:
         if "train_images" not in archive or "train_labels" not in archive:
             raise UsageError(f"{path} lacks 'train_images'/'train_labels' arrays; give an npz in that layout")
-        try:
-            return archive["train_images"], archive["train_labels"]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise UsageError(
-                f"proxy data file {path}: its arrays cannot be read without unpickling or are damaged"
-                f" ({type(exc).__name__}); give {layout}"
-            ) from None
+        return tuple(_read_member(archive, name, path, layout) for name in ("train_images", "train_labels"))
+
+
+def _read_member(archive: Any, name: str, path: Path, layout: str) -> np.ndarray:
+    try:
+        return archive[name]
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise UsageError(f"proxy data file {path}: its array {name!r} cannot be read without unpickling"
+                             f" (an object array); give {layout}") from None
+        damaged = exc
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        damaged = exc
+    raise UsageError(f"proxy data file {path}: its array {name!r} is damaged ({type(damaged).__name__});"
+                     " the file is corrupt, write it again") from None
+
+
+#: CIFAR-10's image layout and classes (the only proxy dataset: nasearch.proxies.scorer.PROXY_DATASETS)
+IMAGE_SHAPE = (32, 32, 3)
+NUM_CLASSES = 10
+
+
+def checked_arrays(images: Any, labels: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, labels)`` if they are CIFAR-10's layout -- uint8 ``(N, 32, 32, 3)`` (channels last) and N
+    integer labels in 0..9 -- else one line naming ``where``, what is wrong and the fix, when the data
+    is opened and before a proxy sees a pixel."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    layout = "(N, 32, 32, 3)"
+    if images.dtype != np.uint8:
+        raise UsageError(f"{where}: 'train_images' is {images.dtype}; give uint8 pixels 0..255 in {layout}")
+    if images.shape[1:] != IMAGE_SHAPE or images.ndim != 4:
+        first = ", channels first" if images.ndim == 4 and images.shape[1] == 3 and images.shape[2:] == (32, 32) else ""
+        raise UsageError(f"{where}: 'train_images' has shape {images.shape}{first}; give {layout} (CIFAR-10, channels last)")
+    if len(images) == 0:
+        raise UsageError(f"{where}: 'train_images' holds no images; give {layout} with N >= 1")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        what = f"has shape {labels.shape}" if labels.ndim != 1 else f"is {labels.dtype}"
+        raise UsageError(f"{where}: 'train_labels' {what}; give integer class labels, one per image (N,)")
+    if len(labels) != len(images):
+        raise UsageError(f"{where}: {len(labels)} labels for {len(images)} images; give one label per image")
+    outside = labels[(labels < 0) | (labels >= NUM_CLASSES)]
+    if outside.size:
+        raise UsageError(f"{where}: 'train_labels' holds {int(outside[0])}, outside CIFAR-10's classes 0..{NUM_CLASSES - 1};"
+                         " give labels 0..9")
+    return images, labels
 
 
 def download_timeout() -> float:

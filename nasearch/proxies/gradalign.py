@@ -98,5 +98,6 @@ SPEC = ProxySpec(
     needs_labels=True,
     higher_is_better=True,
     options={"per_sample": "fast"},
+    option_choices={"per_sample": PER_SAMPLE_MODES},
     description="mean pairwise cosine of per-sample weight gradients (cosine stiffness, Fort et al. 2019)",
 )

@@ -74,6 +74,7 @@ SPEC = ProxySpec(
     needs_labels=True,
     higher_is_better=True,
     options={"per_sample": "fast"},
+    option_choices={"per_sample": PER_SAMPLE_MODES},
     exact_options=("per_sample",),  # the three modes give the same score: not part of the score key
     description="sum over weights of |sum over samples of sign(per-sample gradient)|",
 )

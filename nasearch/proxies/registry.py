@@ -6,6 +6,7 @@ Each proxy is a :class:`ProxySpec` living in its own module; the registry maps n
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -47,6 +48,53 @@ class ProxySpec:
     #: the score measures only the network's size (params, flops): the floor a real proxy must beat.
     #: An experiment pairs a real proxy against such a twin as a ``trivial_proxy`` comparison.
     trivial: bool = False
+    #: the values an option may take, where they are a few names (``{"per_sample": ("fast", "loop")}``);
+    #: any other option must have its default's type (see :meth:`check_options`)
+    option_choices: dict[str, tuple] = field(default_factory=dict)
+
+    def check_options(self, options: dict | None, where: str = "hook.options.") -> dict:
+        """``options`` if every name is one of :attr:`options` and every value is one of its
+        :attr:`option_choices`, or else of its default's type (true/false; a finite number; as many
+        positive integers as the default holds), before anything is scored; else one line naming
+        the option (``where`` + name), the value and what it may be."""
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(self.options), key=str)
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise UsageError(f"{where}{unknown[0]}: not known to proxy {self.name!r}; its options: {known}")
+        for name, value in options.items():
+            problem = _option_problem(value, self.options[name], self.option_choices.get(name))
+            if problem:
+                raise UsageError(f"{where}{name}: {problem} (proxy {self.name})")
+        return options
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _option_problem(value: Any, default: Any, choices: tuple | None) -> str | None:
+    if choices is not None:
+        if isinstance(value, (str, int, float, bool)) and value in choices and type(value) is type(choices[0]):
+            return None
+        return f"{value!r} is not one of {', '.join(map(str, choices))}"
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"expected a number, got {value!r}"
+        return None if math.isfinite(value) else f"expected a finite number, got {value!r}"
+    if isinstance(default, (tuple, list)) and default and all(_is_number(d) for d in default):
+        integers = all(isinstance(d, int) for d in default)
+        positive = integers and all(d >= 1 for d in default)
+        good = isinstance(value, (tuple, list)) and len(value) == len(default) and all(
+            _is_number(v) and math.isfinite(v) and (not integers or isinstance(v, int)) and (not positive or v >= 1)
+            for v in value)
+        what = "positive integers" if positive else "integers" if integers else "numbers"
+        return None if good else f"expected {len(default)} {what} such as {list(default)}, got {value!r}"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else f"expected a string, got {value!r}"
+    return None
 
 
 PROXIES: dict[str, str] = {

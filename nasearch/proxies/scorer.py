@@ -141,11 +141,7 @@ class ProxyScorer:
             raise UsageError(f"hook.dataset: proxy data for {dataset!r} is not supported; use one of {PROXY_DATASETS}")
         if batch_size < 1:
             raise UsageError(f"hook.batch_size must be >= 1, got {batch_size}")
-        unknown = set(options or {}) - set(self.spec.options)
-        if unknown:
-            raise UsageError(
-                f"hook.options: {sorted(unknown)} not known to proxy {proxy!r}; known: {sorted(self.spec.options)}"
-            )
+        self.spec.check_options(options)  # names and values, before any score (a table's included)
         self.options = {**self.spec.options, **(options or {})}
         # data-free proxies (synflow, flops) take an input shape: a space with its own data
         # gets its own shape unless the user set one

@@ -41,6 +41,12 @@ class NB201Space:
     version = "1"
 
     def __init__(self, backend: str = "embedded", dataset: str = "cifar10", path: str | None = None) -> None:
+        if path is not None and backend == "embedded":
+            from nasearch.errors import UsageError
+
+            # the embedded tables are in the package: a path would be silently ignored
+            raise UsageError(f"space.args.path: the embedded nb201 backend reads no file; add backend: nb201 (a .pth)"
+                             f" or nats (a NATS-Bench folder) to read {path!r}, or drop path")
         self.backend_name = backend
         self.dataset = dataset
         self.backend = make_backend(backend, dataset, path)
