@@ -484,10 +484,12 @@ class OutDirLock:
             pid = f" (pid {holder})" if holder.isdigit() else ""
             raise UsageError(f"{self.path.parent} is being written by another nasearch process{pid}; "
                              f"wait for it to finish or use another --out") from None
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(f"{os.getpid()}\n")
-        self.handle.flush()
+        try:  # the pid is a courtesy to a second writer: a full disk here is met again, with its path, by the writes
+            self.handle.seek(0)
+            self.handle.truncate()
+            os.write(self.handle.fileno(), f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -831,7 +831,7 @@ def _option_flag(command: str, value: str):
         if command == "precompute":
             return ["nasearch", "precompute", "--proxy", "gradsign", "--option", value, "--limit", "1", "--workers", "1",
                     "--quiet", "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
-        return ["nasearch", "correlate", "--proxies", "gradsign", "--option", f"gradsign.{value}", "--n", "2",
+        return ["nasearch", "correlate", "--proxies", "gradsign", "--option", f"gradsign.{value}", "--n", "2", "--pool", "2",
                 "--out", ws.root / "corr", "--no-progress"]
     return setup
 
