@@ -43,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu",
                         help="where live scores run: cpu (default), auto, cuda or cuda:N (a GPU scores in-process)")
     parser.add_argument("--workers", type=int, default=1, help="parallel scoring processes (default 1)")
-    parser.add_argument("--pool", type=int, default=100, help="pool size of the selection experiment (default 100)")
+    parser.add_argument("--pool", type=int, default=None,
+                        help="pool size of the selection experiment (default 100, or --n when --n is smaller)")
     parser.add_argument("--repeats", type=int, default=100, help="repeats of the selection experiment (default 100)")
     parser.add_argument("--bootstrap", type=int, default=1000,
                         help="bootstrap resamples for rho's 95%% interval (default 1000; 0 = none)")
@@ -76,6 +77,8 @@ def main(args: argparse.Namespace) -> int:
 
     from nasearch.commands import check_counts
 
+    if args.pool is None:  # the default pool is at most the scored archs (the report states the size used)
+        args.pool = min(100, args.n)
     check_counts(args, COUNT_BOUNDS)
     if args.pool > args.n:
         raise UsageError(f"--pool {args.pool} is more than the --n {args.n} scored archs a pool is drawn from; "
