@@ -224,6 +224,12 @@ class Executor:
         self.close()
 
 
+def max_local_workers() -> int:
+    """The most worker processes a local pool starts: 8 per core, at least 16 (a worker is a whole
+    interpreter with torch, so many more than the cores only cost memory)."""
+    return max(16, 8 * (os.cpu_count() or 1))
+
+
 class LocalExecutor(Executor):
     """This machine: in-process for one worker, else a pool of spawned processes.
 
@@ -238,6 +244,10 @@ class LocalExecutor(Executor):
     def __init__(self, workers: int = 1, devices: Sequence[str] | None = None, batch_size: int = 1) -> None:
         self.devices = list(devices) if devices else None
         super().__init__(len(self.devices) if self.devices else workers)
+        most = max_local_workers()
+        if self.workers > most:  # each is an interpreter with torch (hundreds of MB): 500 of them exhaust memory
+            raise UsageError(f"--workers {self.workers} is more than this machine can run ({os.cpu_count()} cores: at "
+                             f"most {most} local processes); give --workers <= {most}, or --backend ray for a cluster")
         self.batch_size = max(1, int(batch_size))
         self._pool: Any = None
         self._pool_size = 0

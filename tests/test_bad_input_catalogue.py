@@ -1435,6 +1435,11 @@ CASES: list[Case] = [
          r"images\.npz: 12 labels for 20 images; give one label per image"),
     Case("values-npz-labels-float", _npz_run(lambda x, y: {"train_images": x, "train_labels": y + 0.5}),
          r"images\.npz: 'train_labels' is float64; give integer class labels"),
+    # -- workers beyond what the machine can run (#25) --
+    Case("run-workers-hundred-thousand", lambda ws: [ws.config(runs=3), "--workers", "100000"],
+         r"--workers 100000 is more than this machine can run \(\d+ cores: at most \d+ local processes\); give --workers <= \d+"),
+    Case("experiment-workers-hundred-thousand", _experiment_value(workers=100000),
+         r"--workers 100000 is more than this machine can run", after=_no_runs_started),
 ]
 
 
