@@ -1440,6 +1440,9 @@ CASES: list[Case] = [
          r"--workers 100000 is more than this machine can run \(\d+ cores: at most \d+ local processes\); give --workers <= \d+"),
     Case("experiment-workers-hundred-thousand", _experiment_value(workers=100000),
          r"--workers 100000 is more than this machine can run", after=_no_runs_started),
+    Case("npz-env-is-a-directory", lambda ws: (ws.env.update(NASEARCH_CIFAR10_NPZ=str(ws.root)) or [
+        "nasearch", "correlate", "--proxies", "grad_norm", "--n", "2", "--batch-size", "8", "--out", ws.root / "c",
+        "--no-progress"]), r"proxy data file .* is a directory, not an npz file; fix data\.npz or \$NASEARCH_CIFAR10_NPZ"),
 ]
 
 
@@ -1605,9 +1608,10 @@ def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
     ws = Workspace(root)
     argv = [str(a) for a in case.setup(ws)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")]),
-           "NASEARCH_CACHE_DIR": str(root / "default_cache"), **ws.env}
-    env.pop("NASEARCH_TRUST_PICKLE", None)
+           "NASEARCH_CACHE_DIR": str(root / "default_cache")}
+    env.pop("NASEARCH_TRUST_PICKLE", None)  # the user's opt-ins and data: a case sets its own
     env.pop("NASEARCH_CIFAR10_NPZ", None)
+    env.update(ws.env)
     before = _snapshot(root)
     command = [sys.executable, "-c", NASEARCH, *argv]
     if case.signal_after is not None:

@@ -65,7 +65,8 @@ def _load_arrays(source: DataSource) -> tuple[np.ndarray, np.ndarray]:
     if source.npz:
         path = Path(source.npz)
         if not path.is_file():
-            raise UsageError(f"proxy data file {path} does not exist; fix data.npz or ${NPZ_ENV}")
+            what = "is a directory, not an npz file" if path.is_dir() else "is not a file" if path.exists() else "does not exist"
+            raise UsageError(f"proxy data file {path} {what}; fix data.npz or ${NPZ_ENV}")
         return checked_arrays(*_read_npz(path), f"proxy data file {path}")
     if source.torchvision_root:
         from torchvision.datasets import CIFAR10
