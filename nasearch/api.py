@@ -274,19 +274,27 @@ def _checked_config(config: Any, runs: Any, seed: Any, out: Any, workers: Any, b
 
 
 def _check_counts(**values: Any) -> None:
+    """The overrides (``--runs``, ``--seed``, ``--budget``, ...) under the bounds a config's own values have."""
+    from nasearch.config import MAX_BUDGET_SECONDS, MAX_RUNS, _at_most, checked_number, checked_seed
+
     if "out" in values and values["out"] is not None and not str(values["out"]).strip():
         raise UsageError("out: an empty path; give a folder such as results/my_run")
     for name in ("runs", "workers"):
         value = values.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise UsageError(f"{name} must be an integer >= 1, got {value!r}")
+    if values.get("runs") is not None:
+        _at_most(values["runs"], MAX_RUNS, "runs")
     seed = values.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-        raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+    if seed is not None:
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
+        checked_seed(seed)
     budget = values.get("budget_seconds")
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0
-                               or not np.isfinite(budget)):
-        raise UsageError(f"budget_seconds must be a finite number > 0, got {budget!r}")
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0 or not np.isfinite(budget):
+            raise UsageError(f"budget_seconds must be a finite number > 0, got {budget!r}")
+        _at_most(checked_number(budget, "budget_seconds", float, 0, exclusive=True), MAX_BUDGET_SECONDS, "budget_seconds")
 
 
 # -- spaces and proxies -----------------------------------------------------------------------------------

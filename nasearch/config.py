@@ -197,6 +197,8 @@ MAX_YAML_ALIASES = 100
 MAX_RUNS = 1_000_000
 MAX_BUDGET_SECONDS = 1e9  # ~32 years of simulated training
 MAX_POOL = 10_000
+MAX_SEED = 2**63 - 1  # what the score cache (SQLite INTEGER) can key
+MAX_BATCH = 4096  # images per proxy batch (the papers use 64 and 128; correlate --batch-size has the same bound)
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -318,6 +320,14 @@ def yaml_value(text: str, where: str) -> Any:
     return value
 
 
+def checked_seed(value: Any, where: str = "seed") -> int:
+    """A seed: a whole number in 0..2**63-1 (the score cache keys seeds as SQLite INTEGERs)."""
+    seed = checked_number(value, where, int, 0)
+    if seed > MAX_SEED:
+        raise UsageError(f"{where}: {seed} is more than a seed can be (at most 2**63-1); give a smaller seed")
+    return seed
+
+
 def _at_most(value: Any, limit: float, where: str) -> Any:
     if value > limit:
         raise UsageError(f"{where}: {value:g} is more than a search can use (at most {limit:g}); give a smaller value")
@@ -372,7 +382,7 @@ def parse_search_config(raw: dict, default_label: str = "search") -> SearchConfi
         budget_seconds=_at_most(checked_number(raw.get("budget_seconds", 12000), "budget_seconds", float, 0,
                                                exclusive=True), MAX_BUDGET_SECONDS, "budget_seconds"),
         runs=_at_most(checked_number(raw.get("runs", 1), "runs", int, 1), MAX_RUNS, "runs"),
-        seed=checked_number(raw.get("seed", 0), "seed", int, 0),
+        seed=checked_seed(raw.get("seed", 0)),
         out=str(Path(out).expanduser()) if out else f"results/{label}",
         data=dict(data),
         cache_dir=str(Path(cache_dir).expanduser()) if cache_dir else None,
@@ -401,7 +411,7 @@ def parse_hook(hook: dict) -> HookConfig:
             raise UsageError("hook: give seed or seeds, not both")
         if not isinstance(seeds, list) or not seeds:
             raise UsageError(f"hook.seeds: expected a non-empty list of seeds, e.g. [0, 1, 2], got {seeds!r}")
-        seeds = tuple(checked_number(s, "hook.seeds", int, 0) for s in seeds)
+        seeds = tuple(checked_seed(s, "hook.seeds") for s in seeds)
         if len(set(seeds)) != len(seeds):
             raise UsageError(f"hook.seeds: {list(seeds)} repeats a seed; give distinct seeds")
     predictor = hook.get("predictor")
@@ -423,8 +433,9 @@ def parse_hook(hook: dict) -> HookConfig:
         predictor_cost=PredictorCostModel.parse(hook.get("predictor_cost", {})),
         proxy=proxy,
         k=_at_most(checked_number(hook.get("k", 10), "hook.k", int, 1), MAX_POOL, "hook.k"),
-        batch_size=checked_number(hook.get("batch_size", 128), "hook.batch_size", int, 1),
-        seed=seeds[0] if seeds else checked_number(hook.get("seed", 0), "hook.seed", int, 0),
+        batch_size=_at_most(checked_number(hook.get("batch_size", 128), "hook.batch_size", int, 1), MAX_BATCH,
+                            "hook.batch_size"),
+        seed=seeds[0] if seeds else checked_seed(hook.get("seed", 0), "hook.seed"),
         dataset=hook.get("dataset", "cifar10"),
         cost=ProxyCostPolicy.parse(hook.get("cost", "measured")),
         options=dict(options),

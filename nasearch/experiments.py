@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from nasearch.config import (SearchConfig, check_label, check_plain, check_types, checked_number,
+from nasearch.config import (SearchConfig, check_label, check_plain, check_types, checked_number, checked_seed,
                              parse_search_config, read_yaml)
 from nasearch.errors import UsageError
 from nasearch.execution import check_resumable, read_progress, run_many
@@ -124,7 +124,7 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
     from nasearch.config import MAX_BUDGET_SECONDS, MAX_RUNS, _at_most
 
     runs = _at_most(checked_number(settings["runs"], "runs", int, 1), MAX_RUNS, "runs")
-    seed = checked_number(settings["seed"], "seed", int, 0)
+    seed = checked_seed(settings["seed"])
     budget = _at_most(checked_number(settings["budget_seconds"], "budget_seconds", float, 0, exclusive=True),
                       MAX_BUDGET_SECONDS, "budget_seconds")
     workers = checked_number(settings["workers"], "workers", int, 1)

@@ -1443,6 +1443,15 @@ CASES: list[Case] = [
     Case("npz-env-is-a-directory", lambda ws: (ws.env.update(NASEARCH_CIFAR10_NPZ=str(ws.root)) or [
         "nasearch", "correlate", "--proxies", "grad_norm", "--n", "2", "--batch-size", "8", "--out", ws.root / "c",
         "--no-progress"]), r"proxy data file .* is a directory, not an npz file; fix data\.npz or \$NASEARCH_CIFAR10_NPZ"),
+    Case("hook-batch-size-hundred-thousand", _config_value(hook={"proxy": "gradsign", "batch_size": 100000}),
+         r"hook\.batch_size: 100000 is more than a search can use \(at most 4096\)"),
+    Case("hook-seed-beyond-64-bits", _config_value(hook={"proxy": "params", "seed": 2**70}),
+         r"hook\.seed: 1180591620717411303424 is more than a seed can be \(at most 2\*\*63-1\)"),
+    Case("hook-seeds-beyond-64-bits", _config_value(hook={"proxy": "params", "seeds": [1, 2**64]}),
+         r"hook\.seeds: 18446744073709551616 is more than a seed can be"),
+    Case("seed-flag-beyond-64-bits", lambda ws: [ws.config(), "--seed", str(2**64)], r"seed: 18446744073709551616 is more than a seed can be"),
+    Case("runs-flag-trillion", lambda ws: [ws.config(), "--runs", str(10**12)], r"runs: 1e\+12 is more than a search can use"),
+    Case("budget-flag-1e15", lambda ws: [ws.config(), "--budget", "1e15"], r"budget_seconds: 1e\+15 is more than a search can use"),
 ]
 
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-#: the largest seed a command takes: what the score cache (SQLite INTEGER) can key
-MAX_SEED = 2**63 - 1
+from nasearch.config import MAX_SEED  # noqa: F401  (the largest seed a command takes)
 
 
 def check_counts(args: argparse.Namespace, bounds: dict[str, tuple[int, int]]) -> None:
