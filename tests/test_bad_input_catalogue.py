@@ -1021,6 +1021,12 @@ _DOUBLING_BOMB = (_BASE_YAML.replace("searcher: {name: rea}\n", "") + "searcher:
                   + "&a0 [1, 1], " + ", ".join(f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 40)) + "]}}\n")
 
 
+# -- sigpre (#25) --
+def _long_precompute(ws: Workspace) -> list:
+    return ["nasearch", "precompute", "--proxy", "params", "--workers", "2", "--quiet",
+            "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -1435,6 +1441,9 @@ CASES: list[Case] = [
          r"images\.npz: 12 labels for 20 images; give one label per image"),
     Case("values-npz-labels-float", _npz_run(lambda x, y: {"train_images": x, "train_labels": y + 0.5}),
          r"images\.npz: 'train_labels' is float64; give integer class labels"),
+    # -- sigpre (#25) --
+    Case("sigterm-precompute-workers-2", _long_precompute, _STOPPED.format("SIGTERM"), status=143,
+         signal_after=(signal.SIGTERM, "cache/*")),
 ]
 
 
