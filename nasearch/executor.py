@@ -132,21 +132,30 @@ def _signals_held() -> Iterator[None]:
         yield
         return
     received: list[int] = []
+    holding = [True]
     handlers: dict[int, Any] = {}
+
+    def record(signum: int, frame: Any) -> None:
+        if holding:
+            received.append(signum)
+        else:  # the hold is over but this one is not yet replaced: the command's handler, at once
+            handlers[signum](signum, frame)
+
     if threading.current_thread() is threading.main_thread():
         for signum in sorted(_stop_signals()):
             handler = signal.getsignal(signum)
             if callable(handler):  # SIG_DFL/SIG_IGN (or a C handler) are the kernel's: the mask holds those
                 handlers[signum] = handler
-                signal.signal(signum, lambda number, frame: received.append(number))
+                signal.signal(signum, record)
     saved = signal.pthread_sigmask(signal.SIG_BLOCK, _stop_signals())
     try:
         yield
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved)  # one pending meanwhile arrives now, and is recorded
+        holding.clear()
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, saved)  # one sent to this thread meanwhile arrives now
-        for signum in received:  # one taken by another thread: the command's handler, now (Ctrl-C raises)
+        for signum in received:  # the command's handler, now the pool exists (Ctrl-C's raises)
             handlers[signum](signum, None)
 
 
