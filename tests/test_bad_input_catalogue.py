@@ -1027,6 +1027,12 @@ def _long_precompute(ws: Workspace) -> list:
             "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
 
 
+def _long_correlate(ws: Workspace) -> list:
+    """flops: no packaged table answers it (params' would, and no worker would start); 1000 archs take a minute."""
+    return ["nasearch", "correlate", "--proxies", "flops", "--n", "1000", "--pool", "5", "--repeats", "5",
+            "--bootstrap", "0", "--workers", "2", "--no-progress", "--out", ws.root / "corr", "--cache-dir", ws.root / "cache"]
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -1443,6 +1449,8 @@ CASES: list[Case] = [
          r"images\.npz: 'train_labels' is float64; give integer class labels"),
     # -- sigpre (#25) --
     Case("sigterm-precompute-workers-2", _long_precompute, _STOPPED.format("SIGTERM"), status=143,
+         signal_after=(signal.SIGTERM, "cache/*")),
+    Case("sigterm-correlate-workers-2", _long_correlate, _STOPPED.format("SIGTERM"), status=143,
          signal_after=(signal.SIGTERM, "cache/*")),
 ]
 
