@@ -195,8 +195,9 @@ def test_a_run_failing_in_a_worker_is_one_line_and_exit_2(tmp_path, capsys):
     assert lines[1].startswith("nasearch: error: space") and "returned 42.0" in lines[1]
 
 
-def test_a_signal_while_a_pool_starts_is_handled_after_it_even_when_another_thread_takes_it():
-    """A process-directed SIGTERM goes to any thread that does not block it (torch's, sqlite's, tqdm's):
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_a_pool_starts_is_handled_after_it_even_when_another_thread_takes_it(name):
+    """A signal sent to the process goes to any thread that does not block it (torch's, sqlite's, tqdm's):
     the main thread's hold alone did not defer its Python handler, which then raised in the middle of
     starting a worker (the half-started worker printed 'EOFError: Ran out of input')."""
     import signal
@@ -214,19 +215,20 @@ def test_a_signal_while_a_pool_starts_is_handled_after_it_even_when_another_thre
     release = threading.Event()
     other = threading.Thread(target=release.wait, daemon=True)  # started before the hold: takes the signal
     other.start()
-    saved = signal.signal(signal.SIGTERM, stop)
+    signum = getattr(signal, name)
+    saved = signal.signal(signum, stop)
     reached_the_end = False
     try:
         with pytest.raises(Stopped):
             with _signals_held():
-                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signum)
                 for _ in range(20):  # bytecode boundaries, where the handler would run
                     time.sleep(0.01)
                 reached_the_end = True
         assert reached_the_end
-        assert signal.getsignal(signal.SIGTERM) is stop  # the command's own handler is back
+        assert signal.getsignal(signum) is stop  # the command's own handler is back
     finally:
-        signal.signal(signal.SIGTERM, saved)
+        signal.signal(signum, saved)
         release.set()
         other.join()
 
