@@ -116,19 +116,47 @@ def _stop_signals() -> set:
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold Ctrl-C/SIGTERM/SIGHUP while pool processes are started: one arriving mid-start would leave
-    a half-started worker reading a truncated pipe (a traceback per worker). The signal is delivered
-    as soon as the pool exists, so the caller stops it as usual; the workers inherit the hold and
-    lift it in :func:`_bootstrap`, after they are set to die with the parent."""
+    a half-started worker reading a truncated pipe (``EOFError: Ran out of input``, a traceback per
+    worker). The signal is handled as soon as the pool exists, so the caller stops it as usual; the
+    workers inherit the hold and lift it in :func:`_bootstrap`, after they are set to die with the parent.
+
+    Two holds, because a mask is per thread: this thread's mask (what the workers inherit), and, in
+    the main thread, the Python handlers themselves. A signal sent to the process goes to any thread
+    that does not block it (torch's, sqlite's, a progress bar's, all started before the hold), and
+    Python then runs the handler in the main thread wherever it is; so while held, a handler only
+    records the signal, and the command's own handler is called for it once the pool has started."""
     import signal
+    import threading
 
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
+    received: list[int] = []
+    holding = [True]
+    handlers: dict[int, Any] = {}
+
+    def record(signum: int, frame: Any) -> None:
+        if holding:
+            received.append(signum)
+        else:  # the hold is over but this one is not yet replaced: the command's handler, at once
+            handlers[signum](signum, frame)
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in sorted(_stop_signals()):
+            handler = signal.getsignal(signum)
+            if callable(handler):  # SIG_DFL/SIG_IGN (or a C handler) are the kernel's: the mask holds those
+                handlers[signum] = handler
+                signal.signal(signum, record)
     saved = signal.pthread_sigmask(signal.SIG_BLOCK, _stop_signals())
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, saved)
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved)  # one pending meanwhile arrives now, and is recorded
+        holding.clear()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        for signum in received:  # the command's handler, now the pool exists (Ctrl-C's raises)
+            handlers[signum](signum, None)
 
 
 def _call_init(init: Callable, init_args: tuple) -> None:

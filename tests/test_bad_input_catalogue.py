@@ -1021,6 +1021,18 @@ _DOUBLING_BOMB = (_BASE_YAML.replace("searcher: {name: rea}\n", "") + "searcher:
                   + "&a0 [1, 1], " + ", ".join(f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 40)) + "]}}\n")
 
 
+# -- sigpre (#25) --
+def _long_precompute(ws: Workspace) -> list:
+    return ["nasearch", "precompute", "--proxy", "params", "--workers", "2", "--quiet",
+            "--cache-dir", ws.root / "cache", "--tables-dir", ws.root / "tables"]
+
+
+def _long_correlate(ws: Workspace) -> list:
+    """flops: no packaged table answers it (params' would, and no worker would start); 1000 archs take a minute."""
+    return ["nasearch", "correlate", "--proxies", "flops", "--n", "1000", "--pool", "5", "--repeats", "5",
+            "--bootstrap", "0", "--workers", "2", "--no-progress", "--out", ws.root / "corr", "--cache-dir", ws.root / "cache"]
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -1452,6 +1464,11 @@ CASES: list[Case] = [
     Case("seed-flag-beyond-64-bits", lambda ws: [ws.config(), "--seed", str(2**64)], r"seed: 18446744073709551616 is more than a seed can be"),
     Case("runs-flag-trillion", lambda ws: [ws.config(), "--runs", str(10**12)], r"runs: 1e\+12 is more than a search can use"),
     Case("budget-flag-1e15", lambda ws: [ws.config(), "--budget", "1e15"], r"budget_seconds: 1e\+15 is more than a search can use"),
+    # -- sigpre (#25) --
+    Case("sigterm-precompute-workers-2", _long_precompute, _STOPPED.format("SIGTERM"), status=143,
+         signal_after=(signal.SIGTERM, "cache/*")),
+    Case("sigterm-correlate-workers-2", _long_correlate, _STOPPED.format("SIGTERM"), status=143,
+         signal_after=(signal.SIGTERM, "cache/*")),
 ]
 
 

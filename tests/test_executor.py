@@ -193,3 +193,93 @@ def test_a_run_failing_in_a_worker_is_one_line_and_exit_2(tmp_path, capsys):
         lines[workers] = err.strip().splitlines()[-1]
     assert lines[1] == lines[2]
     assert lines[1].startswith("nasearch: error: space") and "returned 42.0" in lines[1]
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_a_pool_starts_is_handled_after_it_even_when_another_thread_takes_it(name):
+    """A signal sent to the process goes to any thread that does not block it (torch's, sqlite's, tqdm's):
+    the main thread's hold alone did not defer its Python handler, which then raised in the middle of
+    starting a worker (the half-started worker printed 'EOFError: Ran out of input')."""
+    import signal
+    import threading
+    import time
+
+    from nasearch.executor import _signals_held
+
+    class Stopped(Exception):
+        pass
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, daemon=True)  # started before the hold: takes the signal
+    other.start()
+    signum = getattr(signal, name)
+    saved = signal.signal(signum, stop)
+    reached_the_end = False
+    try:
+        with pytest.raises(Stopped):
+            with _signals_held():
+                os.kill(os.getpid(), signum)
+                for _ in range(20):  # bytecode boundaries, where the handler would run
+                    time.sleep(0.01)
+                reached_the_end = True
+        assert reached_the_end
+        assert signal.getsignal(signum) is stop  # the command's own handler is back
+    finally:
+        signal.signal(signum, saved)
+        release.set()
+        other.join()
+
+
+def test_a_stop_signal_while_workers_start_leaves_no_half_started_worker(monkeypatch, capfd):
+    """The signal lands just after a worker process is spawned and before it is sent its preparation
+    data: the command stops (its handler raises once the pool exists, which is then terminated), and
+    no worker prints a traceback."""
+    import signal
+    import threading
+    import time
+    from multiprocessing import popen_spawn_posix
+
+    class Stopped(Exception):
+        pass
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    spawned: list[int] = []
+    real_spawn = popen_spawn_posix.util.spawnv_passfds
+
+    def spawn_then_signal(*args, **kwargs):
+        pid = real_spawn(*args, **kwargs)
+        if "spawn_main" not in " ".join(map(str, args[1])):
+            return pid  # the resource tracker
+        spawned.append(pid)
+        if len(spawned) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # to the process: the thread below takes it
+            time.sleep(0.05)  # where the handler would run, before the worker's data is written
+        return pid
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, daemon=True)
+    other.start()
+    monkeypatch.setattr(popen_spawn_posix.util, "spawnv_passfds", spawn_then_signal)
+    saved = signal.signal(signal.SIGTERM, stop)
+    executor = LocalExecutor(2)
+    try:
+        with pytest.raises(Stopped):
+            list(executor.map_unordered(_task, [1, 2, 3], init=_init, init_args=(7,)))
+        assert executor._pool is None  # stopped and terminated
+    finally:
+        signal.signal(signal.SIGTERM, saved)
+        release.set()
+        other.join()
+        executor.close()
+    for pid in spawned:  # a worker the pool did not reap (a half-started one) ends by itself
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Ran out of input" not in err, err
