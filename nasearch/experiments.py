@@ -149,7 +149,8 @@ def parse_experiment(raw: dict, path: str | Path | None = None, **overrides: Any
         check_types(entry, "entry", f"{where}.")
         config_path = _resolve_path(str(entry["config"]), experiment_path)
         if not config_path.is_file():
-            raise UsageError(f"{where}.config: {entry['config']} does not exist; give a path such as configs/rea.yaml")
+            what = "is a directory, not a config file" if config_path.is_dir() else "does not exist"
+            raise UsageError(f"{where}.config: {entry['config']} {what}; give a path such as configs/rea.yaml")
         base = read_yaml(config_path)
         if is_experiment_config(base):
             raise UsageError(f"{where}.config: {config_path} is itself an experiment; list searcher configs only")

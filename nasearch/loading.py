@@ -32,19 +32,21 @@ method) is reported in one line before any run starts.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
 import inspect
+import traceback
 import math
 import os
 import site
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from nasearch.errors import UsageError
 from nasearch.spaces.protocol import REQUIRED_ATTRIBUTES, CodeReference, capabilities, capability_of, protocol_problems
@@ -93,11 +95,38 @@ def import_file(path: str, what: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # before exec, so dataclasses and pickle can find it
     try:
-        spec.loader.exec_module(module)
+        with _import_errors(what, str(file), f"python {path}"):
+            spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[module_name]
         raise
     return module
+
+
+@contextlib.contextmanager
+def _import_errors(what: str, name: str, retry: str) -> Iterator[None]:
+    """A user's module that does not import (a syntax error, an exception at import) is one line naming
+    the file and line and how to see the whole traceback; code nasearch runs later keeps its traceback."""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise UsageError(f"{what}: {exc.filename or name} line {exc.lineno}: {exc.msg}; fix the syntax") from None
+    except UsageError:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise  # the named module itself is not there: the caller says so
+        _raise_import_error(what, name, retry, exc)
+    except Exception as exc:
+        _raise_import_error(what, name, retry, exc)
+
+
+def _raise_import_error(what: str, name: str, retry: str, exc: Exception) -> None:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = next((f"{f.filename}:{f.lineno}" for f in reversed(frames) if not f.filename.startswith("<frozen")), name)
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    raise UsageError(f"{what}: importing {name} raised {type(exc).__name__}: {message} (at {where}); fix the module "
+                     f"(`{retry}` shows the whole traceback)") from None
 
 
 def import_object(path: str, what: str) -> Any:
@@ -111,7 +140,8 @@ def import_object(path: str, what: str) -> Any:
         module = import_file(module_name, what)
     else:
         try:
-            module = importlib.import_module(module_name)
+            with _import_errors(what, module_name, f"python -c 'import {module_name}'"):
+                module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name and module_name.startswith(exc.name):
                 raise UsageError(
@@ -244,7 +274,10 @@ def load_reference(reference: str, what: str, kind: str, accept: Any = None, dat
 
 def _module_of(reference: str, what: str) -> Any:
     module_name = reference.rpartition(":")[0] if _is_file_path(reference) else reference.partition(":")[0]
-    return import_file(module_name, what) if _is_file_path(module_name) else importlib.import_module(module_name)
+    if _is_file_path(module_name):
+        return import_file(module_name, what)
+    with _import_errors(what, module_name, f"python -c 'import {module_name}'"):
+        return importlib.import_module(module_name)
 
 
 class Registry:

@@ -1033,6 +1033,23 @@ def _long_correlate(ws: Workspace) -> list:
             "--bootstrap", "0", "--workers", "2", "--no-progress", "--out", ws.root / "corr", "--cache-dir", ws.root / "cache"]
 
 
+# -- a user's module that does not import; an entry that is a folder (#25) --
+def _user_module(source: str):
+    """A config whose space class lives in a file holding ``source`` (which fails to import)."""
+    def setup(ws: Workspace) -> list:
+        module = ws.text("user_space.py", source)
+        return [ws.config(space={"class": f"{module}:UserSpace"})]
+    return setup
+
+
+def _experiment_entry_folder(ws: Workspace) -> list:
+    (ws.root / "entry_dir").mkdir()
+    path = ws.root / "exp.yaml"
+    path.write_text(yaml.safe_dump({"runs": 1, "budget_seconds": 3000, "out": str(ws.root / "out"),
+                                    "searchers": [{"config": str(ws.root / "entry_dir")}]}))
+    return [path]
+
+
 CASES: list[Case] = [
     Case("yaml-duplicate-key", _yaml_text(_BASE_YAML + "runs: 2\n"), r"key 'runs' is given twice \(lines 3 and 5\); keep one"),
     Case("yaml-alias-bomb", _yaml_text(_ALIAS_BOMB), r"more than 100 YAML aliases"),
@@ -1469,6 +1486,14 @@ CASES: list[Case] = [
          signal_after=(signal.SIGTERM, "cache/*")),
     Case("sigterm-correlate-workers-2", _long_correlate, _STOPPED.format("SIGTERM"), status=143,
          signal_after=(signal.SIGTERM, "cache/*")),
+    Case("user-module-syntax-error", _user_module("class UserSpace:\n    def sample(self, rng:\n"),
+         r"space\.class: .*user_space\.py line 2: .*; fix the syntax$"),
+    Case("user-module-raises-at-import", _user_module("raise RuntimeError('no GPU here')\n"),
+         r"space\.class: importing .*user_space\.py raised RuntimeError: no GPU here \(at .*user_space\.py:1\); fix the module"),
+    Case("user-module-missing-dependency", _user_module("import not_a_module_xyz\n"),
+         r"raised ModuleNotFoundError: No module named 'not_a_module_xyz' \(at .*user_space\.py:1\)"),
+    Case("experiment-entry-is-a-folder", _experiment_entry_folder,
+         r"searchers\[0\]\.config: .*entry_dir is a directory, not a config file"),
 ]
 
 
