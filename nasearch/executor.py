@@ -14,8 +14,9 @@ Every backend follows the same rules in every process that does work:
   mean one core's work (a thread count set before torch is imported holds once it is);
 * **init once per process**: ``init(*init_args)`` builds what the tasks share (a search
   context, a scorer) and preloads it, once per worker process and ``init_args``, not per
-  task; ``init_args`` travel with the tasks, so they are small descriptions (a config, a
-  job), never loaded data;
+  task; ``init_args`` travel with the tasks, so they should be small descriptions (a config,
+  a job); big ones (a study's space and test set) reach a local pool's workers through a
+  file each worker reads once, and Ray's as one stored object;
 * **one clear line**: a :class:`UsageError` raised in a worker reaches the caller as a
   :class:`UsageError` with the same message (results finished before it are yielded first);
   so does an ``OSError`` (a full disk, a read-only folder), as :func:`nasearch.errors.os_error_line`.
@@ -176,12 +177,69 @@ def _prepare(init: Callable | None, init_args: tuple) -> None:
         _initialised = (init, init_args)
 
 
+#: init_args bigger than this (pickled) go to the pool's workers through a file, once, not with each task
+SHARED_ARGS_BYTES = 64 * 1024
+
+
+class _ArgsFile:
+    """A local pool's ``init_args`` too big to travel with every task (a predictor study's space,
+    features and test set: megabytes): pickled once per map call into a private temporary file that
+    each worker reads once (and again only for another call's file)."""
+
+    def __init__(self, path: str, digest: str) -> None:
+        self.path, self.digest = path, digest
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ArgsFile) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+
+#: (digest, init_args) of the _ArgsFile this worker process read last
+_loaded_args: tuple[str, tuple] | None = None
+
+
+def _resolve_args(init_args: Any) -> tuple:
+    global _loaded_args
+    if not isinstance(init_args, _ArgsFile):
+        return init_args
+    if _loaded_args is None or _loaded_args[0] != init_args.digest:
+        import pickle
+
+        with open(init_args.path, "rb") as handle:  # written by this worker's parent, for it alone (0600)
+            _loaded_args = (init_args.digest, pickle.load(handle))
+    return _loaded_args[1]
+
+
+@contextlib.contextmanager
+def _shared_args(init_args: tuple) -> Iterator[Any]:
+    """``init_args`` as the tasks of one local map call carry them: as they are when small, else an
+    :class:`_ArgsFile` (removed when the call ends)."""
+    import hashlib
+    import pickle
+    import tempfile
+
+    data = pickle.dumps(init_args, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(data) <= SHARED_ARGS_BYTES:
+        yield init_args
+        return
+    handle, path = tempfile.mkstemp(prefix="nasearch-init-", suffix=".pickle")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        yield _ArgsFile(path, hashlib.sha256(data).hexdigest())
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
 def _run_batch(init: Callable | None, init_args: tuple, task_fn: Callable, items: Sequence) -> tuple[list, str | None]:
     """A worker's unit of work: ``(results, None)``, or the results before a UsageError and its message."""
     results = []
     try:
         _worker_process_rules()
-        _prepare(init, init_args)
+        _prepare(init, _resolve_args(init_args))
         for item in items:
             one_torch_thread()  # init or an earlier task may have imported torch (a live proxy score)
             results.append(task_fn(item))
@@ -291,13 +349,14 @@ class LocalExecutor(Executor):
         if self.workers <= 1 or len(items) <= 1:
             yield from self._in_process(task_fn, items, init, tuple(init_args))
             return
-        tasks = [(init, tuple(init_args), task_fn, batch) for batch in _batches(items, self.batch_size)]
         finished = False
         try:
-            pool = self._get_pool(min(self.workers, len(items)))  # inside: a signal held while it starts stops it
-            for outcome in pool.imap_unordered(_star_run_batch, tasks, chunksize=1):
-                yield from _unpack(outcome)
-            finished = True
+            with _shared_args(tuple(init_args)) as shared:  # big init_args: once per worker, not per task
+                tasks = [(init, shared, task_fn, batch) for batch in _batches(items, self.batch_size)]
+                pool = self._get_pool(min(self.workers, len(items)))  # inside: a signal held while it starts stops it
+                for outcome in pool.imap_unordered(_star_run_batch, tasks, chunksize=1):
+                    yield from _unpack(outcome)
+                finished = True
         finally:
             if not finished:  # an error or an interrupted caller: drop what is still queued or running
                 self._stop(terminate=True)

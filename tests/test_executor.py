@@ -59,6 +59,41 @@ def test_one_and_two_local_workers_give_the_same_results():
     assert _values(other) == [(i, 100 + i * i) for i in items[:6]]
 
 
+class _Payload:
+    """Big shared state (a study's space and test set stand-in); counts its unpickles in each process."""
+
+    def __init__(self) -> None:
+        self.blob = bytes(range(256)) * 4096  # 1 MiB
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        _STATE["unpickles"] = _STATE.get("unpickles", 0) + 1
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Payload) and other.blob == self.blob
+
+
+def _init_payload(payload: _Payload) -> None:
+    _STATE["payload"] = payload
+
+
+def _payload_task(item: int) -> tuple[int, int, int, int]:
+    return item, len(_STATE["payload"].blob), os.getpid(), _STATE.get("unpickles", 0)
+
+
+def test_big_init_args_reach_each_worker_once_not_with_every_task(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the shared file goes, to see it removed
+    with LocalExecutor(2) as pool:
+        results = list(pool.map_unordered(_payload_task, range(40), init=_init_payload, init_args=(_Payload(),)))
+    assert sorted(item for item, *_ in results) == list(range(40))
+    assert {size for _, size, _, _ in results} == {256 * 4096}
+    # 40 tasks over 2 workers: each worker read the payload once (sending it per task: up to 20 each)
+    assert {unpickles for *_, unpickles in results} == {1}
+    assert not list(tmp_path.iterdir()), "the shared init_args file outlived the call"
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_usage_error_in_a_worker_reaches_the_parent_with_its_message(workers):
     with make_executor("local", workers) as executor:
