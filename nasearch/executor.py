@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from nasearch.errors import UsageError, os_error_line
@@ -181,19 +182,14 @@ def _prepare(init: Callable | None, init_args: tuple) -> None:
 SHARED_ARGS_BYTES = 64 * 1024
 
 
+@dataclass(frozen=True)
 class _ArgsFile:
     """A local pool's ``init_args`` too big to travel with every task (a predictor study's space,
     features and test set: megabytes): pickled once per map call into a private temporary file that
     each worker reads once (and again only for another call's file)."""
 
-    def __init__(self, path: str, digest: str) -> None:
-        self.path, self.digest = path, digest
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _ArgsFile) and other.digest == self.digest
-
-    def __hash__(self) -> int:
-        return hash(self.digest)
+    path: str
+    digest: str
 
 
 #: (digest, init_args) of the _ArgsFile this worker process read last
@@ -459,6 +455,7 @@ class RayExecutor(Executor):
 
     def __init__(self, workers: int = 1, address: str | None = None, batch_size: int | None = None) -> None:
         super().__init__(workers)
+        probe_ray_address(address or os.environ.get(ADDRESS_ENV))  # an unreachable cluster: one line, before any work
         self.address = address
         self.batch_size = batch_size
 
@@ -471,7 +468,6 @@ class RayExecutor(Executor):
     @classmethod
     def _from_settings(cls, workers, ray_address, devices):
         _import_ray()  # the one-line error before any work, not at the first task
-        probe_ray_address(ray_address or os.environ.get(ADDRESS_ENV))  # and an unreachable cluster, too
         return cls(workers, address=ray_address)
 
     def map_unordered(self, task_fn, items, *, init=None, init_args=()):
@@ -583,8 +579,7 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
     if ray.is_initialized():
         return ray
     address = address or os.environ.get(ADDRESS_ENV)
-    if address:
-        probe_ray_address(address)
+    if address:  # probed by the RayExecutor that asks for it (probe_ray_address)
         try:
             ray.init(address=address, log_to_driver=False)
         except ConnectionError as exc:  # e.g. `auto` with no cluster running

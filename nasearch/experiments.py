@@ -25,9 +25,9 @@ from nasearch.errors import UsageError
 from nasearch.execution import check_resumable, read_progress, run_many
 from nasearch.executor import make_executor
 from nasearch.analysis.pairs import ROLES, Pair, check_role, infer_role, is_trivial
-from nasearch.analysis.reading import ReportSpec
-from nasearch.results import (EXPERIMENT, PROGRESS, RESULTS, TIMING, OutDirLock, atomic_write_text, check_out_dir, make_out_dir,
-                              read_json)
+from nasearch.analysis.reading import ReportSpec, read_timing
+from nasearch.results import (EXPERIMENT, PROGRESS, TIMING, OutDirLock, atomic_write_text, check_out_dir,
+                              make_out_dir)
 
 EXPERIMENT_KEYS = {
     "label", "description", "out", "runs", "budget_seconds", "seed", "workers", "searchers", "pairs", "data", "cache_dir",
@@ -297,12 +297,6 @@ def describe(config: ExperimentConfig) -> dict:
     }
 
 
-def _read_timing(path: Path) -> dict:
-    from nasearch.analysis.reading import read_timing
-
-    return read_timing(path)
-
-
 def check_entries(config: ExperimentConfig) -> dict:
     """Build every entry (space, searcher and its arguments, proxy scorer and its data) before any run.
 
@@ -354,7 +348,7 @@ def run_experiment(
 def _run_experiment_locked(config: ExperimentConfig, out: Path, show_progress: bool, backend: str,
                            executor: Any, contexts: dict) -> dict[str, list[dict]]:
     timing_path = out / TIMING_FILE
-    timing = _read_timing(timing_path)
+    timing = read_timing(timing_path)
     for searcher in config.searchers:  # a searcher's folder of another config is refused before anything is written
         try:
             check_resumable(searcher, searcher.out)

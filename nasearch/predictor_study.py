@@ -24,7 +24,7 @@ from scipy import stats
 
 from nasearch.analysis.stats import mean_std
 from nasearch.errors import UsageError
-from nasearch.results import OutDirLock, check_out_dir
+from nasearch.results import OutDirLock, check_out_dir, make_out_dir
 
 DEFAULT_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
 FIELDS = ["predictor", "train_size", "trial", "kendall", "sparse_kendall", "spearman", "pearson", "precision10",
@@ -182,8 +182,7 @@ def run_tasks(tasks: list[tuple], executor: Any, shared: tuple, on_row) -> None:
 def run_study(space: Any, names: Sequence[str], out: Path, features: Any, sizes: Sequence[int] = DEFAULT_SIZES,
               trials: int = 20, test_size: int = 200, seed: int = 0, workers: int = 1, progress: bool = True,
               backend: str = "local", ray_address: str | None = None) -> list[dict]:
-    out = check_out_dir(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_out_dir(check_out_dir(out))
     with OutDirLock(out):  # from reading what is done to the last row: two studies would double the rows
         return _run_study_locked(space, names, out, features, sizes, trials, test_size, seed, workers, progress,
                                  backend, ray_address)

@@ -222,10 +222,6 @@ def read_timing(path: Path) -> dict[str, dict]:
     return timing
 
 
-def _timing(root: Path) -> dict[str, dict]:
-    return read_timing(root / TIMING)
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -238,7 +234,7 @@ def load_experiment(results_dir: str | Path) -> Experiment:
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory; pass an experiment's output directory, e.g. results/table6")
     raw = read_json(root / EXPERIMENT, "experiment description", default=_ABSENT)
-    timing = _timing(root)
+    timing = read_timing(root / TIMING)
     listed = raw.get("searchers") if isinstance(raw, dict) else None
     if isinstance(listed, list) and listed and all(isinstance(e, dict) and isinstance(e.get("label"), str) for e in listed):
         labels = [e["label"] for e in listed]

@@ -259,11 +259,11 @@ def read_table(key: ScoreKey, directory: Path = TABLES_DIR) -> tuple[dict[str, S
             raise UsageError(f"{data_path} row {number}: expected 3 fields (arch_id, score, seconds), got {len(row)}; {fix}")
         arch_id, score_text, seconds_text = row
         score, seconds = _table_number(score_text), _table_number(seconds_text)
-        if score is None or math.isnan(score):
+        if _bad_score(score):  # the rule a cached score is held to (None: not a number)
             problem = f"score {score_text!r} is not a number"
         elif seconds is None:
             problem = f"seconds {seconds_text!r} is not a number"
-        elif not math.isfinite(seconds) or seconds < 0:
+        elif _bad_seconds(seconds):
             problem = f"seconds {seconds} is not finite seconds >= 0 (the clock charges them)"
         else:
             problem = None
